@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from snnbench.errors import SnnbenchError
 
@@ -89,10 +89,88 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv(kind: Callable[[str], object]) -> Callable[[str], tuple]:
+    """A comma-separated list of ``kind`` values."""
+
+    def parse(text: str) -> tuple:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+        return tuple(kind(t) for t in items)
+
+    return parse
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="run the benchmark matrix and write a results folder")
+    p.add_argument("--full", action="store_true",
+                   help="the full matrix (batch sizes up to 1024, every dt at every batch size)")
+    p.add_argument("--backend", type=_csv(str), help="comma list of jaxley,dense")
+    p.add_argument("--batch-sizes", type=_csv(_positive_int), help="e.g. 1,16,64,256")
+    p.add_argument("--precision", type=_csv(str), help="comma list of float32,float64")
+    p.add_argument("--device", type=_csv(str), help="comma list of cpu,gpu,tpu (default: cpu,gpu)")
+    p.add_argument("--dt-ms", type=_csv(_positive_float), help="e.g. 0.001,0.002,0.005")
+    p.add_argument("--phases", type=_csv(str), help="phases, or the groups trace_lower, compile")
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--bench-dir", help="the bench/ folder (default: this checkout's)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import harness, runner, storage
+
+    base = harness.FULL_MATRIX if args.full else harness.QUICK_MATRIX
+    changes = {
+        "backends": args.backend,
+        "batch_sizes": args.batch_sizes,
+        "precisions": args.precision,
+        "platforms": args.device,
+        "dts_ms": args.dt_ms,
+        "phases": harness.expand_phases(args.phases) if args.phases else None,
+    }
+    if args.batch_sizes and not args.full:
+        changes["dt_batch_size"] = args.batch_sizes[-1]
+    matrix = harness.Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+    options = runner.RunOptions(
+        out_root=Path(args.out),
+        bench_dir=Path(args.bench_dir) if args.bench_dir else runner.default_bench_dir(),
+        policy="full" if args.full else "quick",
+        progress=not args.no_progress,
+    )
+    start = time.perf_counter()
+    run_dir = runner.run_matrix(matrix, options)
+    frame = storage.load_results(run_dir)
+    summary = runner.summary_table(frame)
+    storage.atomic_write_text(run_dir / "summary.md", _summary_page(frame, summary, run_dir))
+    print(summary)
+    print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
+    noisy = int(frame["noisy"].fillna(False).astype(bool).sum())
+    if noisy:
+        print(f"{noisy} rows marked ~ have IQR/median > 10 %: treat them with care.")
+    return 0
+
+
+def _summary_page(frame, summary: str, run_dir) -> str:
+    meta = frame.iloc[0]
+    return (
+        f"# Benchmark run {run_dir.parent.name}/{run_dir.name}\n\n"
+        f"Machine `{meta['machine_id']}`: {meta['cpu_model']} ({meta['cpu_count']} cores); "
+        f"jax {meta['jax_version']}, jaxley {meta['jaxley_version']}, snnbench "
+        f"{meta['snnbench_version']} at {str(meta['git_commit'])[:10]}"
+        f"{' (dirty)' if bool(meta['git_dirty']) else ''}.\n\n"
+        "Median time per call; `~` marks IQR/median > 10 %; compile rows are cold "
+        "(persistent compilation cache off).\n\n" + summary + "\n"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
+    _add_bench(sub)
     return parser
 
 

@@ -81,6 +81,7 @@ class Task:
         data: weights, input spikes and currents, targets.
         forward: jitted ``forward(params, inputs) -> (batch, n_output, n_time)`` mV.
         raw_forward: the same function before ``jax.jit`` (for timing trace/lower).
+        jit_step: jitted :meth:`raw_step`, ``(params, opt_state, inputs, targets)``.
     """
 
     def __init__(self, config: TaskConfig, backend: str, data: TaskData,
@@ -92,7 +93,7 @@ class Task:
         self.forward = jax.jit(raw_forward)
         self._init_params = params
         self.optimizer = optax.adam(learning_rate=config.learning_rate)
-        self._step = jax.jit(self.raw_step)
+        self.jit_step = jax.jit(self.raw_step)
         self._loss = jax.jit(self._loss_of)
         self._accuracy = jax.jit(self._accuracy_of)
 
@@ -128,7 +129,7 @@ class Task:
     def step(self, params: Params, opt_state):
         """Jitted training step on the task's data: ``(params, opt_state, loss)``."""
         self._check_precision()
-        return self._step(params, opt_state, self.inputs, self.targets)
+        return self.jit_step(params, opt_state, self.inputs, self.targets)
 
     def loss(self, params: Params) -> jax.Array:
         """Cross-entropy of the max-voltage softmax on the task's batch."""

@@ -1,0 +1,33 @@
+"""Sessions: ``nox -s tests`` (the test suite) and ``nox -s bench`` (the main job).
+
+Every session installs snnbench from pyproject.toml into its own virtualenv and
+passes ``nox -s NAME -- ARGS`` through to the command it runs.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (CPU only, fast; benchmarks are disabled)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmark matrix (quick by default; ``-- --full`` for everything)."""
+    session.install("-e", ".")
+    session.run("snnbench", "bench", *session.posargs)
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """Check formatting and lint with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", "snnbench", "bench", "tests", "noxfile.py")

@@ -1,0 +1,127 @@
+"""What was measured: frozen specs and measurements, and the tidy table schema.
+
+Measurements hold raw per-call samples in seconds; every statistic is derived.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from snnbench.stats import Summary, summarize
+
+#: Bump when a column changes meaning or disappears; see storage.load_results.
+SCHEMA_VERSION = 1
+
+PHASES = (
+    "build",
+    "forward_trace_lower",
+    "forward_compile",
+    "forward",
+    "grad_trace_lower",
+    "grad_compile",
+    "grad_step",
+    "overhead",
+)
+#: Phases that time one call of a compiled function in steady state.
+STEADY_PHASES = ("forward", "grad_step", "overhead")
+#: Phases that time JAX's staging: tracing+lowering, or XLA compilation.
+COMPILE_PHASES = ("forward_trace_lower", "forward_compile", "grad_trace_lower", "grad_compile")
+#: Short names a user may give for several phases at once.
+PHASE_GROUPS = {
+    "trace_lower": ("forward_trace_lower", "grad_trace_lower"),
+    "compile": ("forward_compile", "grad_compile"),
+}
+STATUSES = ("ok", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One configuration and phase of the benchmark matrix."""
+
+    backend: str
+    phase: str
+    batch_size: int
+    precision: str
+    platform: str
+    dt_ms: float
+    t_max_ms: float = 0.2
+
+    @property
+    def n_steps(self) -> int:
+        return round(self.t_max_ms / self.dt_ms)
+
+    @property
+    def case_id(self) -> str:
+        """A stable, human-readable id; also the pytest test id."""
+        return (
+            f"{self.backend}-{self.phase}-b{self.batch_size}-{self.precision}"
+            f"-{self.platform}-dt{self.dt_ms:g}"
+        )
+
+    @property
+    def config_key(self) -> tuple:
+        """The configuration without backend and phase (to pair jaxley with dense)."""
+        return (self.batch_size, self.precision, self.platform, self.dt_ms, self.t_max_ms)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Raw result of one case.
+
+    Attributes:
+        spec: what ran.
+        status: "ok", "skipped" or "failed".
+        reason: why it was skipped or failed (empty when ok).
+        samples_s: per-call seconds, one per round (each round may average
+            ``iterations`` calls).
+        iterations: calls per round.
+        first_s: the very first call (for steady phases: trace + compile + run).
+        extra: further noise-free figures (e.g. flops), column name -> value.
+    """
+
+    spec: CaseSpec
+    status: str = "ok"
+    reason: str = ""
+    samples_s: tuple[float, ...] = ()
+    iterations: int = 1
+    first_s: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> Summary | None:
+        return summarize(self.samples_s) if self.samples_s else None
+
+    def to_row(self, metadata: dict[str, object]) -> dict[str, object]:
+        """One tidy table row: spec, statistics, throughput, raw samples, metadata."""
+        s = self.summary
+        spec = self.spec
+        row: dict[str, object] = {"schema_version": SCHEMA_VERSION, "case_id": spec.case_id}
+        row.update(spec.to_dict())
+        row.update(n_steps=spec.n_steps, status=self.status, reason=self.reason)
+        row.update(
+            n_samples=s.n if s else 0,
+            iterations=self.iterations,
+            min_s=s.min if s else None,
+            median_s=s.median if s else None,
+            mean_s=s.mean if s else None,
+            max_s=s.max if s else None,
+            q1_s=s.q1 if s else None,
+            q3_s=s.q3 if s else None,
+            iqr_s=s.iqr if s else None,
+            std_s=s.std if s else None,
+            cv=s.cv if s else None,
+            iqr_over_median=s.iqr_over_median if s else None,
+            noisy=s.noisy if s else None,
+            first_s=self.first_s,
+        )
+        per_call = s.median if s and spec.phase in ("forward", "grad_step") else None
+        row["samples_per_s"] = spec.batch_size / per_call if per_call else None
+        row["sample_steps_per_s"] = spec.batch_size * spec.n_steps / per_call if per_call else None
+        row["samples_json"] = json.dumps(list(self.samples_s))
+        row.update(self.extra)
+        row.update(metadata)
+        return row
