@@ -33,6 +33,18 @@ PHASE_GROUPS = {
     "compile": ("forward_compile", "grad_compile"),
 }
 STATUSES = ("ok", "skipped", "failed")
+#: Noise-free figures a row may carry (from XLA's analyses of the compiled module
+#: and from the traced program); ``compare`` checks these exactly, not statistically.
+EXACT_METRICS = (
+    "jaxpr_eqns",
+    "hlo_instructions",
+    "xla_flops",
+    "xla_bytes_accessed",
+    "xla_argument_bytes",
+    "xla_output_bytes",
+    "xla_temp_bytes",
+    "xla_generated_code_bytes",
+)
 
 
 @dataclass(frozen=True)
