@@ -23,9 +23,12 @@ def pytest_addoption(parser):
     group.addoption("--snnbench-journal", help="append one JSON row per finished case here")
     group.addoption("--snnbench-run-id", default="adhoc", help="run id written into each row")
     group.addoption("--snnbench-policy", default="quick", choices=("quick", "full"))
-    group.addoption("--snnbench-precision", default=os.environ.get("SNNBENCH_PRECISION", "float64"),
-                    choices=("float32", "float64"),
-                    help="precision of this process when no cases file is given")
+    group.addoption(
+        "--snnbench-precision",
+        default=os.environ.get("SNNBENCH_PRECISION", "float64"),
+        choices=("float32", "float64"),
+        help="precision of this process when no cases file is given",
+    )
 
 
 def _cases(config) -> list[CaseSpec]:
@@ -33,8 +36,9 @@ def _cases(config) -> list[CaseSpec]:
     if path:
         return [CaseSpec(**c) for c in json.loads(Path(path).read_text())]
     precision = config.getoption("--snnbench-precision")
-    matrix = harness.Matrix(precisions=(precision,), platforms=("cpu",), batch_sizes=(1, 16),
-                            dts_ms=(1e-3,))
+    matrix = harness.Matrix(
+        precisions=(precision,), platforms=("cpu",), batch_sizes=(1, 16), dts_ms=(1e-3,)
+    )
     return matrix.cases()
 
 
@@ -48,7 +52,9 @@ def pytest_configure(config):
     cases = _cases(config)
     precisions = {c.precision for c in cases}
     if len(precisions) > 1:
-        raise pytest.UsageError(f"one precision per process (x64 is process-global); got {precisions}")
+        raise pytest.UsageError(
+            f"one precision per process (x64 is process-global); got {precisions}"
+        )
     harness.prepare_process(precisions.pop() if precisions else "float64")
 
 

@@ -103,8 +103,11 @@ def _csv(kind: Callable[[str], object]) -> Callable[[str], tuple]:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="run the benchmark matrix and write a results folder")
-    p.add_argument("--full", action="store_true",
-                   help="the full matrix (batch sizes up to 1024, every dt at every batch size)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="the full matrix (batch sizes up to 1024, every dt at every batch size)",
+    )
     p.add_argument("--backend", type=_csv(str), help="comma list of jaxley,dense")
     p.add_argument("--batch-sizes", type=_csv(_positive_int), help="e.g. 1,16,64,256")
     p.add_argument("--precision", type=_csv(str), help="comma list of float32,float64")

@@ -77,13 +77,24 @@ class Matrix:
         out = []
         for platform, precision in itertools.product(self.platforms, self.precisions):
             if "overhead" in self.phases:
-                out.append(CaseSpec(OVERHEAD_BACKEND, "overhead", 1, precision, platform,
-                                    self.dts_ms[0], self.t_max_ms))
+                out.append(
+                    CaseSpec(
+                        OVERHEAD_BACKEND,
+                        "overhead",
+                        1,
+                        precision,
+                        platform,
+                        self.dts_ms[0],
+                        self.t_max_ms,
+                    )
+                )
             for (batch, dt), backend in itertools.product(dict.fromkeys(configs), self.backends):
                 for phase in self.phases:
                     if phase == "overhead" or (phase == "build" and backend != "jaxley"):
                         continue
-                    out.append(CaseSpec(backend, phase, batch, precision, platform, dt, self.t_max_ms))
+                    out.append(
+                        CaseSpec(backend, phase, batch, precision, platform, dt, self.t_max_ms)
+                    )
         return out
 
 
@@ -97,8 +108,12 @@ def expand_phases(names: Sequence[str]) -> tuple[str, ...]:
     """Phase names with group names (``trace_lower``, ``compile``) expanded, in matrix order."""
     wanted = set()
     for name in names:
-        expect(name in PHASES or name in PHASE_GROUPS, "phases",
-               f"phases from {', '.join(PHASES + tuple(PHASE_GROUPS))}", name)
+        expect(
+            name in PHASES or name in PHASE_GROUPS,
+            "phases",
+            f"phases from {', '.join(PHASES + tuple(PHASE_GROUPS))}",
+            name,
+        )
         wanted.update(PHASE_GROUPS.get(name, (name,)))
     return tuple(p for p in PHASES if p in wanted)
 
@@ -143,8 +158,12 @@ class TaskCache:
 
 
 def config_for(spec: CaseSpec) -> TaskConfig:
-    return TaskConfig(batch_size=spec.batch_size, precision=spec.precision,
-                      dt_ms=spec.dt_ms, t_max_ms=spec.t_max_ms)
+    return TaskConfig(
+        batch_size=spec.batch_size,
+        precision=spec.precision,
+        dt_ms=spec.dt_ms,
+        t_max_ms=spec.t_max_ms,
+    )
 
 
 def measure_case(
@@ -155,11 +174,17 @@ def measure_case(
 ) -> Measurement:
     """Measure one case; a case that cannot run here is returned as skipped or failed."""
     if spec.platform not in available_platforms():
-        return Measurement(spec, status="skipped",
-                           reason=f"no {spec.platform} device: jax.devices({spec.platform!r}) found none")
+        return Measurement(
+            spec,
+            status="skipped",
+            reason=f"no {spec.platform} device: jax.devices({spec.platform!r}) found none",
+        )
     if spec.precision != current_precision():
-        return Measurement(spec, status="failed",
-                           reason=f"process runs {current_precision()}, case needs {spec.precision}")
+        return Measurement(
+            spec,
+            status="failed",
+            reason=f"process runs {current_precision()}, case needs {spec.precision}",
+        )
     tasks = tasks or TaskCache()
     try:
         with jax.default_device(jax.devices(spec.platform)[0]):
@@ -167,8 +192,13 @@ def measure_case(
     except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
         return Measurement(spec, status="failed", reason=describe_error(error))
     extra = {"compilation_cache": "off" if spec.phase in COMPILE_PHASES else ""}
-    return Measurement(spec, samples_s=timed.samples_s, iterations=timed.iterations,
-                       first_s=timed.first_s, extra=extra)
+    return Measurement(
+        spec,
+        samples_s=timed.samples_s,
+        iterations=timed.iterations,
+        first_s=timed.first_s,
+        extra=extra,
+    )
 
 
 def describe_error(error: BaseException) -> str:
@@ -203,14 +233,22 @@ def _time_build(spec, policy, rounds_runner, tasks) -> Timed:
 
 def _time_trace_lower(spec, policy, rounds_runner, tasks) -> Timed:
     fn, args = _args(tasks.get(spec), spec.phase)
-    return time_repeated(lambda jitted: jitted.trace(*args).lower(),
-                         lambda: (fresh_jit(fn),), policy.staging_rounds, rounds_runner)
+    return time_repeated(
+        lambda jitted: jitted.trace(*args).lower(),
+        lambda: (fresh_jit(fn),),
+        policy.staging_rounds,
+        rounds_runner,
+    )
 
 
 def _time_compile(spec, policy, rounds_runner, tasks) -> Timed:
     fn, args = _args(tasks.get(spec), spec.phase)
-    return time_repeated(lambda lowered: lowered.compile(),
-                         lambda: (trace_lower(fn, args),), policy.staging_rounds, rounds_runner)
+    return time_repeated(
+        lambda lowered: lowered.compile(),
+        lambda: (trace_lower(fn, args),),
+        policy.staging_rounds,
+        rounds_runner,
+    )
 
 
 def _time_forward(spec, policy, rounds_runner, tasks) -> Timed:

@@ -56,6 +56,7 @@ def machine_id() -> str:
 
 def git_state(repo: Path = _REPO) -> tuple[str, bool]:
     """``(commit, dirty)`` of the snnbench checkout, or ``("unknown", False)`` outside git."""
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True

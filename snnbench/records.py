@@ -47,6 +47,40 @@ EXACT_METRICS = (
 )
 
 
+#: Columns every row has, in order (metadata columns from snnbench.machine follow).
+ROW_COLUMNS = (
+    "schema_version",
+    "case_id",
+    "backend",
+    "phase",
+    "batch_size",
+    "precision",
+    "platform",
+    "dt_ms",
+    "t_max_ms",
+    "n_steps",
+    "status",
+    "reason",
+    "n_samples",
+    "iterations",
+    "min_s",
+    "median_s",
+    "mean_s",
+    "max_s",
+    "q1_s",
+    "q3_s",
+    "iqr_s",
+    "std_s",
+    "cv",
+    "iqr_over_median",
+    "noisy",
+    "first_s",
+    "samples_per_s",
+    "sample_steps_per_s",
+    "samples_json",
+)
+
+
 @dataclass(frozen=True)
 class CaseSpec:
     """One configuration and phase of the benchmark matrix."""

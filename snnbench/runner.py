@@ -49,15 +49,15 @@ def probe_platforms() -> set[str]:
     initialises (and pre-allocates) an accelerator that the benchmark needs."""
     code = "import json; from snnbench.harness import available_platforms as a; print(json.dumps(sorted(a())))"
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     if done.returncode != 0:
         raise RuntimeError(f"could not list JAX devices: {done.stderr.strip().splitlines()[-1:]}")
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def run_matrix(matrix: Matrix, options: RunOptions,
-               platforms: set[str] | None = None) -> Path:
+def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None = None) -> Path:
     """Run every case of ``matrix``; returns the new run folder."""
     bench_dir = Path(options.bench_dir)
     if not (bench_dir / "bench_matrix.py").exists():
@@ -67,9 +67,17 @@ def run_matrix(matrix: Matrix, options: RunOptions,
     cases = matrix.cases()
     run_dir = storage.new_run_dir(options.out_root, machine.machine_id(), _stamp())
     run_id = f"{run_dir.parent.name}/{run_dir.name}"
-    info = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "command": sys.argv,
-            "matrix": _matrix_dict(matrix), "policy": options.policy, "started_utc": machine.utc_now(),
-            "n_cases": len(cases), "metadata": machine.metadata(), "status": "running"}
+    info = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "command": sys.argv,
+        "matrix": _matrix_dict(matrix),
+        "policy": options.policy,
+        "started_utc": machine.utc_now(),
+        "n_cases": len(cases),
+        "metadata": machine.metadata(),
+        "status": "running",
+    }
     storage.atomic_write_text(run_dir / storage.RUN_INFO, json.dumps(info, indent=2, default=str))
     journal = run_dir / storage.JOURNAL
     bar = _progress(len(cases), options.progress)
@@ -79,9 +87,15 @@ def run_matrix(matrix: Matrix, options: RunOptions,
             platform, precision = group
             if platform not in platforms:
                 for case in group_cases:
-                    _append_parent_row(journal, Measurement(case, status="skipped",
-                                       reason=f"no {platform} device: JAX found none on this machine"),
-                                       run_id)
+                    _append_parent_row(
+                        journal,
+                        Measurement(
+                            case,
+                            status="skipped",
+                            reason=f"no {platform} device: JAX found none on this machine",
+                        ),
+                        run_id,
+                    )
                     bar.update()
                 continue
             _run_group(group_cases, run_dir, run_id, options, journal, bar)
@@ -89,10 +103,12 @@ def run_matrix(matrix: Matrix, options: RunOptions,
         status = "interrupted"
     finally:
         bar.close()
-        rows = _rows(journal)
+        rows = storage.journal_rows(journal)
         storage.write_table(run_dir, rows)
         info.update(status=status, finished_utc=machine.utc_now(), n_rows=len(rows))
-        storage.atomic_write_text(run_dir / storage.RUN_INFO, json.dumps(info, indent=2, default=str))
+        storage.atomic_write_text(
+            run_dir / storage.RUN_INFO, json.dumps(info, indent=2, default=str)
+        )
     if status == "interrupted":
         raise KeyboardInterrupt
     return run_dir
@@ -113,10 +129,6 @@ def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str], list[CaseSpec]]:
     return groups
 
 
-def _rows(journal: Path) -> list[dict]:
-    return [e["row"] for e in storage.read_jsonl(journal) if e.get("event") == "done"]
-
-
 def _append_parent_row(journal: Path, measurement: Measurement, run_id: str) -> None:
     meta = machine.metadata()
     meta["run_id"] = run_id
@@ -135,12 +147,24 @@ def _run_group(cases, run_dir, run_id, options, journal, bar) -> None:
         cases_file = run_dir / f"cases-{tag}.json"
         storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
         command = [
-            sys.executable, "-m", "pytest", str(options.bench_dir / "bench_matrix.py"),
-            "-o", "addopts=", "-o", "python_files=bench_*.py", "-p", "no:cacheprovider", "-q",
-            f"--snnbench-cases={cases_file}", f"--snnbench-journal={journal}",
-            f"--snnbench-run-id={run_id}", f"--snnbench-policy={options.policy}",
+            sys.executable,
+            "-m",
+            "pytest",
+            str(options.bench_dir / "bench_matrix.py"),
+            "-o",
+            "addopts=",
+            "-o",
+            "python_files=bench_*.py",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--snnbench-cases={cases_file}",
+            f"--snnbench-journal={journal}",
+            f"--snnbench-run-id={run_id}",
+            f"--snnbench-policy={options.policy}",
             f"--benchmark-json={run_dir / f'pytest-benchmark-{tag}.json'}",
-            "--benchmark-columns=min,median,iqr,rounds,iterations", *options.pytest_args,
+            "--benchmark-columns=min,median,iqr,rounds,iterations",
+            *options.pytest_args,
         ]
         env = dict(os.environ)
         if platform == "cpu":
@@ -164,7 +188,9 @@ def _run_group(cases, run_dir, run_id, options, journal, bar) -> None:
             remaining = _unfinished(journal, remaining)
             if not crashed:  # the child died before starting any case: do not loop forever
                 for case in remaining:
-                    _append_parent_row(journal, Measurement(case, status="failed", reason=reason), run_id)
+                    _append_parent_row(
+                        journal, Measurement(case, status="failed", reason=reason), run_id
+                    )
                     bar.update()
                 return
 
@@ -191,7 +217,7 @@ def _wait(child: subprocess.Popen) -> None:
 
 
 def _done_ids(journal: Path) -> set[str]:
-    return {e["row"]["case_id"] for e in storage.read_jsonl(journal) if e.get("event") == "done"}
+    return {row["case_id"] for row in storage.journal_rows(journal)}
 
 
 def _unfinished(journal: Path, cases: list[CaseSpec]) -> list[CaseSpec]:
@@ -221,8 +247,9 @@ def _exit_reason(returncode: int) -> str:
 def _progress(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="benchmark matrix", unit="case", disable=not enabled,
-                dynamic_ncols=True)
+    return tqdm(
+        total=total, desc="benchmark matrix", unit="case", disable=not enabled, dynamic_ncols=True
+    )
 
 
 def summary_table(frame) -> str:
@@ -240,12 +267,21 @@ def summary_table(frame) -> str:
     if "jaxley_over_dense" in shown:
         ratio = shown[shown["phase"] == "grad_step"].set_index(index)["jaxley_over_dense"]
         table["jaxley/dense (grad_step)"] = ratio.reindex(table.index).map(
-            lambda r: f"{r:.1f}x" if pd.notna(r) else "")
+            lambda r: f"{r:.1f}x" if pd.notna(r) else ""
+        )
     return table.reset_index().to_markdown(index=False)
 
 
-_PHASE_ORDER = ("overhead", "build", "forward_trace_lower", "forward_compile", "forward",
-                "grad_trace_lower", "grad_compile", "grad_step")
+_PHASE_ORDER = (
+    "overhead",
+    "build",
+    "forward_trace_lower",
+    "forward_compile",
+    "forward",
+    "grad_trace_lower",
+    "grad_compile",
+    "grad_step",
+)
 
 
 def _format_cell(row) -> str:

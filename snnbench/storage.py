@@ -61,6 +61,11 @@ def read_jsonl(path: Path) -> list[dict]:
     return out
 
 
+def journal_rows(path: Path) -> list[dict]:
+    """The finished rows recorded in a run's journal."""
+    return [e["row"] for e in read_jsonl(path) if e.get("event") == "done" and "row" in e]
+
+
 def _json_default(value: object) -> object:
     if hasattr(value, "item"):
         return value.item()
@@ -73,7 +78,9 @@ def new_run_dir(root: Path, machine: str, stamp: str) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise SnnbenchError(f"`--out` must be a writable folder; cannot create {parent}: {error.strerror}") from None
+        raise SnnbenchError(
+            f"`--out` must be a writable folder; cannot create {parent}: {error.strerror}"
+        ) from None
     for attempt in range(1000):
         candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
         try:
@@ -112,7 +119,9 @@ def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
     jaxley = frame["backend"] == "jaxley"
     index = pd.MultiIndex.from_frame(frame.loc[jaxley, keys])
     ratio = pd.Series(float("nan"), index=frame.index)
-    ratio[jaxley] = frame.loc[jaxley, "median_s"].to_numpy(dtype=float) / dense.reindex(index).to_numpy(dtype=float)
+    ratio[jaxley] = frame.loc[jaxley, "median_s"].to_numpy(dtype=float) / dense.reindex(
+        index
+    ).to_numpy(dtype=float)
     frame["jaxley_over_dense"] = ratio
     return frame
 
@@ -129,7 +138,7 @@ def _load_run(run_dir: Path) -> pd.DataFrame:
     if table.exists():
         frame = pd.read_csv(table)
     else:  # a run that died before its table was written: use the journal
-        frame = pd.DataFrame(read_jsonl(run_dir / JOURNAL))
+        frame = pd.DataFrame(journal_rows(run_dir / JOURNAL))
     if frame.empty:
         return frame
     versions = set(frame.get("schema_version", pd.Series([None])).dropna().astype(int))
@@ -178,7 +187,7 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
 
 def _load_run_file(path: Path) -> pd.DataFrame:
     if path.suffix == ".jsonl":
-        frame = pd.DataFrame(read_jsonl(path))
+        frame = pd.DataFrame(journal_rows(path))
     elif path.suffix == ".csv":
         frame = pd.read_csv(path)
     else:

@@ -84,8 +84,14 @@ class Task:
         jit_step: jitted :meth:`raw_step`, ``(params, opt_state, inputs, targets)``.
     """
 
-    def __init__(self, config: TaskConfig, backend: str, data: TaskData,
-                 raw_forward: Callable, params: Params):
+    def __init__(
+        self,
+        config: TaskConfig,
+        backend: str,
+        data: TaskData,
+        raw_forward: Callable,
+        params: Params,
+    ):
         self.config = config
         self.backend = backend
         self.data = data
@@ -146,7 +152,9 @@ class Task:
         self._check_precision()
         return self._accuracy(params, self.inputs, self.targets)
 
-    def train(self, epochs: int, progress: bool = True, params: Params | None = None) -> TrainResult:
+    def train(
+        self, epochs: int, progress: bool = True, params: Params | None = None
+    ) -> TrainResult:
         """Train with Adam for ``epochs`` epochs on the full batch, as the tutorial does."""
         expect(isinstance(epochs, int) and epochs >= 0, "epochs", "an integer >= 0", epochs)
         params = self.init_params() if params is None else params

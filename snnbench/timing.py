@@ -48,8 +48,9 @@ class TimingPolicy:
 
 
 QUICK_POLICY = TimingPolicy()
-FULL_POLICY = TimingPolicy(min_round_s=0.05, min_rounds=10, max_rounds=100, target_s=5.0,
-                           staging_rounds=5)
+FULL_POLICY = TimingPolicy(
+    min_round_s=0.05, min_rounds=10, max_rounds=100, target_s=5.0, staging_rounds=5
+)
 
 
 class Rounds(Protocol):

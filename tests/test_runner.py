@@ -1,0 +1,167 @@
+"""The matrix runner: separate processes, skipped devices, crash recovery, bad input."""
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from snnbench import cli, runner, storage
+from snnbench.errors import SnnbenchError
+from snnbench.harness import Matrix, expand_phases
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+TINY = Matrix(
+    backends=("dense",),
+    batch_sizes=(1,),
+    precisions=("float32",),
+    platforms=("cpu", "gpu"),
+    dts_ms=(1e-3,),
+    phases=("overhead", "forward"),
+    t_max_ms=0.01,
+)
+
+
+def _options(out, bench_dir=BENCH):
+    return runner.RunOptions(out_root=out, bench_dir=bench_dir, progress=False)
+
+
+def test_tiny_matrix_end_to_end(tmp_path):
+    run_dir = runner.run_matrix(TINY, _options(tmp_path), platforms={"cpu"})
+    frame = storage.load_results(run_dir)
+    by_status = frame.groupby(["platform", "status"]).size().to_dict()
+    assert by_status == {("cpu", "ok"): 2, ("gpu", "skipped"): 2}
+    gpu = frame[frame["platform"] == "gpu"]
+    assert gpu["reason"].str.contains("no gpu device").all()
+    assert gpu["median_s"].isna().all()
+    ok = frame[frame["status"] == "ok"]
+    assert (ok["median_s"] > 0).all() and (ok["n_samples"] >= 5).all()
+    assert set(ok["precision"]) == {"float32"}
+    assert (run_dir / "pytest-benchmark-cpu-float32.json").exists()
+    assert (run_dir / "run.json").exists()
+    assert run_dir.parent.parent == tmp_path
+
+
+FAKE_BENCH = textwrap.dedent(
+    """
+    import os, signal
+    from snnbench.records import Measurement
+
+    def test_case(case, benchmark, record, mark_started):
+        mark_started(case)
+        if case.batch_size == 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+        benchmark.pedantic(lambda: None, rounds=1)
+        record(Measurement(case, samples_s=(0.001,)))
+    """
+)
+
+
+def test_a_killed_process_keeps_rows_and_the_run_goes_on(tmp_path):
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    shutil.copy(BENCH / "conftest.py", bench / "conftest.py")
+    (bench / "bench_matrix.py").write_text(FAKE_BENCH)
+    matrix = Matrix(
+        backends=("dense",),
+        batch_sizes=(1, 2, 3),
+        precisions=("float64",),
+        platforms=("cpu",),
+        dts_ms=(1e-3,),
+        phases=("forward",),
+    )
+    run_dir = runner.run_matrix(matrix, _options(tmp_path / "results", bench), platforms={"cpu"})
+    frame = storage.load_results(run_dir).set_index("batch_size")
+    assert frame.loc[1, "status"] == "ok" and frame.loc[3, "status"] == "ok"
+    assert frame.loc[2, "status"] == "failed"
+    assert "SIGKILL" in frame.loc[2, "reason"]
+    assert pd.isna(frame.loc[2, "median_s"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--batch-sizes", "0"], "--batch-sizes"),
+        (["--batch-sizes", "4,x"], "--batch-sizes"),
+        (["--device", "quantum"], "`device` must be one of cpu, gpu, tpu"),
+        (["--phases", "warp"], "`phases` must be phases from"),
+        (["--backend", "torch"], "`backend` must be one of jaxley, dense"),
+        (["--precision", "float16"], "`precision` must be one of"),
+        (["--dt-ms", "0.003"], "`--dt-ms`"),
+        (["--bench-dir", "/nonexistent"], "`--bench-dir`"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "results"
+    code = cli.main(["bench", "--out", str(out), "--no-progress", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("snnbench: error:")
+    assert message in err
+    assert not out.exists()
+
+
+def test_unwritable_output_folder_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = cli.main(["bench", "--out", str(blocker / "results"), "--no-progress"])
+    assert code == 2
+    assert "writable" in capsys.readouterr().err
+
+
+def test_phase_groups_expand_in_matrix_order():
+    assert expand_phases(["compile", "forward"]) == ("forward_compile", "forward", "grad_compile")
+    with pytest.raises(SnnbenchError):
+        expand_phases(["nope"])
+
+
+def test_quick_matrix_crosses_dt_at_one_batch_size():
+    cases = Matrix(
+        backends=("dense",), precisions=("float64",), platforms=("cpu",), phases=("forward",)
+    ).cases()
+    configs = {(c.batch_size, c.dt_ms) for c in cases}
+    assert configs == {(1, 1e-3), (16, 1e-3), (64, 1e-3), (256, 1e-3), (64, 2e-3), (64, 5e-3)}
+
+
+def test_build_phase_only_for_jaxley():
+    cases = Matrix(
+        batch_sizes=(1,),
+        precisions=("float64",),
+        platforms=("cpu",),
+        dts_ms=(1e-3,),
+        phases=("build",),
+    ).cases()
+    assert {c.backend for c in cases} == {"jaxley"}
+
+
+def test_summary_table_renders_units_and_status():
+    rows = [
+        {
+            "backend": "dense",
+            "platform": "cpu",
+            "precision": "float64",
+            "batch_size": 1,
+            "dt_ms": 0.001,
+            "phase": "forward",
+            "status": "ok",
+            "median_s": 0.0025,
+            "noisy": False,
+            "jaxley_over_dense": float("nan"),
+        },
+        {
+            "backend": "dense",
+            "platform": "gpu",
+            "precision": "float64",
+            "batch_size": 1,
+            "dt_ms": 0.001,
+            "phase": "forward",
+            "status": "skipped",
+            "median_s": None,
+            "noisy": None,
+            "jaxley_over_dense": float("nan"),
+        },
+    ]
+    text = runner.summary_table(pd.DataFrame(rows))
+    assert "2.5 ms" in text and "skipped" in text
+    assert runner.format_seconds(1.5) == "1.5 s" and runner.format_seconds(2e-5) == "20 us"
