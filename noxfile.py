@@ -1,4 +1,4 @@
-"""Sessions: ``nox -s tests`` (the test suite) and ``nox -s bench`` (the main job).
+"""Sessions: ``nox -s tests`` (the test suite), ``nox -s bench`` (the main job), ``nox -s report``.
 
 Every session installs snnbench from pyproject.toml into its own virtualenv and
 passes ``nox -s NAME -- ARGS`` through to the command it runs.
@@ -24,6 +24,13 @@ def bench(session: nox.Session) -> None:
     """Run the benchmark matrix (quick by default; ``-- --full`` for everything)."""
     session.install("-e", ".")
     session.run("snnbench", "bench", *session.posargs)
+
+
+@nox.session(default=False)
+def report(session: nox.Session) -> None:
+    """Turn ``results/`` into ``results/REPORT.md`` and its figures (``-- --results DIR``)."""
+    session.install("-e", ".")
+    session.run("snnbench", "report", *session.posargs)
 
 
 @nox.session(default=False)

@@ -169,11 +169,33 @@ def _summary_page(frame, summary: str, run_dir) -> str:
     )
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="turn a results tree into REPORT.md with figures")
+    p.add_argument("--results", default="results", help="results tree to read (default: results/)")
+    p.add_argument(
+        "--out", default="results", help="where REPORT.md and report/*.png go (default: results/)"
+    )
+    p.set_defaults(run=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from snnbench import report
+
+    written = report.write_report(args.results, args.out)
+    for note in written.notes:
+        print(f"note: {note.strip('_')}", file=sys.stderr)
+    print(
+        f"{written.page} ({len(written.images)} figures in {written.page.parent / report.IMAGES})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_bench(sub)
+    _add_report(sub)
     return parser
 
 
