@@ -357,7 +357,7 @@ def fig_compare(frame: pd.DataFrame, by: str, phase: str = "grad_step") -> Figur
     The other environment columns are held at the combination that has the most
     values of ``by``, so the bars differ in ``by`` (and the device it implies) only.
     """
-    rows = steady_rows(frame, (phase,))
+    rows = _nonempty(steady_rows(frame, (phase,)), f"ok {phase} rows")
     _require(rows, (by,), "benchmark table")
     rows, fixed = _hold_fixed(rows, by)
     if rows[by].astype(str).nunique() < 2:

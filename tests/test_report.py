@@ -1,0 +1,203 @@
+"""The report: figures and page from checked-in fixture results, determinism, missing inputs."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+
+from snnbench import cli, plots, report, storage
+from snnbench.errors import SnnbenchError
+from snnbench.records import CaseSpec, Measurement
+
+FIXTURES = Path(__file__).parent / "fixtures" / "report" / "results"
+MACHINE_A = "fixture-a-0000aaaa"
+EXPECTED_FIGURES = {
+    "fig_time_vs_batch.png",
+    "fig_compile_breakdown.png",
+    "fig_overhead_ratio.png",
+    "fig_compare_machine_id.png",
+    "fig_compare_jaxley_version.png",
+    f"fig_pareto_{MACHINE_A}.png",
+    f"fig_memory_{MACHINE_A}.png",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The report written from a copy of the fixture tree (built once for the module)."""
+    root = tmp_path_factory.mktemp("results")
+    shutil.copytree(FIXTURES, root, dirs_exist_ok=True)
+    written = report.write_report(root, root)
+    return root, written
+
+
+def _copy_runs(tmp_path: Path, *patterns: str) -> Path:
+    root = tmp_path / "results"
+    for pattern in patterns:
+        for source in FIXTURES.glob(pattern):
+            shutil.copytree(source, root / source.relative_to(FIXTURES))
+    return root
+
+
+def test_every_figure_is_written_and_linked(built):
+    root, written = built
+    assert {p.name for p in written.images} == EXPECTED_FIGURES
+    page = (root / "REPORT.md").read_text()
+    linked = set(re.findall(r"\]\(report/([^)]+)\)", page))
+    assert linked == EXPECTED_FIGURES
+    assert written.notes == ()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FIGURES))
+def test_each_figure_is_a_real_picture(built, name):
+    path = built[0] / "report" / name
+    assert path.stat().st_size > 10_000
+    pixels = imread(path)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) > 300
+    assert float(pixels[..., :3].var()) > 1e-3  # not a blank canvas
+
+
+def test_regenerating_gives_identical_files(built, tmp_path):
+    root, _ = built
+    before = {p.name: p.read_bytes() for p in [root / "REPORT.md", *(root / "report").iterdir()]}
+    report.write_report(root, root)
+    after = {p.name: p.read_bytes() for p in [root / "REPORT.md", *(root / "report").iterdir()]}
+    assert after == before
+
+
+def test_page_names_machines_versions_and_exact_commands(built):
+    page = (built[0] / "REPORT.md").read_text()
+    assert "snnbench bench --batch-sizes 1,16,64 --dt-ms 0.001 --device gpu" in page
+    assert "snnbench tradeoffs --dt-ms 0.001,0.002,0.005,0.01" in page
+    assert "| fixture-b-0000bbbb | Synthetic CPU (fixture) | 8 " in page
+    assert "NVIDIA H200" in page and "0.13.0" in page and "0.14.0" in page
+    assert "5 run folders (3 benchmark, 1 profile, 1 tradeoffs)" in page
+    assert "generated" not in page.lower()  # no time of generation: the page is reproducible
+
+
+def test_tables_hold_hand_computed_values(built):
+    page = (built[0] / "REPORT.md").read_text()
+    # fixture cost model: dense float64 forward on machine A, jaxley 0.14 = 1e-4 s + 2e-6 s x batch
+    row = "| fixture-a-0000aaaa | cpu | 0.14.0 | dense | float64 | forward | 102 µs | 132 µs | 228 µs |"
+    assert row in re.sub(r" +\|", " |", page)
+    # the fixture makes jaxley exactly 4x dense everywhere
+    ratios = re.findall(r"(\d+\.\d\d)x", page)
+    assert ratios and set(ratios) == {"4.00"}
+    assert "| skipped | no gpu device: JAX found none | 1 " in re.sub(r" +\|", " |", page)
+
+
+def test_no_results_says_what_to_run_first(tmp_path, capsys):
+    with pytest.raises(SnnbenchError, match=r"run `nox -s bench` \(or `snnbench bench`\) first"):
+        report.load_inputs(tmp_path)
+    assert cli.main(["report", "--results", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nox -s bench" in err
+
+
+def test_missing_optional_inputs_are_named_in_the_page(tmp_path):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    written = report.write_report(root, root)
+    page = written.page.read_text()
+    assert "No trade-off results: run the trade-off study (`snnbench tradeoffs`) first." in page
+    assert "No profiling results: run the profiler (`snnbench profile`) first." in page
+    names = {p.name for p in written.images}
+    assert "fig_compare_machine_id.png" not in names and "fig_time_vs_batch.png" in names
+
+
+def test_differently_shaped_inputs_become_notes_not_crashes(tmp_path):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    odd = root / MACHINE_A / "20260109T000000Z-tradeoffs"
+    odd.mkdir(parents=True)
+    (odd / "tradeoffs.csv").write_text("dt_ms,something\n0.001,1\n")
+    empty = root / MACHINE_A / "20260109T000000Z-profile"
+    empty.mkdir()
+    (empty / "memory.csv").write_text("")
+    written = report.write_report(root, root)
+    page = written.page.read_text()
+    assert "_No figure: the trade-off table must have a cost column" in page
+    assert f"`{MACHINE_A}/20260109T000000Z-profile/memory.csv` could not be read" in page
+    assert written.notes and "trade-off table" in written.notes[0]
+
+
+def test_a_foreign_schema_version_is_refused_in_one_line(tmp_path, capsys):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    table = root / MACHINE_A / "20260102T000000Z" / "benchmark.csv"
+    frame = pd.read_csv(table)
+    frame["schema_version"] = 99
+    frame.to_csv(table, index=False)
+    assert cli.main(["report", "--results", str(root), "--out", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "schema version [99]" in err and "rerun the benchmark" in err
+    assert not (root / "REPORT.md").exists()
+
+
+def test_stale_figures_are_removed_and_other_files_kept(tmp_path):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    (root / "report").mkdir()
+    (root / "report" / "fig_gone.png").write_bytes(b"old")
+    (root / "report" / "notes.txt").write_text("mine")
+    report.write_report(root, root)
+    assert not (root / "report" / "fig_gone.png").exists()
+    assert (root / "report" / "notes.txt").read_text() == "mine"
+
+
+def _row(run_id: str, utc: str, median_s: float) -> dict:
+    spec = CaseSpec("dense", "forward", 16, "float64", "cpu", 1e-3)
+    meta = {"machine_id": "m", "jaxley_version": "0.14.0", "run_id": run_id, "utc": utc}
+    return Measurement(spec, samples_s=(median_s,)).to_row(meta)
+
+
+def test_latest_rows_keep_the_newest_run_per_configuration():
+    frame = storage.rows_to_frame(
+        [_row("m/2", "2026-01-02T00:00:00Z", 2.0), _row("m/1", "2026-01-01T00:00:00Z", 1.0)]
+    )
+    latest = report.latest_rows(frame)
+    assert list(latest["run_id"]) == ["m/2"] and list(latest["median_s"]) == [2.0]
+
+
+def test_format_command_shows_the_program_as_typed():
+    assert report.format_command(["/x/snnbench/__main__.py", "bench", "--out", "a b"]) == (
+        "python -m snnbench bench --out 'a b'"
+    )
+    assert report.format_command(["/venv/bin/snnbench", "report"]) == "snnbench report"
+    assert report.format_command("snnbench tradeoffs --quick") == "snnbench tradeoffs --quick"
+    assert report.format_command(None) == "(not recorded)"
+
+
+def test_run_folders_without_run_json_still_listed(tmp_path):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    (root / MACHINE_A / "20260102T000000Z" / "run.json").unlink()
+    runs = report.load_inputs(root).runs
+    assert [(r.run_id, r.kind, r.command) for r in runs] == [
+        (f"{MACHINE_A}/20260102T000000Z", "benchmark", "(not recorded)")
+    ]
+
+
+def test_pareto_front_hand_computed():
+    cost = np.array([1.0, 2.0, 3.0, 4.0, 2.5])
+    error = np.array([5.0, 3.0, 4.0, 1.0, 3.0])
+    front_cost, front_error = plots.pareto_front(cost, error)
+    assert list(front_cost) == [1.0, 2.0, 4.0] and list(front_error) == [5.0, 3.0, 1.0]
+
+
+def test_plots_refuse_inputs_they_cannot_draw():
+    frame = storage.rows_to_frame([_row("m/1", "2026-01-01T00:00:00Z", 1.0)])
+    with pytest.raises(SnnbenchError, match="run both backends"):
+        plots.fig_overhead_ratio(frame)
+    with pytest.raises(SnnbenchError, match="one value only"):
+        plots.fig_compare(frame, "machine_id", phase="forward")
+    with pytest.raises(SnnbenchError, match="no ok grad_step rows to plot"):
+        plots.fig_compare(frame, "machine_id")
+    with pytest.raises(SnnbenchError, match="no numeric \\*_bytes column"):
+        plots.fig_memory(pd.DataFrame({"batch_size": [1], "peak": [2]}))
+
+
+def test_run_json_fixture_commands_are_lists():
+    """The fixtures record commands the way runner.py does (argv lists)."""
+    for path in sorted(FIXTURES.rglob("run.json")):
+        assert isinstance(json.loads(path.read_text())["command"], list)
