@@ -215,7 +215,8 @@ def fig_time_vs_batch(frame: pd.DataFrame, phases: Sequence[str] = STEADY) -> Fi
             panel = rows[(rows["environment"] == env) & (rows["phase"] == phase)]
             _draw_time_lines(axes[i, j], panel, scale)
             axes[i, j].set_title(_panel_title(phase, env))
-            axes[i, j].set_ylabel(f"median time per call ({unit})")
+            if j == 0:
+                axes[i, j].set_ylabel(f"median time per call ({unit})")
             _batch_axis(axes[i, j], rows["batch_size"])
             _log_if_wide(axes[i, j], rows["median_s"] / scale)
     _figure_legend(figure, axes)
@@ -247,7 +248,8 @@ def _figure_legend(figure: Figure, axes: np.ndarray) -> None:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             labels.setdefault(label, handle)
     if labels:
-        figure.legend(labels.values(), labels.keys(), loc="outside right upper")
+        ncols = min(4, len(labels))
+        figure.legend(labels.values(), labels.keys(), loc="outside lower center", ncols=ncols)
 
 
 @_styled
