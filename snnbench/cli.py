@@ -169,11 +169,36 @@ def _summary_page(frame, summary: str, run_dir) -> str:
     )
 
 
+def _add_build_profile(sub) -> None:
+    p = sub.add_parser(
+        "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
+    )
+    p.add_argument("--precision", choices=("float32", "float64"), default="float64")
+    p.add_argument("--top", type=_positive_int, default=10, help="rows to show")
+    p.set_defaults(run=_run_build_profile)
+
+
+def _run_build_profile(args: argparse.Namespace) -> int:
+    from snnbench.build_profile import profile_build
+    from snnbench.config import TaskConfig
+
+    profile = profile_build(TaskConfig(precision=args.precision))
+    table = profile.by_call.head(args.top).round(3)
+    print(table.to_markdown(index=False))
+    n = int(profile.by_call["n_compiles"].sum())
+    print(
+        f"\nbuild {profile.wall_s:.2f} s in a fresh process, of which {profile.staging_s:.2f} s is "
+        f"JAX tracing/lowering/compiling {n} one-off eager operations."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_bench(sub)
+    _add_build_profile(sub)
     return parser
 
 
