@@ -149,6 +149,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     summary = runner.summary_table(frame)
     storage.atomic_write_text(run_dir / "summary.md", _summary_page(frame, summary, run_dir))
     print(summary)
+    print("\n" + runner.quality_summary(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     noisy = int(frame["noisy"].fillna(False).astype(bool).sum())
     if noisy:
@@ -157,6 +158,8 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _summary_page(frame, summary: str, run_dir) -> str:
+    from snnbench import runner
+
     meta = frame.iloc[0]
     return (
         f"# Benchmark run {run_dir.parent.name}/{run_dir.name}\n\n"
@@ -165,7 +168,8 @@ def _summary_page(frame, summary: str, run_dir) -> str:
         f"{meta['snnbench_version']} at {str(meta['git_commit'])[:10]}"
         f"{' (dirty)' if bool(meta['git_dirty']) else ''}.\n\n"
         "Median time per call; `~` marks IQR/median > 10 %; compile rows are cold "
-        "(persistent compilation cache off).\n\n" + summary + "\n"
+        "(persistent compilation cache off).\n\n" + summary + "\n\n"
+        + runner.quality_summary(frame) + "\n"
     )
 
 
