@@ -18,7 +18,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage, so errors stay one line."""
 
     def error(self, message: str):  # noqa: D102 - argparse hook
-        raise SnnbenchError(f"{self.prog}: {message}")
+        raise SnnbenchError(f"{message} (see `{self.prog} --help`)")
 
 
 def _positive_int(text: str) -> int:

@@ -124,12 +124,6 @@ def test_same_mode_convolution_by_hand():
     assert np.array_equal(np.asarray(currents), expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="make_data draws with JAX's default dtype, so a float32 task gets different "
-    "weights, spikes and targets from the float64 tutorial instance (jax.random uses 32 "
-    "vs 64 random bits); float32-vs-float64 comparisons then compare different problems",
-)
 def test_float32_task_draws_the_same_instance_as_float64():
     config = TaskConfig(batch_size=2)
     float64_data = make_data(config)
@@ -138,6 +132,7 @@ def test_float32_task_draws_the_same_instance_as_float64():
         float32_data = make_data(config.replace(precision="float32"))
     finally:
         snnbench.use_precision("float64")
+    assert float32_data.weights.dtype == np.float32 and float32_data.inputs.dtype == np.float32
     assert np.array_equal(np.asarray(float32_data.targets), np.asarray(float64_data.targets))
     assert np.array_equal(np.asarray(float32_data.spikes), np.asarray(float64_data.spikes))
     np.testing.assert_allclose(

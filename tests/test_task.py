@@ -202,6 +202,11 @@ def test_train_zero_epochs_returns_empty_history(dense_task):
     assert np.array_equal(np.asarray(result.params[0][WEIGHT]), np.asarray(dense_task.data.weights))
 
 
+def test_train_bool_epochs_raises(dense_task):
+    with pytest.raises(SnnbenchError, match="`epochs`"):
+        dense_task.train(True, progress=False)
+
+
 def test_train_negative_epochs_raises(dense_task):
     with pytest.raises(SnnbenchError, match="`epochs`"):
         dense_task.train(-1, progress=False)
