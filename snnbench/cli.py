@@ -18,7 +18,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage, so errors stay one line."""
 
     def error(self, message: str):  # noqa: D102 - argparse hook
-        raise SnnbenchError(f"{self.prog}: {message}")
+        raise SnnbenchError(f"{message} (see `{self.prog} --help`)")
 
 
 def _positive_int(text: str) -> int:
@@ -149,6 +149,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     summary = runner.summary_table(frame)
     storage.atomic_write_text(run_dir / "summary.md", _summary_page(frame, summary, run_dir))
     print(summary)
+    print("\n" + runner.quality_summary(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     noisy = int(frame["noisy"].fillna(False).astype(bool).sum())
     if noisy:
@@ -157,6 +158,8 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _summary_page(frame, summary: str, run_dir) -> str:
+    from snnbench import runner
+
     meta = frame.iloc[0]
     return (
         f"# Benchmark run {run_dir.parent.name}/{run_dir.name}\n\n"
@@ -165,8 +168,33 @@ def _summary_page(frame, summary: str, run_dir) -> str:
         f"{meta['snnbench_version']} at {str(meta['git_commit'])[:10]}"
         f"{' (dirty)' if bool(meta['git_dirty']) else ''}.\n\n"
         "Median time per call; `~` marks IQR/median > 10 %; compile rows are cold "
-        "(persistent compilation cache off).\n\n" + summary + "\n"
+        "(persistent compilation cache off).\n\n" + summary + "\n\n"
+        + runner.quality_summary(frame) + "\n"
     )
+
+
+def _add_build_profile(sub) -> None:
+    p = sub.add_parser(
+        "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
+    )
+    p.add_argument("--precision", choices=("float32", "float64"), default="float64")
+    p.add_argument("--top", type=_positive_int, default=10, help="rows to show")
+    p.set_defaults(run=_run_build_profile)
+
+
+def _run_build_profile(args: argparse.Namespace) -> int:
+    from snnbench.build_profile import profile_build
+    from snnbench.config import TaskConfig
+
+    profile = profile_build(TaskConfig(precision=args.precision))
+    table = profile.by_call.head(args.top).round(3)
+    print(table.to_markdown(index=False))
+    n = int(profile.by_call["n_compiles"].sum())
+    print(
+        f"\nbuild {profile.wall_s:.2f} s in a fresh process, of which {profile.staging_s:.2f} s is "
+        f"JAX tracing/lowering/compiling {n} one-off eager operations."
+    )
+    return 0
 
 
 def _add_report(sub) -> None:
@@ -195,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_bench(sub)
+    _add_build_profile(sub)
     _add_report(sub)
     return parser
 

@@ -98,8 +98,10 @@ class TaskConfig:
     def n_integration_steps(self) -> int:
         """Steps jaxley's ``integrate`` takes for ``t_max``: ``int(t_max // dt + 1)``.
 
-        One more than :attr:`n_steps` (the last step gets zero input current); the
-        recorded traces have ``n_integration_steps + 1`` points with the initial state.
+        Usually one more than :attr:`n_steps` (the last step then gets zero input
+        current); equal to it where floating-point floor division rounds down (e.g.
+        ``0.3 // 0.1 == 2.0``). The recorded traces have ``n_integration_steps + 1``
+        points with the initial state.
         """
         return int(self.t_max_ms // self.dt_ms + 1)
 

@@ -2,11 +2,15 @@
 
 Everything comes from ``jax.random`` with the tutorial's key splits in the
 tutorial's order (weights layer 1, weights layer 2, input spikes, targets), so a
-given seed gives exactly the tutorial's arrays.
+given seed gives exactly the tutorial's arrays. The draws are always made in
+64-bit mode (as the tutorial runs) and then cast to the task's precision, so a
+float32 task solves the same problem instance as the float64 one: ``jax.random``
+draws different numbers in 32-bit mode.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jax
@@ -35,7 +39,33 @@ class TaskData:
 
 
 def make_data(config: TaskConfig) -> TaskData:
-    """Draw the task's arrays exactly as the tutorial does for ``config.seed``."""
+    """Draw the task's arrays exactly as the tutorial does for ``config.seed``.
+
+    Arrays come back in ``config.precision`` (float32: the float64 draws, rounded).
+    """
+    with _x64():
+        data = _draw(config)
+    if config.precision == "float64":
+        return data
+    return TaskData(
+        weights=data.weights.astype(jnp.float32),
+        spikes=data.spikes.astype(jnp.float32),
+        inputs=data.inputs.astype(jnp.float32),
+        targets=data.targets.astype(jnp.int32),
+    )
+
+
+@contextmanager
+def _x64():
+    previous = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+def _draw(config: TaskConfig) -> TaskData:
     key = jax.random.key(config.seed)
     key, subkey = jax.random.split(key)
     w_in = _normal(subkey, config, config.n_input * config.n_hidden)

@@ -1,8 +1,8 @@
 """The reference network built with jaxley, and its batched forward pass.
 
-Built without Python loops over edges or neurons: one compartment reused for all
-cells, channel defaults set before insertion, one vectorised ``.set`` for every
-synaptic weight. The tutorial's per-edge loop takes about 10 s; this takes a
+Built without Python loops over edges or neurons: two compartment prototypes
+(spiking, passive) reused for all cells, channel defaults set before insertion,
+one vectorised ``.set`` for every synaptic weight. The tutorial's per-edge loop takes about 10 s; this takes a
 fraction of that (``snnbench.bench`` times it).
 """
 
@@ -44,6 +44,15 @@ def _cheap_eager_compiles():
         jax.config.update("jax_disable_most_optimizations", previous)
 
 
+def _compartment(config: TaskConfig, leak: Leak) -> jx.Compartment:
+    comp = jx.Compartment()
+    comp.set("length", COMPARTMENT_LENGTH_UM)
+    comp.set("radius", COMPARTMENT_RADIUS_UM)
+    comp.set("v", config.v_init_mv)
+    comp.insert(leak)
+    return comp
+
+
 def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> JaxleyNetwork:
     """Build the input -> hidden -> output LIF network with ``weights`` (uS) on its edges."""
     network_cls, fire_cls, synapse_cls = spiking_classes()
@@ -59,16 +68,14 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
     n_spiking = config.n_input + config.n_hidden
     n_cells = n_spiking + config.n_output
     with _cheap_eager_compiles():
-        comp = jx.Compartment()
-        comp.set("length", COMPARTMENT_LENGTH_UM)
-        comp.set("radius", COMPARTMENT_RADIUS_UM)
-        comp.set("v", config.v_init_mv)
-        comp.insert(leak)
-        net = network_cls([comp] * n_cells)
+        passive, spiking = _compartment(config, leak), _compartment(config, leak)
+        spiking.insert(fire)
+        # Two prototypes instead of a `select(...).insert(Fire())` afterwards: every
+        # jaxley view costs a handful of one-off XLA compilations in a fresh process.
+        net = network_cls([spiking] * n_spiking + [passive] * config.n_output)
         inputs = net.cell(range(config.n_input))
         hidden = net.cell(range(config.n_input, n_spiking))
         outputs = net.cell(range(n_spiking, n_cells))
-        net.select(nodes=range(n_spiking)).insert(fire)
         jx.fully_connect(inputs, hidden, synapse)
         jx.fully_connect(hidden, outputs, synapse)
         net.select(edges="all").set(WEIGHT, np.asarray(weights))

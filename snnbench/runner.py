@@ -291,6 +291,29 @@ def _format_cell(row) -> str:
     return flag + format_seconds(row.median_s)
 
 
+def quality_summary(frame) -> str:
+    """How trustworthy the run's steady-state numbers are: CV, noisy rows, harness floor."""
+    ok = frame[frame["status"] == "ok"]
+    steady = ok[ok["phase"].isin(["forward", "grad_step"])]
+    if steady.empty:
+        return "No steady-state rows."
+    cv = steady["cv"].astype(float)
+    noisy = int(steady["noisy"].astype(bool).sum())
+    lines = [
+        f"Steady-state rows (forward, grad_step): {len(steady)}; coefficient of variation "
+        f"median {cv.median():.1%}, 90th percentile {cv.quantile(0.9):.1%}, max {cv.max():.1%}; "
+        f"{noisy} with IQR/median > 10 %."
+    ]
+    floor = ok[ok["phase"] == "overhead"]
+    if not floor.empty:
+        lines.append(
+            "Harness overhead (an empty jitted function through the same path): "
+            + ", ".join(f"{format_seconds(r.median_s)} ({r.precision})" for r in floor.itertuples())
+            + "."
+        )
+    return " ".join(lines)
+
+
 def format_seconds(seconds: float) -> str:
     """Human units: 12.3 us, 4.56 ms, 1.23 s."""
     for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):

@@ -102,6 +102,7 @@ class Task:
         self.jit_step = jax.jit(self.raw_step)
         self._loss = jax.jit(self._loss_of)
         self._accuracy = jax.jit(self._accuracy_of)
+        self._grad = jax.jit(jax.grad(self._loss_of))
 
     @property
     def inputs(self) -> jax.Array:
@@ -145,7 +146,7 @@ class Task:
     def grad(self, params: Params) -> Params:
         """Gradient of :meth:`loss` with respect to every weight."""
         self._check_precision()
-        return jax.grad(self._loss_of)(params, self.inputs, self.targets)
+        return self._grad(params, self.inputs, self.targets)
 
     def accuracy(self, params: Params) -> jax.Array:
         """Classification accuracy on the task's batch."""
@@ -156,7 +157,12 @@ class Task:
         self, epochs: int, progress: bool = True, params: Params | None = None
     ) -> TrainResult:
         """Train with Adam for ``epochs`` epochs on the full batch, as the tutorial does."""
-        expect(isinstance(epochs, int) and epochs >= 0, "epochs", "an integer >= 0", epochs)
+        expect(
+            isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0,
+            "epochs",
+            "an integer >= 0",
+            epochs,
+        )
         params = self.init_params() if params is None else params
         opt_state = self.init_opt_state(params)
         losses, accuracies = np.zeros(epochs), np.zeros(epochs)

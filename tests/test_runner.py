@@ -165,3 +165,18 @@ def test_summary_table_renders_units_and_status():
     text = runner.summary_table(pd.DataFrame(rows))
     assert "2.5 ms" in text and "skipped" in text
     assert runner.format_seconds(1.5) == "1.5 s" and runner.format_seconds(2e-5) == "20 us"
+
+
+def test_quality_summary_reports_cv_noisy_rows_and_overhead():
+    def row(phase, cv, noisy, median=0.01):
+        return {"phase": phase, "status": "ok", "cv": cv, "noisy": noisy, "median_s": median,
+                "precision": "float64"}
+
+    frame = pd.DataFrame([row("forward", 0.02, False), row("grad_step", 0.04, False),
+                          row("grad_step", 0.20, True), row("overhead", 0.1, True, 2e-5),
+                          row("grad_compile", 0.5, True)])
+    text = runner.quality_summary(frame)
+    assert "Steady-state rows (forward, grad_step): 3" in text
+    assert "median 4.0%" in text and "max 20.0%" in text
+    assert "1 with IQR/median > 10 %" in text
+    assert "20 us (float64)" in text
