@@ -200,7 +200,8 @@ def format_command(argv: object) -> str:
 def latest_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration and environment: the one from the newest run."""
     keys = [c for c in CONFIG_COLUMNS if c in frame]
-    order = frame.assign(_utc=frame.get("utc", pd.Series("", index=frame.index)).fillna(""))
+    utc = frame["utc"] if "utc" in frame else pd.Series("", index=frame.index)
+    order = frame.assign(_utc=utc.fillna("").astype(str))
     order = order.sort_values(["_utc", "run_id"], kind="mergesort")
     return order.drop_duplicates(keys, keep="last").drop(columns="_utc")
 
@@ -257,7 +258,7 @@ def build_report(inputs: ReportInputs) -> Report:
     """The page as data: intro, sections and figures, from ``inputs``."""
     figures = _Figures()
     sections: list[Section] = []
-    bench = latest_rows(inputs.bench) if inputs.bench is not None else None
+    bench = latest_rows(_labelled(inputs.bench)) if inputs.bench is not None else None
     if bench is not None:
         sections += [_machines_section(bench)]
     sections += [_runs_section(inputs)]
@@ -274,12 +275,28 @@ def build_report(inputs: ReportInputs) -> Report:
     return Report(_intro(inputs, bench), tuple(sections), figures.figures)
 
 
+#: Label columns every page table groups by; a table from an older harness may lack some.
+_LABELS = ("machine_id", "jax_version", "jaxley_version", "cpu_model", "cpu_count", "os")
+
+
+def _labelled(bench: pd.DataFrame) -> pd.DataFrame:
+    """``bench`` with every label column present and no empty labels (which pivots drop)."""
+    bench = bench.copy()
+    for column in _LABELS:
+        values = bench[column] if column in bench else pd.Series(pd.NA, index=bench.index)
+        bench[column] = values.astype(object).where(values.notna(), "unknown").astype(str)
+    # An unknown time sorts first, so a dated row is never replaced by an undated one.
+    utc = bench["utc"] if "utc" in bench else pd.Series(pd.NA, index=bench.index)
+    bench["utc"] = utc.astype(object).where(utc.notna(), "").astype(str)
+    return bench
+
+
 def _intro(inputs: ReportInputs, bench: pd.DataFrame | None) -> tuple[str, ...]:
     counts = pd.Series([r.kind for r in inputs.runs]).value_counts()
     runs = ", ".join(f"{counts[k]} {k}" for k in sorted(counts.index))
     lines = [f"Built by `snnbench report` from {len(inputs.runs)} run folders ({runs})."]
     if bench is not None:
-        newest = str(bench["utc"].dropna().max()) if "utc" in bench else "unknown"
+        newest = max(bench["utc"], default="") or "unknown"
         lines.append(
             f"Benchmark rows: {len(bench)} configurations on {bench['machine_id'].nunique()} "
             f"machine(s); newest measurement {newest}. Times are medians of per-call "

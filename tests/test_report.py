@@ -201,3 +201,14 @@ def test_run_json_fixture_commands_are_lists():
     """The fixtures record commands the way runner.py does (argv lists)."""
     for path in sorted(FIXTURES.rglob("run.json")):
         assert isinstance(json.loads(path.read_text())["command"], list)
+
+
+def test_a_table_without_machine_columns_still_reports(tmp_path):
+    run = tmp_path / "results" / "old" / "run1"
+    run.mkdir(parents=True)
+    rows = [_row("old/run1", "2026-01-01T00:00:00Z", 1e-3)]
+    for row in rows:
+        del row["machine_id"], row["jaxley_version"]
+    storage.write_table(run, rows)
+    page = report.write_report(tmp_path / "results", tmp_path).page.read_text()
+    assert "| unknown " in page and "1 ms" in page
