@@ -101,3 +101,14 @@ def test_unwritable_output_is_refused(tmp_path):
         storage.check_writable(blocker / "results")
     storage.check_writable(tmp_path / "new" / "results")  # creatable: fine
     assert json.dumps(storage.read_jsonl(tmp_path / "none.jsonl")) == "[]"
+
+
+def test_atomic_writes_are_readable_by_others(tmp_path):
+    target = tmp_path / "shared.csv"
+    storage.atomic_write_text(target, "x\n")
+    previous = os.umask(0o022)
+    try:
+        storage.atomic_write_text(target, "y\n")
+    finally:
+        os.umask(previous)
+    assert target.stat().st_mode & 0o777 == 0o644
