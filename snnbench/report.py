@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from snnbench import plots, storage
 from snnbench.errors import SnnbenchError
+from snnbench.units import format_seconds
 
 PAGE = "REPORT.md"
 IMAGES = "report"
@@ -204,14 +205,6 @@ def latest_rows(frame: pd.DataFrame) -> pd.DataFrame:
     order = frame.assign(_utc=utc.fillna("").astype(str))
     order = order.sort_values(["_utc", "run_id"], kind="mergesort")
     return order.drop_duplicates(keys, keep="last").drop(columns="_utc")
-
-
-def format_seconds(seconds: float) -> str:
-    """Human units: 12.3 µs, 4.56 ms, 1.23 s."""
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
 
 
 def _cell(row: pd.Series) -> str:

@@ -24,6 +24,7 @@ from snnbench import machine, storage
 from snnbench.errors import SnnbenchError
 from snnbench.harness import Matrix
 from snnbench.records import SCHEMA_VERSION, CaseSpec, Measurement
+from snnbench.units import format_seconds
 
 _POLL_S = 0.5
 
@@ -312,14 +313,6 @@ def quality_summary(frame) -> str:
             + "."
         )
     return " ".join(lines)
-
-
-def format_seconds(seconds: float) -> str:
-    """Human units: 12.3 us, 4.56 ms, 1.23 s."""
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
 
 
 ProgressFactory = Callable[[int, bool], object]

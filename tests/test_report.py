@@ -83,7 +83,7 @@ def test_page_names_machines_versions_and_exact_commands(built):
 def test_tables_hold_hand_computed_values(built):
     page = (built[0] / "REPORT.md").read_text()
     # fixture cost model: dense float64 forward on machine A, jaxley 0.14 = 1e-4 s + 2e-6 s x batch
-    row = "| fixture-a-0000aaaa | cpu | 0.14.0 | dense | float64 | forward | 102 µs | 132 µs | 228 µs |"
+    row = "| fixture-a-0000aaaa | cpu | 0.14.0 | dense | float64 | forward | 102 us | 132 us | 228 us |"
     assert row in re.sub(r" +\|", " |", page)
     # the fixture makes jaxley exactly 4x dense everywhere
     ratios = re.findall(r"(\d+\.\d\d)x", page)
