@@ -34,6 +34,13 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def tradeoffs(session: nox.Session) -> None:
+    """dt / precision trade-offs: fidelity vs time and a Pareto plot (``-- --full`` for more)."""
+    session.install("-e", ".")
+    session.run("snnbench", "tradeoffs", *session.posargs)
+
+
+@nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """Check formatting and lint with ruff."""
     session.install("ruff")

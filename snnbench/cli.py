@@ -1,6 +1,7 @@
 """Command line: the only place that turns errors into exit codes.
 
-Exit codes: 0 success, 1 a regression was found (``compare``), 2 bad input.
+Exit codes: 0 success, 1 a regression was found (``compare``) or no setting meets the
+error budget (``tradeoffs``), 2 bad input.
 """
 
 from __future__ import annotations
@@ -216,6 +217,67 @@ def _run_report(args: argparse.Namespace) -> int:
         f"{written.page} ({len(written.images)} figures in {written.page.parent / report.IMAGES})"
     )
     return 0
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _add_tradeoffs(sub) -> None:
+    p = sub.add_parser("tradeoffs", help="dt / precision trade-offs: fidelity vs time, Pareto plot")
+    p.add_argument("--full", action="store_true",
+                   help="both backends, full timing policy (default: dense only, quick timing)")
+    p.add_argument("--dt-ms", type=_csv(_positive_float),
+                   help="steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference")
+    p.add_argument("--precision", type=_csv(str), help="comma list of float32,float64")
+    p.add_argument("--backend", type=_csv(str), help="comma list of dense,jaxley")
+    p.add_argument("--train-backend", type=_csv(str),
+                   help="backends that also train (default dense); 'none' for no training")
+    p.add_argument("--epochs", type=_non_negative_int, help="training epochs per point (default 100)")
+    p.add_argument("--batch-size", type=_positive_int, help="batch size (default 256, the tutorial's)")
+    p.add_argument("--t-max-ms", type=_positive_float, help="simulated time (default 0.2)")
+    p.add_argument("--weights-at", choices=("initial", "trained"), default="initial",
+                   help="evaluate fidelity at the tutorial's initial weights, or at the "
+                        "reference's trained weights")
+    p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu")
+    p.add_argument("--max-voltage-rmse", type=_float, default=0.01, metavar="MV",
+                   help="budget: output-voltage RMSE in mV (default 0.01; negative = no limit)")
+    p.add_argument("--min-grad-cosine", type=_float, default=0.99,
+                   help="budget: gradient cosine similarity (default 0.99; below -1 = no limit)")
+    p.add_argument("--max-accuracy-drop", type=_float, default=0.02,
+                   help="budget: accuracy drop of trained weights on the reference (default 0.02; "
+                        "negative = no limit)")
+    p.add_argument("--optimise-for", choices=("grad_step", "forward"), default="grad_step",
+                   help="the time to minimise within the budget")
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_tradeoffs)
+
+
+def _run_tradeoffs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import tradeoffs
+
+    grid = tradeoffs.grid_from_options(
+        full=args.full, dts_ms=args.dt_ms, precisions=args.precision, backends=args.backend,
+        train_backends=args.train_backend, epochs=args.epochs, batch_size=args.batch_size,
+        t_max_ms=args.t_max_ms, weights_at=args.weights_at, platform=args.device)
+    budget = tradeoffs.Budget(
+        max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
+        min_grad_cosine=None if args.min_grad_cosine < -1 else args.min_grad_cosine,
+        max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
+        cost_column=f"{args.optimise_for}_s")
+    start = time.perf_counter()
+    say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
+    result = tradeoffs.run_tradeoffs(grid, budget, Path(args.out),
+                                     policy="full" if args.full else "quick",
+                                     progress=not args.no_progress, say=say)
+    print(tradeoffs.summary_table(result.frame))
+    print("\n" + tradeoffs.verdict(result.frame, budget))
+    print(f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}")
+    return 0 if result.chosen is not None else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub)
     _add_build_profile(sub)
     _add_report(sub)
+    _add_tradeoffs(sub)
     return parser
 
 

@@ -1,0 +1,186 @@
+"""The trade-off study: grid validation, metrics of controlled cases, selection, outputs, CLI."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from snnbench import SnnbenchError, cli, plots
+from snnbench import tradeoffs as T
+from snnbench import tradeoffs_worker as W
+from snnbench.config import TaskConfig
+from snnbench.data import make_data
+from snnbench.task import use_precision
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"dts_ms": ()}, "`dt-ms` must be at least one dt"),
+        ({"dts_ms": (0.3e-3,)}, "`--dt-ms` 0.0003"),
+        ({"dts_ms": (2e-3, 5e-3)}, "whole multiples of the reference step"),
+        ({"dts_ms": (0.4e-3,)}, "whole multiple or divisor of the input grid"),
+        ({"precisions": ("float32",)}, "includes float64"),
+        ({"backends": ("torch",)}, "`backend` must be one of"),
+        ({"weights_at": "final"}, "`weights-at`"),
+        ({"weights_at": "trained", "epochs": 0}, "`epochs` must be > 0"),
+    ],
+)
+def test_bad_grids_get_one_line_messages(changes, message):
+    with pytest.raises(SnnbenchError, match=message) as info:
+        T.TradeoffGrid(**changes)
+    assert "\n" not in str(info.value)
+
+
+def test_default_grid_and_its_benchmark_matrix():
+    grid = T.TradeoffGrid()
+    assert grid.reference_dt_ms == 0.25e-3
+    assert grid.common_step_ms == pytest.approx(10e-3)
+    assert grid.window_ms == 5e-3
+    matrix = grid.matrix()
+    assert matrix.product and matrix.batch_sizes == (256,)
+    cases = matrix.cases()
+    assert len(cases) == 5 * 2 * 4  # dts x precisions x phases, dense only
+    assert {c.phase for c in cases} == set(T.COST_PHASES)
+    assert {c.batch_size for c in cases} == {256}
+
+
+def test_grid_options_turn_training_off_with_none():
+    grid = T.grid_from_options(train_backends=("none",), dts_ms=(1e-3,))
+    assert grid.train_backends == () and grid.epochs == 0
+    full = T.grid_from_options(full=True)
+    assert full.backends == ("jaxley", "dense") and full.train_backends == ("dense",)
+
+
+def test_pareto_front_by_hand():
+    frame = pd.DataFrame({"cost": [1.0, 2.0, 3.0, 2.5, 4.0], "error": [5.0, 1.0, 0.5, 2.0, 0.5]})
+    assert T.pareto_front(frame, "cost", "error").tolist() == [True, True, True, False, False]
+
+
+def test_budget_verdicts():
+    budget = T.Budget(max_voltage_rmse_mv=0.1, min_grad_cosine=0.9, max_accuracy_drop=None)
+    row = pd.Series({"voltage_rmse_mv": 0.2, "grad_cosine": 0.95, "accuracy_drop": 0.5,
+                     "grad_step_s": 1.0})
+    assert budget.failures(row) == ["voltage_rmse_mv=0.2 (needs <= 0.1)"]
+    assert budget.failures(row.replace(0.2, 0.05)) == []
+    missing = pd.Series({"voltage_rmse_mv": 0.0, "grad_cosine": np.nan, "grad_step_s": np.nan})
+    assert budget.failures(missing) == ["grad_cosine=nan (needs >= 0.9)", "grad_step_s not measured"]
+    with pytest.raises(SnnbenchError, match="`--max-voltage-rmse` must be a finite number"):
+        T.Budget(max_voltage_rmse_mv=float("nan"))
+    with pytest.raises(SnnbenchError, match="`--min-grad-cosine`"):
+        T.Budget(min_grad_cosine=2.0)
+
+
+def test_cost_frame_takes_medians_from_benchmark_rows():
+    rows = [
+        {"backend": "dense", "precision": "float64", "dt_ms": 1e-3, "phase": phase,
+         "status": "ok", "median_s": seconds, "noisy": False, "reason": ""}
+        for phase, seconds in (("forward", 0.01), ("grad_step", 0.03), ("forward_compile", 0.2),
+                               ("grad_compile", 0.5))
+    ] + [{"backend": "dense", "precision": "float32", "dt_ms": 1e-3, "phase": "grad_step",
+          "status": "failed", "median_s": None, "noisy": None, "reason": "boom"}]
+    cost = T.cost_frame(pd.DataFrame(rows)).set_index("precision")
+    assert cost.loc["float64", "grad_step_s"] == 0.03
+    assert cost.loc["float64", "forward_compile_s"] == 0.2
+    assert cost.loc["float32", "cost_failure"] == "boom"
+    assert np.isnan(cost.loc["float32", "grad_step_s"])
+
+
+@pytest.fixture(scope="module")
+def controlled():
+    """Dense, float64, batch 4, 0.2 ms: raw outputs at three dts, evaluated in this process."""
+    use_precision("float64")
+    grid = T.TradeoffGrid(dts_ms=(0.25e-3, 1e-3, 2e-3), precisions=("float64",), batch_size=4,
+                          epochs=0)
+    data = make_data(TaskConfig(batch_size=4))
+    shared = {"weights": np.asarray(data.weights), "spikes": np.asarray(data.spikes),
+              "currents": np.asarray(data.inputs), "targets": np.asarray(data.targets)}
+    shared["eval_weights"] = shared["weights"]
+    job = grid.job(precision="float64")
+    outputs = {W.point_id("dense", "float64", dt): W.evaluate_point(job, shared, {
+        "dt_ms": dt, "backend": "dense"}) for dt in grid.dts_ms}
+    return grid, outputs
+
+
+def test_the_reference_has_zero_error_and_a_coarser_dt_a_larger_one(controlled):
+    grid, outputs = controlled
+    frame = T.fidelity_frame(grid, outputs).set_index("dt_ms")
+    ref = frame.loc[0.25e-3]
+    assert bool(ref["is_reference"])
+    for column in ("voltage_rmse_mv", "voltage_max_abs_own_grid_mv", "loss_abs_diff",
+                   "grad_rel_error", "input_van_rossum", "hidden_count_abs_diff"):
+        assert ref[column] == 0.0, column
+    assert ref["grad_cosine"] == 1.0 and ref["input_coincidence"] == 1.0
+    assert ref["voltage_rmse_mv"] < frame.loc[1e-3, "voltage_rmse_mv"] < frame.loc[2e-3, "voltage_rmse_mv"]
+    assert frame.loc[1e-3, "grad_rel_error"] < frame.loc[2e-3, "grad_rel_error"]
+    assert frame.loc[1e-3, "input_spikes"] > 0
+
+
+def test_outputs_cover_the_times_up_to_t_max(controlled):
+    _, outputs = controlled
+    assert outputs["dense-float64-dt0.001"]["v"].shape == (4, 2, 201)
+    assert outputs["dense-float64-dt0.00025"]["v"].shape == (4, 2, 801)
+    assert outputs["dense-float64-dt0.001"]["grad"].shape == (408,)
+
+
+def _stub_cost(grid):
+    rows = [{"backend": b, "precision": p, "dt_ms": d, "forward_s": 1e-6 / d,
+             "grad_step_s": 3e-6 / d, "forward_compile_s": 0.1, "grad_compile_s": 0.2,
+             "cost_noisy": False, "cost_failure": None}
+            for b in grid.backends for p in grid.precisions for d in grid.dts_ms]
+    return pd.DataFrame(rows), "stub"
+
+
+def test_end_to_end_through_worker_processes(tmp_path):
+    # float64 only: one worker process (the float32 worker adds a second; the committed
+    # quick run exercises it).
+    grid = T.TradeoffGrid(dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02,
+                          batch_size=2, epochs=1)
+    budget = T.Budget(max_voltage_rmse_mv=0.0, min_grad_cosine=1.0, max_accuracy_drop=0.0)
+    result = T.run_tradeoffs(grid, budget, tmp_path, cost=_stub_cost, say=lambda _: None)
+    names = {p.name for p in result.run_dir.iterdir()}
+    assert {"tradeoffs.csv", "pareto.png", "summary.md", "run.json"} <= names
+    assert result.run_dir.name.endswith("-tradeoffs")
+    frame = T.load_tradeoffs(result.run_dir).set_index("point_id")
+    assert len(frame) == 2 and frame["schema_version"].eq(1).all()
+    ref = frame.loc["dense-float64-dt0.001"]
+    assert ref["voltage_rmse_mv"] == 0.0 and ref["grad_rel_error"] == 0.0
+    assert ref["accuracy_drop"] == 0.0 and bool(ref["meets_budget"])
+    assert frame.loc["dense-float64-dt0.002", "trained"]
+    assert {"machine_id", "jax_version", "git_commit", "bench_run_id"} <= set(frame.columns)
+    # Only the reference meets an all-zero budget, and it is the slowest: it is chosen.
+    assert result.chosen is not None and result.chosen["point_id"] == "dense-float64-dt0.001"
+    assert "Fastest within the budget" in (result.run_dir / "summary.md").read_text()
+
+
+def test_verdict_when_nothing_meets_the_budget():
+    frame = pd.DataFrame({"chosen": [False]})
+    text = T.verdict(frame, T.Budget(max_voltage_rmse_mv=0.0))
+    assert text.startswith("**No setting meets the budget** (voltage RMSE <= 0 mV")
+
+
+def test_pareto_plot_writes_a_png(tmp_path):
+    frame = pd.DataFrame({
+        "backend": ["dense"] * 3, "precision": ["float64", "float32", "float64"],
+        "dt_ms": [1e-3, 1e-3, 2e-3], "grad_step_s": [3e-3, 2e-3, 1e-3],
+        "voltage_rmse_mv": [0.0, 1e-4, 0.5], "grad_rel_error": [0.0, 1e-6, 0.3],
+        "pareto_voltage": [True, True, True], "pareto_grad": [True, True, True], "batch_size": 8})
+    path = plots.save_png(T.pareto_plot(frame, T.Budget()), tmp_path / "p.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dt-ms", "0.0003"], "`--dt-ms` 0.0003"),
+        (["--dt-ms", ","], "expected a comma-separated list"),
+        (["--precision", "float32"], "includes float64"),
+        (["--max-accuracy-drop", "nan"], "`--max-accuracy-drop`"),
+        (["--epochs", "-1"], "expected an integer >= 0"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    assert cli.main(["tradeoffs", "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written for bad input
