@@ -108,7 +108,8 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
     from snnbench import runner
 
     storage.check_writable(options.out_root)
-    platforms = runner.probe_platforms() if platforms is None else platforms
+    if platforms is None:  # JAX always has a CPU; only an accelerator needs asking for
+        platforms = {"cpu"} if options.platform == "cpu" else runner.probe_platforms()
     expect(options.platform in platforms, "device",
            f"a platform with JAX devices on this machine ({', '.join(sorted(platforms))})",
            options.platform)
@@ -137,7 +138,7 @@ def _profile_into(run_dir: Path, options: ProfileOptions, say: Callable[[str], N
     memory_rows = measure_memory(options, say)
     _write_csv(run_dir / FILES["memory"], memory_rows)
     fits = memory_fits(memory_rows)
-    _write_csv(run_dir / FILES["memory_fit"], fits)
+    _write_csv(run_dir / FILES["memory_fit"], fits, FIT_COLUMNS)
     profile_rows, top_rows, snn_rows = measure_in_process(run_dir, options, say)
     _write_csv(run_dir / FILES["profile"], profile_rows)
     _write_csv(run_dir / FILES["top_ops"], top_rows)
@@ -174,6 +175,13 @@ _FITTED = (
     ("peak_rss_bytes", "machine_memory_bytes", "MemTotal of this machine"),
     ("device_peak_bytes", "device_bytes_limit", "the device's bytes_limit"),
     ("xla_buffer_bytes", None, ""),
+)
+
+
+FIT_COLUMNS = (
+    "backend", "phase", "quantity", "precision", "platform", "batch_sizes", "n_points",
+    "bytes_per_sample", "intercept_bytes", "r2", "limit_bytes", "limit_source",
+    "extrapolated_batch_at_limit", "note",
 )
 
 
@@ -253,8 +261,9 @@ def _write_json(path: Path, data: dict) -> None:
     storage.atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    storage.atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
+def _write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | None = None) -> None:
+    frame = pd.DataFrame(rows, columns=list(columns) if columns else None)
+    storage.atomic_write_text(path, frame.to_csv(index=False))
 
 
 def _say(message: str) -> None:
