@@ -198,7 +198,9 @@ def _add_profile(sub) -> None:
         "profile", help="where the time and memory of one configuration go (writes a run folder)"
     )
     p.add_argument("--backend", type=_csv(str), help="comma list of jaxley,dense (default: both)")
-    p.add_argument("--phases", type=_csv(str), help="comma list of forward,grad_step (default: both)")
+    p.add_argument(
+        "--phases", type=_csv(str), help="comma list of forward,grad_step (default: both)"
+    )
     p.add_argument("--batch-size", type=_positive_int, default=256)
     p.add_argument("--precision", default="float64", help="float32 or float64 (default float64)")
     p.add_argument("--device", default="cpu", help="cpu, gpu or tpu (default cpu)")

@@ -28,8 +28,10 @@ _ELEMENTWISE = frozenset(
     "select_n eq ne lt le gt ge and or not xor add_any clamp nextafter floor ceil round "
     "is_finite".split()
 )
-_REDUCTIONS = frozenset("reduce_sum reduce_max reduce_min reduce_prod argmax argmin "
-                        "cumsum cumprod cummax cummin cumlogsumexp".split())
+_REDUCTIONS = frozenset(
+    "reduce_sum reduce_max reduce_min reduce_prod argmax argmin "
+    "cumsum cumprod cummax cummin cumlogsumexp".split()
+)
 _SCATTERS = frozenset("scatter-add scatter_add scatter_mul scatter_min scatter_max".split())
 
 

@@ -93,7 +93,10 @@ def measure_here(spec: CaseSpec) -> dict[str, object]:
         if spec.phase == "forward":
             fn, args = task.raw_forward, (params, task.inputs)
         else:
-            fn, args = task.raw_step, (params, task.init_opt_state(params), task.inputs, task.targets)
+            fn, args = (
+                task.raw_step,
+                (params, task.init_opt_state(params), task.inputs, task.targets),
+            )
         out: dict[str, object] = {"rss_after_build_bytes": current_rss_bytes()}
         compiled = jax.jit(fn).trace(*args).lower().compile()
         out["peak_rss_after_compile_bytes"] = peak_rss_bytes()
@@ -164,7 +167,9 @@ class Growth:
     batch_at_limit: float | None  # extrapolated; None if memory does not grow or no limit
 
 
-def fit_growth(batch_sizes: list[int], values: list[float], limit_bytes: float | None) -> Growth | None:
+def fit_growth(
+    batch_sizes: list[int], values: list[float], limit_bytes: float | None
+) -> Growth | None:
     """Fit bytes vs batch size; None with fewer than two distinct batch sizes."""
     x = np.asarray(batch_sizes, dtype=float)
     y = np.asarray(values, dtype=float)

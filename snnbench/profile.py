@@ -73,10 +73,15 @@ class ProfileOptions:
     def __post_init__(self) -> None:
         _check_names("backend", self.backends, BACKENDS)
         _check_names("phases", self.phases, PROFILE_PHASES)
-        expect(self.platform in PLATFORMS, "device", f"one of {', '.join(PLATFORMS)}",
-               self.platform)
-        expect(self.precision in PRECISIONS, "precision", f"one of {', '.join(PRECISIONS)}",
-               self.precision)
+        expect(
+            self.platform in PLATFORMS, "device", f"one of {', '.join(PLATFORMS)}", self.platform
+        )
+        expect(
+            self.precision in PRECISIONS,
+            "precision",
+            f"one of {', '.join(PRECISIONS)}",
+            self.precision,
+        )
         for name in ("batch_size", "trace_steps", "top"):
             value = getattr(self, name)
             expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
@@ -89,12 +94,23 @@ class ProfileOptions:
             raise SnnbenchError(f"`--dt-ms`/`--t-max-ms`: {error}") from None
 
     def config(self, batch_size: int | None = None) -> TaskConfig:
-        return TaskConfig(batch_size=batch_size or self.batch_size, precision=self.precision,
-                          dt_ms=self.dt_ms, t_max_ms=self.t_max_ms)
+        return TaskConfig(
+            batch_size=batch_size or self.batch_size,
+            precision=self.precision,
+            dt_ms=self.dt_ms,
+            t_max_ms=self.t_max_ms,
+        )
 
     def spec(self, backend: str, phase: str, batch_size: int | None = None) -> CaseSpec:
-        return CaseSpec(backend, phase, batch_size or self.batch_size, self.precision,
-                        self.platform, self.dt_ms, self.t_max_ms)
+        return CaseSpec(
+            backend,
+            phase,
+            batch_size or self.batch_size,
+            self.precision,
+            self.platform,
+            self.dt_ms,
+            self.t_max_ms,
+        )
 
 
 def _check_names(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
@@ -110,14 +126,22 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
     storage.check_writable(options.out_root)
     if platforms is None:  # JAX always has a CPU; only an accelerator needs asking for
         platforms = {"cpu"} if options.platform == "cpu" else runner.probe_platforms()
-    expect(options.platform in platforms, "device",
-           f"a platform with JAX devices on this machine ({', '.join(sorted(platforms))})",
-           options.platform)
+    expect(
+        options.platform in platforms,
+        "device",
+        f"a platform with JAX devices on this machine ({', '.join(sorted(platforms))})",
+        options.platform,
+    )
     stamp = machine.utc_now().replace(":", "").replace("-", "")
     run_dir = storage.new_run_dir(options.out_root, machine.machine_id(), f"{stamp}-profile")
-    info = {"schema_version": SCHEMA_VERSION, "run_id": f"{run_dir.parent.name}/{run_dir.name}",
-            "command": list(options.command), "options": _options_dict(options),
-            "started_utc": machine.utc_now(), "status": "running"}
+    info = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": f"{run_dir.parent.name}/{run_dir.name}",
+        "command": list(options.command),
+        "options": _options_dict(options),
+        "started_utc": machine.utc_now(),
+        "status": "running",
+    }
     _write_json(run_dir / FILES["run"], info)
     say = _say if options.progress else _quiet
     try:
@@ -144,9 +168,12 @@ def _profile_into(run_dir: Path, options: ProfileOptions, say: Callable[[str], N
     _write_csv(run_dir / FILES["top_ops"], top_rows)
     _write_csv(run_dir / FILES["snn_metrics"], snn_rows)
     tables = profile_report.Tables(
-        profile=pd.DataFrame(profile_rows), memory=pd.DataFrame(memory_rows),
-        memory_fit=pd.DataFrame(fits), top_ops=pd.DataFrame(top_rows),
-        snn=pd.DataFrame(snn_rows))
+        profile=pd.DataFrame(profile_rows),
+        memory=pd.DataFrame(memory_rows),
+        memory_fit=pd.DataFrame(fits),
+        top_ops=pd.DataFrame(top_rows),
+        snn=pd.DataFrame(snn_rows),
+    )
     page = profile_report.render(tables, run_dir, options)
     storage.atomic_write_text(run_dir / FILES["summary"], page)
 
@@ -179,9 +206,20 @@ _FITTED = (
 
 
 FIT_COLUMNS = (
-    "backend", "phase", "quantity", "precision", "platform", "batch_sizes", "n_points",
-    "bytes_per_sample", "intercept_bytes", "r2", "limit_bytes", "limit_source",
-    "extrapolated_batch_at_limit", "note",
+    "backend",
+    "phase",
+    "quantity",
+    "precision",
+    "platform",
+    "batch_sizes",
+    "n_points",
+    "bytes_per_sample",
+    "intercept_bytes",
+    "r2",
+    "limit_bytes",
+    "limit_source",
+    "extrapolated_batch_at_limit",
+    "note",
 )
 
 
@@ -197,22 +235,35 @@ def memory_fits(rows: list[dict]) -> list[dict]:
             points = group[["batch_size", quantity]].dropna()
             limit = group[limit_column].dropna().max() if limit_column else None
             limit = float(limit) if limit is not None and pd.notna(limit) else None
-            growth = memory.fit_growth(points["batch_size"].astype(int).tolist(),
-                                       points[quantity].astype(float).tolist(), limit)
+            growth = memory.fit_growth(
+                points["batch_size"].astype(int).tolist(),
+                points[quantity].astype(float).tolist(),
+                limit,
+            )
             if growth is None:
                 continue
-            out.append({
-                "backend": backend, "phase": phase, "quantity": quantity,
-                "precision": group["precision"].iloc[0], "platform": group["platform"].iloc[0],
-                "batch_sizes": ",".join(str(b) for b in points["batch_size"].astype(int)),
-                "n_points": growth.n_points, "bytes_per_sample": growth.bytes_per_sample,
-                "intercept_bytes": growth.intercept_bytes, "r2": growth.r2,
-                "limit_bytes": limit, "limit_source": limit_source if limit else "",
-                "extrapolated_batch_at_limit": growth.batch_at_limit,
-                "note": ("linear extrapolation beyond the measured batch sizes, not a measurement"
-                         if growth.batch_at_limit is not None else
-                         "no limit known or no growth with batch size"),
-            })
+            out.append(
+                {
+                    "backend": backend,
+                    "phase": phase,
+                    "quantity": quantity,
+                    "precision": group["precision"].iloc[0],
+                    "platform": group["platform"].iloc[0],
+                    "batch_sizes": ",".join(str(b) for b in points["batch_size"].astype(int)),
+                    "n_points": growth.n_points,
+                    "bytes_per_sample": growth.bytes_per_sample,
+                    "intercept_bytes": growth.intercept_bytes,
+                    "r2": growth.r2,
+                    "limit_bytes": limit,
+                    "limit_source": limit_source if limit else "",
+                    "extrapolated_batch_at_limit": growth.batch_at_limit,
+                    "note": (
+                        "linear extrapolation beyond the measured batch sizes, not a measurement"
+                        if growth.batch_at_limit is not None
+                        else "no limit known or no growth with batch size"
+                    ),
+                }
+            )
     return out
 
 
@@ -244,8 +295,9 @@ def measure_in_process(run_dir: Path, options: ProfileOptions, say: Callable[[st
                 flops[(backend, phase)] = measured.jaxpr_flops
             if "grad_step" in options.phases:
                 say(f"jax.profiler trace of {options.trace_steps} gradient steps: {backend}")
-                top_rows += staging.trace_top_ops(run_dir / FILES["traces"], options, backend,
-                                                  tasks, meta)
+                top_rows += staging.trace_top_ops(
+                    run_dir / FILES["traces"], options, backend, tasks, meta
+                )
         say("SNN metrics")
         snn_rows = staging.snn_rows(options, tasks, steady, flops, meta)
     return profile_rows, top_rows, snn_rows

@@ -32,8 +32,9 @@ _PREFIX = {"forward": "forward", "grad_step": "grad"}
 def _value(frame: pd.DataFrame, backend: str, phase: str, column: str):
     if frame.empty or column not in frame:
         return None
-    hit = frame[(frame["backend"] == backend) & (frame["phase"] == phase)
-                & (frame["status"] == "ok")]
+    hit = frame[
+        (frame["backend"] == backend) & (frame["phase"] == phase) & (frame["status"] == "ok")
+    ]
     if hit.empty or pd.isna(hit[column].iloc[0]):
         return None
     return hit[column].iloc[0]
@@ -44,18 +45,22 @@ def compile_table(profile: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for backend in dict.fromkeys(profile["backend"]):
         for function, prefix in _PREFIX.items():
-            if _value(profile, backend, function, "median_s") is None and \
-                    _value(profile, backend, f"{prefix}_compile", "median_s") is None:
+            if (
+                _value(profile, backend, function, "median_s") is None
+                and _value(profile, backend, f"{prefix}_compile", "median_s") is None
+            ):
                 continue
             row = {"backend": backend, "function": function}
             for stage in _STAGES:
                 row[f"{stage}_s"] = _value(profile, backend, f"{prefix}_{stage}", "median_s")
             row["jaxpr_eqns"] = _value(profile, backend, f"{prefix}_trace", "jaxpr_eqns")
-            row["jaxpr_eqns_top_level"] = _value(profile, backend, f"{prefix}_trace",
-                                                 "jaxpr_eqns_top_level")
+            row["jaxpr_eqns_top_level"] = _value(
+                profile, backend, f"{prefix}_trace", "jaxpr_eqns_top_level"
+            )
             row["stablehlo_ops"] = _value(profile, backend, f"{prefix}_lower", "stablehlo_ops")
-            row["hlo_instructions"] = _value(profile, backend, f"{prefix}_compile",
-                                             "hlo_instructions")
+            row["hlo_instructions"] = _value(
+                profile, backend, f"{prefix}_compile", "hlo_instructions"
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -83,8 +88,15 @@ def _ratio(value) -> str:
         return ""
 
 
-_XLA = ("xla_flops", "xla_bytes_accessed", "xla_argument_bytes", "xla_output_bytes",
-        "xla_temp_bytes", "xla_generated_code_bytes", "xla_analysis_note")
+_XLA = (
+    "xla_flops",
+    "xla_bytes_accessed",
+    "xla_argument_bytes",
+    "xla_output_bytes",
+    "xla_temp_bytes",
+    "xla_generated_code_bytes",
+    "xla_analysis_note",
+)
 
 
 def xla_table(profile: pd.DataFrame) -> pd.DataFrame:
@@ -102,10 +114,18 @@ def steady_table(profile: pd.DataFrame, snn: pd.DataFrame) -> pd.DataFrame:
             median = _value(profile, backend, function, "median_s")
             if median is None:
                 continue
-            row = {"backend": backend, "function": function, "median_s": median,
-                   "noisy": _value(profile, backend, function, "noisy")}
-            for metric in ("sample_steps_per_s", "jaxpr_flops", "achieved_flop_per_s",
-                           "fraction_of_peak"):
+            row = {
+                "backend": backend,
+                "function": function,
+                "median_s": median,
+                "noisy": _value(profile, backend, function, "noisy"),
+            }
+            for metric in (
+                "sample_steps_per_s",
+                "jaxpr_flops",
+                "achieved_flop_per_s",
+                "fraction_of_peak",
+            ):
                 row[metric] = _metric(snn, backend, function, metric)
             row["peak_note"] = _note(snn, backend, function, "peak_flop_per_s")
             rows.append(row)
@@ -126,14 +146,27 @@ def _snn_hit(snn: pd.DataFrame, backend: str, phase: str, metric: str, layer: st
     if snn.empty:
         return snn
     layers = snn["layer"].fillna("")
-    return snn[(snn["backend"] == backend) & (snn["phase"] == phase)
-               & (snn["metric"] == metric) & (layers == layer)]
+    return snn[
+        (snn["backend"] == backend)
+        & (snn["phase"] == phase)
+        & (snn["metric"] == metric)
+        & (layers == layer)
+    ]
 
 
 def memory_table(memory: pd.DataFrame) -> pd.DataFrame:
     """Measured memory per backend, phase and batch size."""
-    columns = ["backend", "phase", "batch_size", "status", "rss_after_build_bytes",
-               "peak_rss_bytes", "device_peak_bytes", "xla_temp_bytes", "xla_buffer_bytes"]
+    columns = [
+        "backend",
+        "phase",
+        "batch_size",
+        "status",
+        "rss_after_build_bytes",
+        "peak_rss_bytes",
+        "device_peak_bytes",
+        "xla_temp_bytes",
+        "xla_buffer_bytes",
+    ]
     return memory[[c for c in columns if c in memory]].reset_index(drop=True)
 
 
@@ -234,13 +267,23 @@ def _spike_table(snn: pd.DataFrame) -> pd.DataFrame:
     layers = snn[snn["layer"].fillna("") != ""]
     if layers.empty:
         return pd.DataFrame()
-    return layers.pivot_table(index="layer", columns="metric", values="value",
-                              aggfunc="first").reset_index()
+    return layers.pivot_table(
+        index="layer", columns="metric", values="value", aggfunc="first"
+    ).reset_index()
 
 
 def _fit_table(fits: pd.DataFrame) -> pd.DataFrame:
-    columns = ["backend", "phase", "quantity", "batch_sizes", "bytes_per_sample",
-               "intercept_bytes", "r2", "limit_bytes", "extrapolated_batch_at_limit"]
+    columns = [
+        "backend",
+        "phase",
+        "quantity",
+        "batch_sizes",
+        "bytes_per_sample",
+        "intercept_bytes",
+        "r2",
+        "limit_bytes",
+        "extrapolated_batch_at_limit",
+    ]
     return fits[[c for c in columns if c in fits]] if not fits.empty else fits
 
 
@@ -253,10 +296,19 @@ def _top_text(top: pd.DataFrame, n: int) -> str:
         if ok.empty:
             parts.append(f"**{backend}**: {group['reason'].iloc[0]}\n")
             continue
-        columns = ["rank", "hlo_op", "opcode", "jax_op", "calls_per_step", "self_s_per_step",
-                   "self_share"]
-        parts.append(f"**{backend}**, gradient step: top {n} HLO operations by self time per "
-                     f"step over {int(ok['trace_steps'].iloc[0])} traced steps "
-                     f"(source: {ok['source'].iloc[0]}).\n")
+        columns = [
+            "rank",
+            "hlo_op",
+            "opcode",
+            "jax_op",
+            "calls_per_step",
+            "self_s_per_step",
+            "self_share",
+        ]
+        parts.append(
+            f"**{backend}**, gradient step: top {n} HLO operations by self time per "
+            f"step over {int(ok['trace_steps'].iloc[0])} traced steps "
+            f"(source: {ok['source'].iloc[0]}).\n"
+        )
         parts.append(_markdown(ok[columns].reset_index(drop=True)) + "\n")
     return "\n".join(parts)

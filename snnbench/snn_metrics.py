@@ -58,8 +58,10 @@ def rate_of(layer: str, spikes: jax.Array, dt_ms: float) -> SpikeRate:
 def spike_rates(config: TaskConfig, params: list, inputs: jax.Array) -> list[SpikeRate]:
     """Input and hidden layer spike rates of one forward pass of the dense twin."""
     _, spikes_in, spikes_hidden = jax.jit(dense.make_simulate(config))(params, inputs)
-    return [rate_of("input", spikes_in, config.dt_ms),
-            rate_of("hidden", spikes_hidden, config.dt_ms)]
+    return [
+        rate_of("input", spikes_in, config.dt_ms),
+        rate_of("hidden", spikes_hidden, config.dt_ms),
+    ]
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,18 @@ class Achieved:
     note: str
 
 
-def achieved(flops: float | None, seconds: float | None, device_kind: str, platform: str,
-             precision: str) -> Achieved:
+def achieved(
+    flops: float | None, seconds: float | None, device_kind: str, platform: str, precision: str
+) -> Achieved:
     """``flops / seconds`` and, where the peak of ``device_kind`` is known, the fraction of it."""
     rate = flops / seconds if flops and seconds else None
     peak = PEAK_FLOP_PER_S.get((device_kind, precision))
     if peak is None:
-        note = ("peak unknown" if platform == "cpu"
-                else f"peak unknown for device_kind {device_kind!r} at {precision}")
+        note = (
+            "peak unknown"
+            if platform == "cpu"
+            else f"peak unknown for device_kind {device_kind!r} at {precision}"
+        )
         return Achieved(rate, None, None, note)
     fraction = rate / peak if rate is not None else None
     return Achieved(rate, peak, fraction, "peak from the vendor datasheet (non-tensor-core)")

@@ -132,8 +132,14 @@ def parse_hlo(text: str) -> list[HloInstruction]:
         if match:
             opcode = _OPCODE.search(" " + match.group(2))
             op_name = _OP_NAME.search(match.group(2))
-            out.append(HloInstruction(match.group(1), opcode.group(1) if opcode else "",
-                                      computation, op_name.group(1) if op_name else ""))
+            out.append(
+                HloInstruction(
+                    match.group(1),
+                    opcode.group(1) if opcode else "",
+                    computation,
+                    op_name.group(1) if op_name else "",
+                )
+            )
     return out
 
 

@@ -31,6 +31,9 @@ def test_high_water_marks_are_plausible():
 
 
 def test_child_failures_read_as_one_line():
-    assert memory._child_failure(-signal.SIGKILL, "") == "memory child died with SIGKILL (out of memory?)"
+    assert (
+        memory._child_failure(-signal.SIGKILL, "")
+        == "memory child died with SIGKILL (out of memory?)"
+    )
     text = "Traceback...\njaxlib.XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory\n"
     assert memory._child_failure(1, text).startswith("out of memory: jaxlib.XlaRuntimeError")

@@ -16,17 +16,47 @@ def keep_precision():
     use_precision(before)
 
 
-TINY = ["--backend", "dense", "--batch-size", "2", "--t-max-ms", "0.01", "--precision",
-        "float32", "--trace-steps", "2", "--top", "3", "--no-progress"]
+TINY = [
+    "--backend",
+    "dense",
+    "--batch-size",
+    "2",
+    "--t-max-ms",
+    "0.01",
+    "--precision",
+    "float32",
+    "--trace-steps",
+    "2",
+    "--top",
+    "3",
+    "--no-progress",
+]
 
 
 def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys, keep_precision):
-    code = cli.main(["profile", *TINY, "--phases", "grad_step", "--memory-batch-sizes", "2",
-                     "--out", str(tmp_path)])
+    code = cli.main(
+        [
+            "profile",
+            *TINY,
+            "--phases",
+            "grad_step",
+            "--memory-batch-sizes",
+            "2",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     (run_dir,) = tmp_path.glob("*/*-profile")
-    for name in ("profile.csv", "memory.csv", "memory_fit.csv", "top_ops.csv",
-                 "snn_metrics.csv", "summary.md", "run.json"):
+    for name in (
+        "profile.csv",
+        "memory.csv",
+        "memory_fit.csv",
+        "top_ops.csv",
+        "snn_metrics.csv",
+        "summary.md",
+        "run.json",
+    ):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "traces" / "dense").rglob("*.trace.json.gz"))
 
@@ -48,8 +78,9 @@ def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys, keep_prec
     assert child["peak_rss_bytes"] >= child["rss_after_build_bytes"] > 0
     assert pd.isna(child["device_peak_bytes"])  # the CPU reports no memory_stats()
     assert "no memory_stats()" in child["memory_note"]
-    assert child["xla_buffer_bytes"] == (child["xla_argument_bytes"] + child["xla_output_bytes"]
-                                         + child["xla_temp_bytes"])
+    assert child["xla_buffer_bytes"] == (
+        child["xla_argument_bytes"] + child["xla_output_bytes"] + child["xla_temp_bytes"]
+    )
     assert child["machine_memory_bytes"] > child["peak_rss_bytes"]
     fits = pd.read_csv(run_dir / "memory_fit.csv")
     assert fits.empty and "bytes_per_sample" in fits  # one batch size: nothing to fit
@@ -68,8 +99,14 @@ def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys, keep_prec
     assert pd.isna(peak["value"]) and peak["note"] == "peak unknown"
 
     summary = (run_dir / "summary.md").read_text()
-    for heading in ("## Compile breakdown", "## XLA's analysis", "## Memory by batch size",
-                    "## Most expensive operations", "ui.perfetto.dev", "extrapolation"):
+    for heading in (
+        "## Compile breakdown",
+        "## XLA's analysis",
+        "## Memory by batch size",
+        "## Most expensive operations",
+        "ui.perfetto.dev",
+        "extrapolation",
+    ):
         assert heading in summary
     assert str(run_dir) in capsys.readouterr().out
 

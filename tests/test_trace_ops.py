@@ -62,6 +62,5 @@ def test_load_events_reads_gzipped_chrome_trace(tmp_path):
     path = tmp_path / "host.trace.json.gz"
     meta = {"ph": "M", "pid": 7, "name": "process_name", "args": {"name": "/host:CPU"}}
     with gzip.open(path, "wt") as handle:
-        json.dump({"traceEvents": [meta, *EVENTS, {"ph": "i", "name": "instant", "ts": 1}]},
-                  handle)
+        json.dump({"traceEvents": [meta, *EVENTS, {"ph": "i", "name": "instant", "ts": 1}]}, handle)
     assert len(load_events(path)) == len(EVENTS)
