@@ -45,3 +45,10 @@ def lint(session: nox.Session) -> None:
     """Check formatting and lint with ruff."""
     session.install("ruff")
     session.run("ruff", "check", "snnbench", "bench", "tests", "noxfile.py")
+
+
+@nox.session(default=False)
+def profile(session: nox.Session) -> None:
+    """Profile one configuration: compile stages, XLA analyses, memory, trace, SNN metrics."""
+    session.install("-e", ".")
+    session.run("snnbench", "profile", *session.posargs)

@@ -278,6 +278,60 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
     print("\n" + tradeoffs.verdict(result.frame, budget))
     print(f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}")
     return 0 if result.chosen is not None else 1
+def _add_profile(sub) -> None:
+    p = sub.add_parser(
+        "profile", help="where the time and memory of one configuration go (writes a run folder)"
+    )
+    p.add_argument("--backend", type=_csv(str), help="comma list of jaxley,dense (default: both)")
+    p.add_argument(
+        "--phases", type=_csv(str), help="comma list of forward,grad_step (default: both)"
+    )
+    p.add_argument("--batch-size", type=_positive_int, default=256)
+    p.add_argument("--precision", default="float64", help="float32 or float64 (default float64)")
+    p.add_argument("--device", default="cpu", help="cpu, gpu or tpu (default cpu)")
+    p.add_argument("--dt-ms", type=_positive_float, default=1e-3)
+    p.add_argument("--t-max-ms", type=_positive_float, default=0.2)
+    p.add_argument(
+        "--memory-batch-sizes",
+        type=_csv(_positive_int),
+        default=(1, 16, 64, 256),
+        help="batch sizes of the memory study, each in a fresh process (default 1,16,64,256)",
+    )
+    p.add_argument("--no-memory", action="store_true", help="skip the memory study")
+    p.add_argument("--trace-steps", type=_positive_int, default=5, help="gradient steps to trace")
+    p.add_argument("--top", type=_positive_int, default=15, help="rows of the top-ops table")
+    p.add_argument("--full", action="store_true", help="the full timing policy (more rounds)")
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_profile)
+
+
+def _run_profile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import profile
+
+    options = profile.ProfileOptions(
+        out_root=Path(args.out),
+        backends=args.backend or profile.ProfileOptions.backends,
+        phases=args.phases or profile.PROFILE_PHASES,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        platform=args.device,
+        dt_ms=args.dt_ms,
+        t_max_ms=args.t_max_ms,
+        memory_batch_sizes=() if args.no_memory else tuple(args.memory_batch_sizes),
+        trace_steps=args.trace_steps,
+        top=args.top,
+        policy="full" if args.full else "quick",
+        progress=not args.no_progress,
+        command=("snnbench", *(sys.argv[1:] if args.argv is None else args.argv)),
+    )
+    start = time.perf_counter()
+    run_dir = profile.run_profile(options)
+    print((run_dir / profile.FILES["summary"]).read_text())
+    print(f"profile written in {time.perf_counter() - start:.0f} s -> {run_dir}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_profile(sub)
     _add_report(sub)
     _add_tradeoffs(sub)
+    _add_profile(sub)
     return parser
 
 
@@ -295,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
+        args.argv = None if argv is None else list(argv)
         return args.run(args)
     except SnnbenchError as error:
         print(f"snnbench: error: {error}", file=sys.stderr)

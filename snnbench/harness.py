@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from snnbench.config import TaskConfig
 from snnbench.errors import SnnbenchError, expect
+from snnbench.jaxpr_stats import count_eqns
 from snnbench.records import COMPILE_PHASES, PHASE_GROUPS, PHASES, CaseSpec, Measurement
 from snnbench.task import BACKENDS, Task, current_precision, make_task, use_precision
 from snnbench.timing import (
@@ -29,6 +30,7 @@ from snnbench.timing import (
     time_steady,
     trace_lower,
 )
+from snnbench.xla_analysis import analyze_compiled, stablehlo_op_count
 
 PLATFORMS = ("cpu", "gpu", "tpu")
 OVERHEAD_BACKEND = "none"
@@ -186,12 +188,13 @@ def measure_case(
             reason=f"process runs {current_precision()}, case needs {spec.precision}",
         )
     tasks = tasks or TaskCache()
+    found: dict[str, object] = {}  # noise-free figures a timer reads off what it staged
     try:
         with jax.default_device(jax.devices(spec.platform)[0]):
-            timed = _PHASE_TIMERS[spec.phase](spec, policy, rounds_runner, tasks)
+            timed = _PHASE_TIMERS[spec.phase](spec, policy, rounds_runner, tasks, found)
     except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
         return Measurement(spec, status="failed", reason=describe_error(error))
-    extra = {"compilation_cache": "off" if spec.phase in COMPILE_PHASES else ""}
+    extra = {"compilation_cache": "off" if spec.phase in COMPILE_PHASES else "", **found}
     return Measurement(
         spec,
         samples_s=timed.samples_s,
@@ -217,7 +220,7 @@ def _args(task: Task, phase: str) -> tuple[Callable, tuple]:
     return task.raw_step, (params, task.init_opt_state(params), task.inputs, task.targets)
 
 
-def _time_build(spec, policy, rounds_runner, tasks) -> Timed:
+def _time_build(spec, policy, rounds_runner, tasks, found) -> Timed:
     from snnbench import jaxley_net
     from snnbench.data import make_data
 
@@ -231,40 +234,50 @@ def _time_build(spec, policy, rounds_runner, tasks) -> Timed:
     return time_repeated(build, tuple, policy.staging_rounds, rounds_runner)
 
 
-def _time_trace_lower(spec, policy, rounds_runner, tasks) -> Timed:
+def _time_trace_lower(spec, policy, rounds_runner, tasks, found) -> Timed:
     fn, args = _args(tasks.get(spec), spec.phase)
-    return time_repeated(
-        lambda jitted: jitted.trace(*args).lower(),
-        lambda: (fresh_jit(fn),),
-        policy.staging_rounds,
-        rounds_runner,
+    last = []  # the last round's traced program, to read its size (not timed separately)
+
+    def trace_and_lower(jitted):
+        traced = jitted.trace(*args)
+        last[:] = [traced, traced.lower()]
+
+    timed = time_repeated(
+        trace_and_lower, lambda: (fresh_jit(fn),), policy.staging_rounds, rounds_runner
     )
+    found["jaxpr_eqns"] = count_eqns(last[0].jaxpr)
+    found["stablehlo_ops"] = stablehlo_op_count(last[1].as_text())
+    return timed
 
 
-def _time_compile(spec, policy, rounds_runner, tasks) -> Timed:
+def _time_compile(spec, policy, rounds_runner, tasks, found) -> Timed:
     fn, args = _args(tasks.get(spec), spec.phase)
-    return time_repeated(
-        lambda lowered: lowered.compile(),
-        lambda: (trace_lower(fn, args),),
-        policy.staging_rounds,
-        rounds_runner,
+    last = []  # the last round's executable: XLA's analyses of it go into the row
+
+    def compile_(lowered):
+        last[:] = [lowered.compile()]
+
+    timed = time_repeated(
+        compile_, lambda: (trace_lower(fn, args),), policy.staging_rounds, rounds_runner
     )
+    found.update(analyze_compiled(last[0]))
+    return timed
 
 
-def _time_forward(spec, policy, rounds_runner, tasks) -> Timed:
+def _time_forward(spec, policy, rounds_runner, tasks, found) -> Timed:
     task = tasks.get(spec)
     params = task.init_params()
     return time_steady(task.forward, (params, task.inputs), policy, rounds_runner)
 
 
-def _time_grad_step(spec, policy, rounds_runner, tasks) -> Timed:
+def _time_grad_step(spec, policy, rounds_runner, tasks, found) -> Timed:
     task = tasks.get(spec)
     params = task.init_params()
     args = (params, task.init_opt_state(params), task.inputs, task.targets)
     return time_steady(task.jit_step, args, policy, rounds_runner)
 
 
-def _time_overhead(spec, policy, rounds_runner, tasks) -> Timed:
+def _time_overhead(spec, policy, rounds_runner, tasks, found) -> Timed:
     identity = jax.jit(lambda x: x)
     return time_steady(identity, (jnp.zeros(()),), policy, rounds_runner)
 
