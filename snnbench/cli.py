@@ -166,11 +166,119 @@ def _summary_page(frame, summary: str, run_dir) -> str:
     )
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _phase_threshold(text: str) -> tuple[tuple[str, float], ...]:
+    """``PHASE=PERCENT`` (a phase group such as ``compile`` sets each of its phases)."""
+    from snnbench.records import PHASE_GROUPS
+
+    phase, sep, pct = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected PHASE=PERCENT, got {text!r}")
+    value = _non_negative_float(pct)
+    return tuple((p, value) for p in PHASE_GROUPS.get(phase.strip(), (phase.strip(),)))
+
+
+def _add_compare_policy(p) -> None:
+    """Options shared by ``compare`` and ``ab``: thresholds, significance, outputs."""
+    p.add_argument("--threshold", type=_non_negative_float, default=10.0, metavar="PERCENT",
+                   help="a slowdown must exceed this to be a regression (default 10)")
+    p.add_argument("--threshold-phase", type=_phase_threshold, action="append", default=[],
+                   metavar="PHASE=PERCENT", help="per-phase threshold, e.g. grad_compile=25")
+    p.add_argument("--alpha", type=_positive_float, default=0.05,
+                   help="significance level of the rank test (default 0.05)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as markdown here")
+    p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV here")
+    p.add_argument("--fail-on-exact", action="store_true",
+                   help="also exit 1 when a noise-free metric (e.g. flops) increased")
+
+
+def _policy(args: argparse.Namespace):
+    from snnbench.compare import Policy
+
+    overrides = tuple(pair for group in args.threshold_phase for pair in group)
+    return Policy(threshold_pct=args.threshold, phase_threshold_pct=overrides, alpha=args.alpha)
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="compare two result sets; exit 1 on a regression")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="BASELINE CANDIDATE (run folders, results trees or CSV files); "
+                        "with --by, one or more paths")
+    p.add_argument("--by", metavar="COLUMN",
+                   help="line up the values of COLUMN instead, e.g. jaxley_version")
+    _add_compare_policy(p)
+    p.set_defaults(run=_run_compare)
+
+
+def _load(path: str, name: str):
+    from snnbench import storage
+
+    try:
+        return storage.load_results(path)
+    except SnnbenchError as error:
+        raise SnnbenchError(f"{name}: {error}") from None
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from snnbench import compare, compare_render
+
+    policy = _policy(args)
+    if args.by:
+        frame = pd.concat([_load(p, "`PATH`") for p in args.paths], ignore_index=True)
+        steps = compare.compare_by(frame, args.by, policy)
+        print(compare_render.render_history(steps, markdown=False), end="")
+        markdown = compare_render.render_history(steps, markdown=True)
+    else:
+        if len(args.paths) != 2:
+            raise SnnbenchError(f"`compare` needs BASELINE and CANDIDATE (or --by COLUMN); got "
+                                f"{len(args.paths)} paths")
+        baseline = _load(args.paths[0], "`BASELINE`")
+        candidate = _load(args.paths[1], "`CANDIDATE`")
+        steps = [compare.compare_frames(baseline, candidate, policy, labels=tuple(args.paths))]
+        print(compare_render.render_text(steps[0]), end="")
+        markdown = compare_render.render_markdown(steps[0])
+    _write_outputs(args, markdown, compare_render.to_csv(steps))
+    return _exit_code(steps, args.fail_on_exact)
+
+
+def _write_outputs(args: argparse.Namespace, markdown: str, csv_text: str) -> None:
+    from pathlib import Path
+
+    from snnbench.storage import atomic_write_text
+
+    outputs = (("--markdown", args.markdown, markdown), ("--csv", args.csv, csv_text))
+    for flag, path, text in outputs:
+        if not path:
+            continue
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise SnnbenchError(f"`{flag}` must be a file in an existing folder; got {path!r}")
+        atomic_write_text(target, text)
+
+
+def _exit_code(steps, fail_on_exact: bool) -> int:
+    regressed = any(step.regressions for step in steps)
+    exact_up = fail_on_exact and any(e.increased for step in steps for e in step.exact)
+    return 1 if regressed or exact_up else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_bench(sub)
+    _add_compare(sub)
     return parser
 
 
