@@ -103,6 +103,15 @@ def _csv(kind: Callable[[str], object]) -> Callable[[str], tuple]:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="run the benchmark matrix and write a results folder")
+    _add_matrix_axes(p)
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--bench-dir", help="the bench/ folder (default: this checkout's)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_bench)
+
+
+def _add_matrix_axes(p) -> None:
+    """The matrix options shared by ``bench`` and ``ab``."""
     p.add_argument("--full", action="store_true",
                    help="the full matrix (batch sizes up to 1024, every dt at every batch size)")
     p.add_argument("--backend", type=_csv(str), help="comma list of jaxley,dense")
@@ -111,16 +120,11 @@ def _add_bench(sub) -> None:
     p.add_argument("--device", type=_csv(str), help="comma list of cpu,gpu,tpu (default: cpu,gpu)")
     p.add_argument("--dt-ms", type=_csv(_positive_float), help="e.g. 0.001,0.002,0.005")
     p.add_argument("--phases", type=_csv(str), help="phases, or the groups trace_lower, compile")
-    p.add_argument("--out", default="results", help="results root (default: results/)")
-    p.add_argument("--bench-dir", help="the bench/ folder (default: this checkout's)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(run=_run_bench)
 
 
-def _run_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from snnbench import harness, runner, storage
+def _matrix(args: argparse.Namespace):
+    """The matrix the axis options ask for (the quick matrix, narrowed)."""
+    from snnbench import harness
 
     base = harness.FULL_MATRIX if args.full else harness.QUICK_MATRIX
     changes = {
@@ -133,7 +137,15 @@ def _run_bench(args: argparse.Namespace) -> int:
     }
     if args.batch_sizes and not args.full:
         changes["dt_batch_size"] = args.batch_sizes[-1]
-    matrix = harness.Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+    return harness.Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import runner, storage
+
+    matrix = _matrix(args)
     options = runner.RunOptions(
         out_root=Path(args.out),
         bench_dir=Path(args.bench_dir) if args.bench_dir else runner.default_bench_dir(),
@@ -273,12 +285,100 @@ def _exit_code(steps, fail_on_exact: bool) -> int:
     return 1 if regressed or exact_up else 0
 
 
+def _add_noise_study(sub) -> None:
+    p = sub.add_parser("noise-study",
+                       help="how often compare cries wolf, and catches a slowdown")
+    p.add_argument("--trials", type=_positive_int, default=50,
+                   help="trials per configuration and slowdown (default 50)")
+    p.add_argument("--slowdowns", type=_csv(_non_negative_float), default=(0.0, 10.0, 30.0),
+                   metavar="PERCENTS", help="injected slowdowns in percent (default 0,10,30)")
+    p.add_argument("--chunks", type=_positive_int, default=8,
+                   help="interleaved measurements per side per trial (default 8)")
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_noise_study)
+
+
+def _run_noise_study(args: argparse.Namespace) -> int:
+    from snnbench import noise_study, storage
+
+    storage.check_writable(args.out)
+    config = noise_study.StudyConfig(trials=args.trials, chunks=args.chunks,
+                                     slowdowns=tuple(s / 100.0 for s in args.slowdowns))
+
+    def progress(done: int, total: int) -> None:
+        if not args.no_progress:
+            print(f"\rnoise study: {done}/{total} trials", end="", file=sys.stderr, flush=True)
+
+    load_before = noise_study.load_average()
+    start = time.perf_counter()
+    results = noise_study.run_study(config, progress)
+    wall_s = time.perf_counter() - start
+    if not args.no_progress:
+        print(file=sys.stderr)
+    run_dir = noise_study.write_study(results, config, args.out, wall_s, load_before,
+                                      noise_study.load_average())
+    print(noise_study.rates_table(noise_study.rates(results)))
+    print(f"\n{len(results)} trials in {wall_s:.0f} s -> {run_dir}")
+    return 0
+
+
+def _add_ab(sub) -> None:
+    p = sub.add_parser("ab", help="A/B: the matrix in two environments, interleaved, compared")
+    p.add_argument("--a-spec", action="append", required=True, metavar="SPEC",
+                   help="baseline: jaxley==0.13.0, NAME@GIT_REV, or a package folder (repeatable)")
+    p.add_argument("--b-spec", action="append", required=True, metavar="SPEC",
+                   help="candidate, as --a-spec")
+    p.add_argument("--rounds", type=_positive_int, default=3,
+                   help="rounds per side, run A B B A ... (default 3)")
+    p.add_argument("--repo", default=".", help="git repository of NAME@REV specs (default: .)")
+    p.add_argument("--envs", default=".snnbench-envs", help="cache of environments")
+    _add_matrix_axes(p)
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    _add_compare_policy(p)
+    p.set_defaults(run=_run_ab)
+
+
+def _run_ab(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import ab, compare, compare_render, storage
+
+    matrix = _matrix(args)
+    policy = _policy(args)
+    storage.check_writable(args.out)
+    repo = Path(args.repo)
+    envs = {}
+    for side, specs in (("A", args.a_spec), ("B", args.b_spec)):
+        requirements = tuple(ab.parse_spec(s, repo) for s in specs)
+        print(f"environment {side}: {' + '.join(specs)} ...", file=sys.stderr, flush=True)
+        envs[side] = ab.prepare(side, requirements, repo, Path(args.envs))
+
+    def progress(done: int, total: int, side: str) -> None:
+        print(f"round {done + 1}/{total}: {side}", file=sys.stderr, flush=True)
+
+    ab_dir = ab.run_ab(matrix, envs, args.rounds, Path(args.out),
+                       "full" if args.full else "quick", progress)
+    labels = (f"A: {envs['A'].label}", f"B: {envs['B'].label}")
+    result = compare.compare_frames(_load(ab_dir / "A", "`A`"), _load(ab_dir / "B", "`B`"),
+                                    policy, labels)
+    markdown = compare_render.render_markdown(result, title="snnbench A/B")
+    storage.atomic_write_text(ab_dir / "comparison.md", markdown)
+    storage.atomic_write_text(ab_dir / "comparison.csv", compare_render.to_csv([result]))
+    print(compare_render.render_text(result), end="")
+    print(f"\n{args.rounds} rounds per side -> {ab_dir}")
+    _write_outputs(args, markdown, compare_render.to_csv([result]))
+    return _exit_code([result], args.fail_on_exact)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_bench(sub)
     _add_compare(sub)
+    _add_noise_study(sub)
+    _add_ab(sub)
     return parser
 
 

@@ -37,6 +37,9 @@ class RunOptions:
     policy: str = "quick"
     progress: bool = True
     pytest_args: tuple[str, ...] = ()
+    #: Interpreter of another environment (``snnbench ab``); PYTHONPATH is then
+    #: dropped so that environment imports its own packages. Empty: this one.
+    python: str = ""
 
 
 def default_bench_dir() -> Path:
@@ -135,7 +138,8 @@ def _run_group(cases, run_dir, run_id, options, journal, bar) -> None:
         cases_file = run_dir / f"cases-{tag}.json"
         storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
         command = [
-            sys.executable, "-m", "pytest", str(options.bench_dir / "bench_matrix.py"),
+            options.python or sys.executable, "-m", "pytest",
+            str(options.bench_dir / "bench_matrix.py"),
             "-o", "addopts=", "-o", "python_files=bench_*.py", "-p", "no:cacheprovider", "-q",
             f"--snnbench-cases={cases_file}", f"--snnbench-journal={journal}",
             f"--snnbench-run-id={run_id}", f"--snnbench-policy={options.policy}",
@@ -143,6 +147,8 @@ def _run_group(cases, run_dir, run_id, options, journal, bar) -> None:
             "--benchmark-columns=min,median,iqr,rounds,iterations", *options.pytest_args,
         ]
         env = dict(os.environ)
+        if options.python:
+            env.pop("PYTHONPATH", None)
         if platform == "cpu":
             env["JAX_PLATFORMS"] = "cpu"
         log = open(run_dir / f"pytest-{tag}.log", "w")
