@@ -89,6 +89,9 @@ class TrialResult:
     slowdown: float
     ratio: float
     verdicts: tuple[tuple[float, str], ...]  # (threshold %, verdict)
+    p_value: float = float("nan")
+    ratio_low: float = float("nan")
+    ratio_high: float = float("nan")
 
 
 def _measure(spec: CaseSpec, runner: Rounds, timing: TimingPolicy,
@@ -112,8 +115,9 @@ def run_trial(config: StudyConfig, trial: int, spec: CaseSpec, slowdown: float,
     for pct in config.thresholds_pct:
         v = judge(samples["A"], samples["B"], pct / 100.0, Policy(threshold_pct=pct, seed=trial))
         verdicts.append((pct, v.verdict))
-    ratio = judge(samples["A"], samples["B"], 0.0, Policy(seed=trial)).ratio
-    return TrialResult(trial, spec.case_id, slowdown, float(ratio), tuple(verdicts))
+    plain = judge(samples["A"], samples["B"], 0.0, Policy(seed=trial))
+    return TrialResult(trial, spec.case_id, slowdown, float(plain.ratio), tuple(verdicts),
+                       float(plain.p_value), float(plain.ratio_low), float(plain.ratio_high))
 
 
 def run_study(config: StudyConfig, progress: Callable[[int, int], None] | None = None
@@ -206,7 +210,9 @@ def write_study(results: Sequence[TrialResult], config: StudyConfig, out_root,
     stamp = machine.utc_now().replace(":", "").replace("-", "")
     run_dir = storage.new_run_dir(Path(out_root) / "noise-study", machine.machine_id(), stamp)
     trials = pd.DataFrame([{"trial": r.trial, "case_id": r.case_id, "slowdown": r.slowdown,
-                            "ratio": r.ratio, **{f"verdict_at_{p:g}pct": v for p, v in r.verdicts}}
+                            "ratio": r.ratio, "ratio_low": r.ratio_low,
+                            "ratio_high": r.ratio_high, "p_value": r.p_value,
+                            **{f"verdict_at_{p:g}pct": v for p, v in r.verdicts}}
                            for r in results])
     storage.atomic_write_text(run_dir / "trials.csv", trials.to_csv(index=False))
     found = rates(results)
