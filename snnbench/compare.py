@@ -2,7 +2,7 @@
 
 A configuration is *slower* (a regression) only when the candidate is
 significantly slower -- a Mann-Whitney U test at ``alpha`` *and* a bootstrap
-interval of the ratio of medians that excludes 1 -- *and* the ratio of medians
+interval of the Hodges-Lehmann ratio that excludes 1 -- *and* that ratio
 exceeds ``1 + threshold``. It is *faster* under the mirror rule
 (``ratio < 1 / (1 + threshold)``). Everything else is *no change*; a
 configuration that was skipped or failed on either side is *not comparable*.
@@ -91,6 +91,7 @@ class Side:
     samples_s: tuple[float, ...]
     n_runs: int
     problem: str = ""  # why it is not comparable ("" when every run was ok)
+    runs: tuple[tuple[float, ...], ...] = ()  # the same samples, grouped by run
 
     @property
     def median_s(self) -> float | None:
@@ -152,17 +153,21 @@ class Comparison:
         return {v: sum(r.verdict.verdict == v for r in self.rows) for v in VERDICTS}
 
 
-def judge(baseline_s, candidate_s, threshold: float, policy: Policy | None = None) -> Verdict:
+def judge(baseline_s, candidate_s, threshold: float, policy: Policy | None = None,
+          baseline_runs=None, candidate_runs=None) -> Verdict:
     """The verdict on two sets of per-call seconds, ``threshold`` a fraction.
 
     Significant means: Mann-Whitney U ``p < alpha`` and the bootstrap interval of
-    the ratio of medians excludes 1. Both guard against a long-tailed outlier.
+    the ratio of medians excludes 1. When the samples come in several runs
+    (``*_runs``: the same samples, grouped), the interval resamples runs first,
+    so that a difference between runs of one side is not mistaken for a change.
     """
     policy = policy or Policy()
     if len(baseline_s) == 0 or len(candidate_s) == 0:
         return Verdict(NOT_COMPARABLE, detail="no samples")
-    interval = stats.bootstrap_ratio_of_medians(baseline_s, candidate_s, policy.confidence,
-                                                policy.n_resamples, policy.seed)
+    interval = stats.bootstrap_hodges_lehmann_ratio(
+        baseline_runs or [baseline_s], candidate_runs or [candidate_s], policy.confidence,
+        policy.n_resamples, policy.seed)
     test = stats.mann_whitney_u(baseline_s, candidate_s)
     found = dict(ratio=interval.ratio, ratio_low=interval.low, ratio_high=interval.high,
                  p_value=test.p_value)
@@ -171,9 +176,13 @@ def judge(baseline_s, candidate_s, threshold: float, policy: Policy | None = Non
         return Verdict(NO_CHANGE, **found, detail=(
             f"too few samples to test ({len(baseline_s)} vs {len(candidate_s)}; "
             f"smallest p = {test.min_p_value:.2g})"))
-    if not (test.p_value < policy.alpha and interval.excludes_one()):
+    if test.p_value >= policy.alpha:
         return Verdict(NO_CHANGE, **found,
                        detail=f"{change}, not significant (p = {test.p_value:.2g})")
+    if not interval.excludes_one():
+        why = ": runs disagree" if _several(baseline_runs, candidate_runs) else ""
+        return Verdict(NO_CHANGE, **found,
+                       detail=f"{change}, not significant (interval includes 1{why})")
     if interval.ratio > 1.0 + threshold:
         return Verdict(SLOWER, **found, detail=f"{change}, beyond {threshold * 100:g} %")
     if interval.ratio < 1.0 / (1.0 + threshold):
@@ -240,7 +249,7 @@ def _sides(frame: pd.DataFrame) -> dict[CaseSpec, Side]:
 
 
 def _side(rows: list[Mapping]) -> Side:
-    samples: list[float] = []
+    runs: list[tuple[float, ...]] = []
     problems = []
     for row in rows:
         if row["status"] != "ok":
@@ -248,11 +257,12 @@ def _side(rows: list[Mapping]) -> Side:
             reason = reason if isinstance(reason, str) and reason else "no reason given"
             problems.append(f"{row['status']}: {reason}")
             continue
-        samples.extend(float(s) for s in json.loads(row["samples_json"]))
+        runs.append(tuple(float(s) for s in json.loads(row["samples_json"])))
     if problems:
         prefix = f"{len(problems)} of {len(rows)} runs " if len(rows) > 1 else ""
         return Side((), len(rows), prefix + problems[0])
-    return Side(tuple(samples), len(rows))
+    runs = [r for r in runs if r]
+    return Side(tuple(s for r in runs for s in r), len(rows), runs=tuple(runs))
 
 
 def _row(spec: CaseSpec, a: Side, b: Side, policy: Policy) -> RowComparison:
@@ -265,7 +275,7 @@ def _row(spec: CaseSpec, a: Side, b: Side, policy: Policy) -> RowComparison:
                                (("baseline", a), ("candidate", b)) if side.problem)
         verdict = Verdict(NOT_COMPARABLE, detail=detail)
     else:
-        verdict = judge(a.samples_s, b.samples_s, threshold, policy)
+        verdict = judge(a.samples_s, b.samples_s, threshold, policy, a.runs, b.runs)
     return RowComparison(spec, a, b, threshold, verdict)
 
 
@@ -330,3 +340,7 @@ def compare_by(frame: pd.DataFrame, column: str, policy: Policy | None = None
     return [compare_frames(by_value[old], by_value[new], policy,
                            labels=(f"{column} {old}", f"{column} {new}"))
             for old, new in zip(values, values[1:], strict=False)]
+
+
+def _several(*runs) -> bool:
+    return any(r is not None and len(r) > 1 for r in runs)

@@ -81,7 +81,8 @@ def rule(comparison: Comparison) -> str:
     p = comparison.policy
     overrides = ", ".join(f"{phase}: {pct:g} %" for phase, pct in p.phase_threshold_pct)
     return (f"slower/faster = Mann-Whitney U p < {p.alpha:g} and the {p.confidence * 100:g} % "
-            f"bootstrap interval of the ratio of medians excludes 1, and the change exceeds "
+            f"bootstrap interval of the Hodges-Lehmann ratio (resampling runs, then samples) "
+            f"excludes 1, and the change exceeds "
             f"{p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + ".")
 
 

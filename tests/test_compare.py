@@ -140,3 +140,11 @@ def test_history_session_matches_supported_jaxley():
     value = next(node.value for node in tree.body if isinstance(node, ast.Assign)
                  and getattr(node.targets[0], "id", "") == "HISTORY_JAXLEY")
     assert tuple(ast.literal_eval(value)) == SUPPORTED_JAXLEY
+
+
+def test_runs_that_disagree_are_not_a_verdict():
+    fast, slow = list(np.linspace(1.0, 1.05, 10)), list(np.linspace(1.6, 1.7, 10))
+    a_runs, b_runs = [fast, fast], [fast, slow]  # one slow round on B only: drift, not code
+    v = compare.judge(fast + fast, fast + slow, 0.1, None, a_runs, b_runs)
+    assert v.verdict == compare.NO_CHANGE
+    assert "runs disagree" in v.detail

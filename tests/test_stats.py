@@ -69,3 +69,21 @@ def test_proportion_interval_hand_computed():
 def test_bad_samples_are_rejected(bad):
     with pytest.raises(ValueError, match="baseline"):
         stats.mann_whitney_u(bad, [1.0])
+
+
+def test_hodges_lehmann_bootstrap_pure_scaling_and_seed():
+    a = [[1.0, 1.1, 1.2, 1.3]]
+    b = [[1.3 * x for x in a[0]]]
+    found = stats.bootstrap_hodges_lehmann_ratio(a, b, seed=3)
+    assert found.ratio == pytest.approx(1.3)
+    assert found == stats.bootstrap_hodges_lehmann_ratio(a, b, seed=3)
+
+
+def test_runs_that_disagree_widen_the_interval():
+    # each side: one fast run and one slow run; pooled, B looks a little slower
+    a = [list(np.linspace(1.0, 1.05, 10)), list(np.linspace(2.0, 2.1, 10))]
+    b = [list(np.linspace(1.1, 1.15, 10)), list(np.linspace(2.2, 2.3, 10))]
+    flat = stats.bootstrap_hodges_lehmann_ratio([sum(a, [])], [sum(b, [])], seed=1)
+    by_run = stats.bootstrap_hodges_lehmann_ratio(a, b, seed=1)
+    assert by_run.high - by_run.low > flat.high - flat.low
+    assert not by_run.excludes_one()
