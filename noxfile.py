@@ -52,3 +52,51 @@ def profile(session: nox.Session) -> None:
     """Profile one configuration: compile stages, XLA analyses, memory, trace, SNN metrics."""
     session.install("-e", ".")
     session.run("snnbench", "profile", *session.posargs)
+
+
+#: jaxley releases the history session runs; keep in step with
+#: snnbench.spiking.SUPPORTED_JAXLEY (a test checks that they agree).
+HISTORY_JAXLEY = ["0.13.0", "0.14.0"]
+#: What each history run measures unless ``-- ARGS`` says otherwise.
+HISTORY_DEFAULT_ARGS = (
+    "--backend",
+    "jaxley,dense",
+    "--batch-sizes",
+    "16",
+    "--precision",
+    "float32",
+    "--device",
+    "cpu",
+    "--phases",
+    "forward,grad_step,compile",
+)
+
+
+@nox.session(default=False)
+def compare(session: nox.Session) -> None:
+    """Compare two result sets: ``nox -s compare -- BASELINE CANDIDATE`` (1 on a regression)."""
+    session.install("-e", ".")
+    session.run("snnbench", "compare", *session.posargs)
+
+
+@nox.session(default=False)
+def ab(session: nox.Session) -> None:
+    """A/B in one job: ``nox -s ab -- --a-spec jaxley==0.13.0 --b-spec jaxley==0.14.0``."""
+    session.install("-e", ".")
+    session.run("snnbench", "ab", *session.posargs)
+
+
+@nox.session(default=False)
+@nox.parametrize("jaxley", HISTORY_JAXLEY)
+def history(session: nox.Session, jaxley: str) -> None:
+    """Benchmark one jaxley release into results/history/ (then ``snnbench compare --by``)."""
+    session.install("-e", ".", f"jaxley=={jaxley}")
+    args = session.posargs or HISTORY_DEFAULT_ARGS
+    session.run("snnbench", "bench", "--out", "results/history", "--no-progress", *args)
+
+
+@nox.session(name="noise-study", default=False)
+def noise_study(session: nox.Session) -> None:
+    """False-alarm and detection rates of ``compare`` on this machine (a few minutes)."""
+    session.install("-e", ".")
+    session.run("snnbench", "noise-study", *session.posargs)

@@ -104,6 +104,15 @@ def _csv(kind: Callable[[str], object]) -> Callable[[str], tuple]:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="run the benchmark matrix and write a results folder")
+    _add_matrix_axes(p)
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--bench-dir", help="the bench/ folder (default: this checkout's)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_bench)
+
+
+def _add_matrix_axes(p) -> None:
+    """The matrix options shared by ``bench`` and ``ab``."""
     p.add_argument(
         "--full",
         action="store_true",
@@ -115,16 +124,11 @@ def _add_bench(sub) -> None:
     p.add_argument("--device", type=_csv(str), help="comma list of cpu,gpu,tpu (default: cpu,gpu)")
     p.add_argument("--dt-ms", type=_csv(_positive_float), help="e.g. 0.001,0.002,0.005")
     p.add_argument("--phases", type=_csv(str), help="phases, or the groups trace_lower, compile")
-    p.add_argument("--out", default="results", help="results root (default: results/)")
-    p.add_argument("--bench-dir", help="the bench/ folder (default: this checkout's)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(run=_run_bench)
 
 
-def _run_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from snnbench import harness, runner, storage
+def _matrix(args: argparse.Namespace):
+    """The matrix the axis options ask for (the quick matrix, narrowed)."""
+    from snnbench import harness
 
     base = harness.FULL_MATRIX if args.full else harness.QUICK_MATRIX
     changes = {
@@ -137,7 +141,15 @@ def _run_bench(args: argparse.Namespace) -> int:
     }
     if args.batch_sizes and not args.full:
         changes["dt_batch_size"] = args.batch_sizes[-1]
-    matrix = harness.Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+    return harness.Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import runner, storage
+
+    matrix = _matrix(args)
     options = runner.RunOptions(
         out_root=Path(args.out),
         bench_dir=Path(args.bench_dir) if args.bench_dir else runner.default_bench_dir(),
@@ -169,8 +181,11 @@ def _summary_page(frame, summary: str, run_dir) -> str:
         f"{meta['snnbench_version']} at {str(meta['git_commit'])[:10]}"
         f"{' (dirty)' if bool(meta['git_dirty']) else ''}.\n\n"
         "Median time per call; `~` marks IQR/median > 10 %; compile rows are cold "
-        "(persistent compilation cache off).\n\n" + summary + "\n\n"
-        + runner.quality_summary(frame) + "\n"
+        "(persistent compilation cache off).\n\n"
+        + summary
+        + "\n\n"
+        + runner.quality_summary(frame)
+        + "\n"
     )
 
 
@@ -217,6 +232,8 @@ def _run_report(args: argparse.Namespace) -> int:
         f"{written.page} ({len(written.images)} figures in {written.page.parent / report.IMAGES})"
     )
     return 0
+
+
 def _float(text: str) -> float:
     try:
         return float(text)
@@ -226,30 +243,64 @@ def _float(text: str) -> float:
 
 def _add_tradeoffs(sub) -> None:
     p = sub.add_parser("tradeoffs", help="dt / precision trade-offs: fidelity vs time, Pareto plot")
-    p.add_argument("--full", action="store_true",
-                   help="both backends, full timing policy (default: dense only, quick timing)")
-    p.add_argument("--dt-ms", type=_csv(_positive_float),
-                   help="steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="both backends, full timing policy (default: dense only, quick timing)",
+    )
+    p.add_argument(
+        "--dt-ms",
+        type=_csv(_positive_float),
+        help="steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference",
+    )
     p.add_argument("--precision", type=_csv(str), help="comma list of float32,float64")
     p.add_argument("--backend", type=_csv(str), help="comma list of dense,jaxley")
-    p.add_argument("--train-backend", type=_csv(str),
-                   help="backends that also train (default dense); 'none' for no training")
-    p.add_argument("--epochs", type=_non_negative_int, help="training epochs per point (default 100)")
-    p.add_argument("--batch-size", type=_positive_int, help="batch size (default 256, the tutorial's)")
+    p.add_argument(
+        "--train-backend",
+        type=_csv(str),
+        help="backends that also train (default dense); 'none' for no training",
+    )
+    p.add_argument(
+        "--epochs", type=_non_negative_int, help="training epochs per point (default 100)"
+    )
+    p.add_argument(
+        "--batch-size", type=_positive_int, help="batch size (default 256, the tutorial's)"
+    )
     p.add_argument("--t-max-ms", type=_positive_float, help="simulated time (default 0.2)")
-    p.add_argument("--weights-at", choices=("initial", "trained"), default="initial",
-                   help="evaluate fidelity at the tutorial's initial weights, or at the "
-                        "reference's trained weights")
+    p.add_argument(
+        "--weights-at",
+        choices=("initial", "trained"),
+        default="initial",
+        help="evaluate fidelity at the tutorial's initial weights, or at the "
+        "reference's trained weights",
+    )
     p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu")
-    p.add_argument("--max-voltage-rmse", type=_float, default=0.01, metavar="MV",
-                   help="budget: output-voltage RMSE in mV (default 0.01; negative = no limit)")
-    p.add_argument("--min-grad-cosine", type=_float, default=0.99,
-                   help="budget: gradient cosine similarity (default 0.99; below -1 = no limit)")
-    p.add_argument("--max-accuracy-drop", type=_float, default=0.02,
-                   help="budget: accuracy drop of trained weights on the reference (default 0.02; "
-                        "negative = no limit)")
-    p.add_argument("--optimise-for", choices=("grad_step", "forward"), default="grad_step",
-                   help="the time to minimise within the budget")
+    p.add_argument(
+        "--max-voltage-rmse",
+        type=_float,
+        default=0.01,
+        metavar="MV",
+        help="budget: output-voltage RMSE in mV (default 0.01; negative = no limit)",
+    )
+    p.add_argument(
+        "--min-grad-cosine",
+        type=_float,
+        default=0.99,
+        help="budget: gradient cosine similarity (default 0.99; below -1 = no limit)",
+    )
+    p.add_argument(
+        "--max-accuracy-drop",
+        type=_float,
+        default=0.02,
+        help="budget: accuracy drop of trained weights on the reference (default 0.02; "
+        "negative = no limit)",
+    )
+    p.add_argument(
+        "--optimise-for",
+        choices=("grad_step", "forward"),
+        default="grad_step",
+        help="the time to minimise within the budget",
+    )
     p.add_argument("--out", default="results", help="results root (default: results/)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_run_tradeoffs)
@@ -261,23 +312,41 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
     from snnbench import tradeoffs
 
     grid = tradeoffs.grid_from_options(
-        full=args.full, dts_ms=args.dt_ms, precisions=args.precision, backends=args.backend,
-        train_backends=args.train_backend, epochs=args.epochs, batch_size=args.batch_size,
-        t_max_ms=args.t_max_ms, weights_at=args.weights_at, platform=args.device)
+        full=args.full,
+        dts_ms=args.dt_ms,
+        precisions=args.precision,
+        backends=args.backend,
+        train_backends=args.train_backend,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        t_max_ms=args.t_max_ms,
+        weights_at=args.weights_at,
+        platform=args.device,
+    )
     budget = tradeoffs.Budget(
         max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
         min_grad_cosine=None if args.min_grad_cosine < -1 else args.min_grad_cosine,
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
-        cost_column=f"{args.optimise_for}_s")
+        cost_column=f"{args.optimise_for}_s",
+    )
     start = time.perf_counter()
     say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
-    result = tradeoffs.run_tradeoffs(grid, budget, Path(args.out),
-                                     policy="full" if args.full else "quick",
-                                     progress=not args.no_progress, say=say)
+    result = tradeoffs.run_tradeoffs(
+        grid,
+        budget,
+        Path(args.out),
+        policy="full" if args.full else "quick",
+        progress=not args.no_progress,
+        say=say,
+    )
     print(tradeoffs.summary_table(result.frame))
     print("\n" + tradeoffs.verdict(result.frame, budget))
-    print(f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}")
+    print(
+        f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}"
+    )
     return 0 if result.chosen is not None else 1
+
+
 def _add_profile(sub) -> None:
     p = sub.add_parser(
         "profile", help="where the time and memory of one configuration go (writes a run folder)"
@@ -334,6 +403,250 @@ def _run_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _phase_threshold(text: str) -> tuple[tuple[str, float], ...]:
+    """``PHASE=PERCENT`` (a phase group such as ``compile`` sets each of its phases)."""
+    from snnbench.records import PHASE_GROUPS
+
+    phase, sep, pct = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected PHASE=PERCENT, got {text!r}")
+    value = _non_negative_float(pct)
+    return tuple((p, value) for p in PHASE_GROUPS.get(phase.strip(), (phase.strip(),)))
+
+
+def _add_compare_policy(p) -> None:
+    """Options shared by ``compare`` and ``ab``: thresholds, significance, outputs."""
+    p.add_argument(
+        "--threshold",
+        type=_non_negative_float,
+        default=10.0,
+        metavar="PERCENT",
+        help="a slowdown must exceed this to be a regression (default 10)",
+    )
+    p.add_argument(
+        "--threshold-phase",
+        type=_phase_threshold,
+        action="append",
+        default=[],
+        metavar="PHASE=PERCENT",
+        help="per-phase threshold, e.g. grad_compile=25",
+    )
+    p.add_argument(
+        "--alpha",
+        type=_positive_float,
+        default=0.05,
+        help="significance level of the rank test (default 0.05)",
+    )
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as markdown here")
+    p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV here")
+    p.add_argument(
+        "--fail-on-exact",
+        action="store_true",
+        help="also exit 1 when a noise-free metric (e.g. flops) increased",
+    )
+
+
+def _policy(args: argparse.Namespace):
+    from snnbench.compare import Policy
+
+    overrides = tuple(pair for group in args.threshold_phase for pair in group)
+    return Policy(threshold_pct=args.threshold, phase_threshold_pct=overrides, alpha=args.alpha)
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="compare two result sets; exit 1 on a regression")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="BASELINE CANDIDATE (run folders, results trees or CSV files); "
+        "with --by, one or more paths",
+    )
+    p.add_argument(
+        "--by", metavar="COLUMN", help="line up the values of COLUMN instead, e.g. jaxley_version"
+    )
+    _add_compare_policy(p)
+    p.set_defaults(run=_run_compare)
+
+
+def _load(path: str, name: str):
+    from snnbench import storage
+
+    try:
+        return storage.load_results(path)
+    except SnnbenchError as error:
+        raise SnnbenchError(f"{name}: {error}") from None
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from snnbench import compare, compare_render
+
+    policy = _policy(args)
+    if args.by:
+        frame = pd.concat([_load(p, "`PATH`") for p in args.paths], ignore_index=True)
+        steps = compare.compare_by(frame, args.by, policy)
+        print(compare_render.render_history(steps, markdown=False), end="")
+        markdown = compare_render.render_history(steps, markdown=True)
+    else:
+        if len(args.paths) != 2:
+            raise SnnbenchError(
+                f"`compare` needs BASELINE and CANDIDATE (or --by COLUMN); got "
+                f"{len(args.paths)} paths"
+            )
+        baseline = _load(args.paths[0], "`BASELINE`")
+        candidate = _load(args.paths[1], "`CANDIDATE`")
+        steps = [compare.compare_frames(baseline, candidate, policy, labels=tuple(args.paths))]
+        print(compare_render.render_text(steps[0]), end="")
+        markdown = compare_render.render_markdown(steps[0])
+    _write_outputs(args, markdown, compare_render.to_csv(steps))
+    return _exit_code(steps, args.fail_on_exact)
+
+
+def _write_outputs(args: argparse.Namespace, markdown: str, csv_text: str) -> None:
+    from pathlib import Path
+
+    from snnbench.storage import atomic_write_text
+
+    outputs = (("--markdown", args.markdown, markdown), ("--csv", args.csv, csv_text))
+    for flag, path, text in outputs:
+        if not path:
+            continue
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise SnnbenchError(f"`{flag}` must be a file in an existing folder; got {path!r}")
+        atomic_write_text(target, text)
+
+
+def _exit_code(steps, fail_on_exact: bool) -> int:
+    regressed = any(step.regressions for step in steps)
+    exact_up = fail_on_exact and any(e.increased for step in steps for e in step.exact)
+    return 1 if regressed or exact_up else 0
+
+
+def _add_noise_study(sub) -> None:
+    p = sub.add_parser("noise-study", help="how often compare cries wolf, and catches a slowdown")
+    p.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=50,
+        help="trials per configuration and slowdown (default 50)",
+    )
+    p.add_argument(
+        "--slowdowns",
+        type=_csv(_non_negative_float),
+        default=(0.0, 10.0, 30.0),
+        metavar="PERCENTS",
+        help="injected slowdowns in percent (default 0,10,30)",
+    )
+    p.add_argument(
+        "--chunks",
+        type=_positive_int,
+        default=8,
+        help="interleaved measurements per side per trial (default 8)",
+    )
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_noise_study)
+
+
+def _run_noise_study(args: argparse.Namespace) -> int:
+    from snnbench import noise_study, storage
+
+    storage.check_writable(args.out)
+    config = noise_study.StudyConfig(
+        trials=args.trials, chunks=args.chunks, slowdowns=tuple(s / 100.0 for s in args.slowdowns)
+    )
+
+    def progress(done: int, total: int) -> None:
+        if not args.no_progress:
+            print(f"\rnoise study: {done}/{total} trials", end="", file=sys.stderr, flush=True)
+
+    load_before = noise_study.load_average()
+    start = time.perf_counter()
+    results = noise_study.run_study(config, progress)
+    wall_s = time.perf_counter() - start
+    if not args.no_progress:
+        print(file=sys.stderr)
+    run_dir = noise_study.write_study(
+        results, config, args.out, wall_s, load_before, noise_study.load_average()
+    )
+    print(noise_study.rates_table(noise_study.rates(results)))
+    print(f"\n{len(results)} trials in {wall_s:.0f} s -> {run_dir}")
+    return 0
+
+
+def _add_ab(sub) -> None:
+    p = sub.add_parser("ab", help="A/B: the matrix in two environments, interleaved, compared")
+    p.add_argument(
+        "--a-spec",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="baseline: jaxley==0.13.0, NAME@GIT_REV, or a package folder (repeatable)",
+    )
+    p.add_argument(
+        "--b-spec", action="append", required=True, metavar="SPEC", help="candidate, as --a-spec"
+    )
+    p.add_argument(
+        "--rounds",
+        type=_positive_int,
+        default=3,
+        help="rounds per side, run A B B A ... (default 3)",
+    )
+    p.add_argument("--repo", default=".", help="git repository of NAME@REV specs (default: .)")
+    p.add_argument("--envs", default=".snnbench-envs", help="cache of environments")
+    _add_matrix_axes(p)
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    _add_compare_policy(p)
+    p.set_defaults(run=_run_ab)
+
+
+def _run_ab(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import ab, compare, compare_render, storage
+
+    matrix = _matrix(args)
+    policy = _policy(args)
+    storage.check_writable(args.out)
+    repo = Path(args.repo)
+    envs = {}
+    for side, specs in (("A", args.a_spec), ("B", args.b_spec)):
+        requirements = tuple(ab.parse_spec(s, repo) for s in specs)
+        print(f"environment {side}: {' + '.join(specs)} ...", file=sys.stderr, flush=True)
+        envs[side] = ab.prepare(side, requirements, repo, Path(args.envs))
+
+    def progress(done: int, total: int, side: str) -> None:
+        print(f"round {done + 1}/{total}: {side}", file=sys.stderr, flush=True)
+
+    ab_dir = ab.run_ab(
+        matrix, envs, args.rounds, Path(args.out), "full" if args.full else "quick", progress
+    )
+    labels = (f"A: {envs['A'].label}", f"B: {envs['B'].label}")
+    result = compare.compare_frames(
+        _load(ab_dir / "A", "`A`"), _load(ab_dir / "B", "`B`"), policy, labels
+    )
+    markdown = compare_render.render_markdown(result, title="snnbench A/B")
+    storage.atomic_write_text(ab_dir / "comparison.md", markdown)
+    storage.atomic_write_text(ab_dir / "comparison.csv", compare_render.to_csv([result]))
+    print(compare_render.render_text(result), end="")
+    print(f"\n{args.rounds} rounds per side -> {ab_dir}")
+    _write_outputs(args, markdown, compare_render.to_csv([result]))
+    return _exit_code([result], args.fail_on_exact)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -343,6 +656,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_tradeoffs(sub)
     _add_profile(sub)
+    _add_compare(sub)
+    _add_noise_study(sub)
+    _add_ab(sub)
     return parser
 
 

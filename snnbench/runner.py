@@ -38,6 +38,9 @@ class RunOptions:
     policy: str = "quick"
     progress: bool = True
     pytest_args: tuple[str, ...] = ()
+    #: Interpreter of another environment (``snnbench ab``); PYTHONPATH is then
+    #: dropped so that environment imports its own packages. Empty: this one.
+    python: str = ""
 
 
 def default_bench_dir() -> Path:
@@ -148,7 +151,7 @@ def _run_group(cases, run_dir, run_id, options, journal, bar) -> None:
         cases_file = run_dir / f"cases-{tag}.json"
         storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
         command = [
-            sys.executable,
+            options.python or sys.executable,
             "-m",
             "pytest",
             str(options.bench_dir / "bench_matrix.py"),
@@ -168,6 +171,8 @@ def _run_group(cases, run_dir, run_id, options, journal, bar) -> None:
             *options.pytest_args,
         ]
         env = dict(os.environ)
+        if options.python:
+            env.pop("PYTHONPATH", None)
         if platform == "cpu":
             env["JAX_PLATFORMS"] = "cpu"
         log = open(run_dir / f"pytest-{tag}.log", "w")

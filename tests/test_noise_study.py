@@ -1,0 +1,33 @@
+"""The noise study's bookkeeping: configuration checks and rate tables (no timing asserted)."""
+
+import pytest
+
+from snnbench import noise_study
+from snnbench.compare import NO_CHANGE, SLOWER
+from snnbench.errors import SnnbenchError
+
+
+def test_config_is_checked():
+    with pytest.raises(SnnbenchError, match="`trials`"):
+        noise_study.StudyConfig(trials=0)
+
+
+def test_slowed_rounds_calls_through():
+    calls = []
+    samples = noise_study.slowed_rounds(0.5)(lambda: calls.append(1), rounds=3, iterations=2)
+    assert len(calls) == 6 and len(samples) == 3 and all(s >= 0 for s in samples)
+
+
+def result(trial, case, slowdown, verdict):
+    return noise_study.TrialResult(trial, case, slowdown, 1.0, ((10.0, verdict),))
+
+
+def test_rates_per_configuration_and_pooled():
+    results = [result(0, "x", 0.3, SLOWER), result(1, "x", 0.3, NO_CHANGE),
+               result(0, "y", 0.3, SLOWER), result(1, "y", 0.3, SLOWER)]
+    found = {r.case_id: r for r in noise_study.rates(results)}
+    assert (found["x"].flagged, found["x"].trials) == (1, 2)
+    assert (found["all"].flagged, found["all"].trials) == (3, 4)
+    assert found["all"].low < 0.75 < found["all"].high
+    table = noise_study.rates_table(list(found.values()))
+    assert "| +30 %      | 10 %        | all" in table and "3/4" in table
