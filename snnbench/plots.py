@@ -514,6 +514,22 @@ _PRECISION_MARKERS = {"float64": "o", "float32": "s"}
 _BACKEND_COLOURS = {"dense": "tab:blue", "jaxley": "tab:orange"}
 
 
+#: The trade-off study's two views: simulation error and gradient error vs time.
+TRADEOFF_PANELS = (
+    ("voltage_rmse_mv", "pareto_voltage", "output-voltage RMSE vs reference (mV)"),
+    ("grad_rel_error", "pareto_grad", "gradient relative error ||g - g_ref|| / ||g_ref||"),
+)
+
+
+def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figure:
+    """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``)."""
+    title = ""
+    if "batch_size" in frame and len(frame):
+        title = (f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
+                 f"batch {int(frame['batch_size'].iloc[0])})")
+    return pareto_figure(frame, cost_column, TRADEOFF_PANELS, title)
+
+
 def pareto_figure(
     frame: pd.DataFrame,
     cost_column: str,

@@ -435,6 +435,15 @@ def pick_tradeoff_columns(frame: pd.DataFrame) -> tuple[str, str]:
     return cost, error
 
 
+def _tradeoff_table(frame: pd.DataFrame) -> str:
+    """The trade-off study's own headline table when the columns are there, else all of it."""
+    from snnbench import tradeoffs
+
+    if {"backend", "precision", "dt_ms"} <= set(frame) and "grad_step_s" in frame:
+        return tradeoffs.summary_table(frame)
+    return _markdown(frame)
+
+
 def _latest_per_machine(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The newest run per machine (run ids are ``machine/UTC-stamp...``; stamps sort in time)."""
     latest: dict[str, str] = {}
@@ -455,6 +464,8 @@ def _tradeoff_sections(tables: dict[str, pd.DataFrame], figures: _Figures) -> li
         name = f"fig_pareto_{run_id.split('/')[0]}.png"
 
         def draw(frame=frame) -> Figure:
+            if {"grad_step_s", *(flag for _, flag, _ in plots.TRADEOFF_PANELS)} <= set(frame):
+                return plots.fig_tradeoffs(frame)  # the study's own figure, fronts marked
             return plots.fig_pareto(frame, *pick_tradeoff_columns(frame))
 
         text = (
@@ -462,7 +473,11 @@ def _tradeoff_sections(tables: dict[str, pd.DataFrame], figures: _Figures) -> li
         )
         out.append(
             figures.section(
-                f"dt and precision trade-off ({run_id})", name, draw, *text, table=_markdown(frame)
+                f"dt and precision trade-off ({run_id})",
+                name,
+                draw,
+                *text,
+                table=_tradeoff_table(frame),
             )
         )
     return out

@@ -474,17 +474,13 @@ def pareto_plot(frame: pd.DataFrame, budget: Budget):
     """The Pareto figure: voltage RMSE and gradient error against time per call."""
     from snnbench import plots
 
-    panels = [("voltage_rmse_mv", "pareto_voltage", "output-voltage RMSE vs reference (mV)"),
-              ("grad_rel_error", "pareto_grad", "gradient relative error ||g - g_ref|| / ||g_ref||")]
-    title = f"dt / precision trade-offs ({budget.cost_column.removesuffix('_s')} time, " \
-            f"batch {int(frame['batch_size'].iloc[0])})" if "batch_size" in frame else ""
-    return plots.pareto_figure(frame, budget.cost_column, panels, title)
+    return plots.fig_tradeoffs(frame, budget.cost_column)
 
 
 _SUMMARY_COLUMNS = {
     "backend": "backend", "precision": "precision", "dt_ms": "dt (ms)",
     "voltage_rmse_mv": "V RMSE (mV)", "voltage_max_abs_own_grid_mv": "V max err (mV)",
-    "hidden_coincidence": "hidden spike coinc.", "loss_abs_diff": "|dloss|",
+    "hidden_coincidence": "hidden spike coinc.", "loss_abs_diff": "loss abs diff",
     "grad_cosine": "grad cos", "grad_rel_error": "grad rel err",
     "train_accuracy_on_reference": "trained acc (on ref)", "accuracy_drop": "acc drop",
     "forward_s": "forward", "grad_step_s": "grad step", "grad_compile_s": "grad compile",
@@ -494,7 +490,7 @@ _SUMMARY_COLUMNS = {
 
 def summary_table(frame: pd.DataFrame) -> str:
     """Markdown table of the headline columns, sorted by backend, precision and dt."""
-    from snnbench.runner import format_seconds
+    from snnbench.units import format_seconds
 
     shown = frame.sort_values(["backend", "precision", "dt_ms"])
     shown = shown[[c for c in _SUMMARY_COLUMNS if c in shown]].copy()
