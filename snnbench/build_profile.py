@@ -52,8 +52,11 @@ def _call_site() -> str:
     return "(outside jaxley)"
 
 
-def profile_build(config: TaskConfig | None = None) -> BuildProfile:
-    """Build the task's jaxley network once and attribute JAX staging time to jaxley calls."""
+def profile_build(config: TaskConfig | None = None, tutorial_way: bool = False) -> BuildProfile:
+    """Build the task's jaxley network once and attribute JAX staging time to jaxley calls.
+
+    ``tutorial_way`` builds it as the tutorial's code does instead (for comparison).
+    """
     from snnbench import jaxley_net
     from snnbench.data import make_data
     from snnbench.task import use_precision
@@ -72,7 +75,8 @@ def profile_build(config: TaskConfig | None = None) -> BuildProfile:
     jax.monitoring.register_event_duration_secs_listener(listen)
     try:
         start = time.perf_counter()
-        network = jaxley_net.build_network(config, weights)
+        build = build_tutorial_way if tutorial_way else jaxley_net.build_network
+        network = build(config, weights)
         jax.block_until_ready(jaxley_net.initial_params(network))
         wall_s = time.perf_counter() - start
     finally:
@@ -83,3 +87,45 @@ def profile_build(config: TaskConfig | None = None) -> BuildProfile:
     frame["n_compiles"] = frame["n_compiles"].astype(int)
     frame["staging_s"] = frame[["trace_s", "lower_s", "compile_s"]].sum(axis=1)
     return BuildProfile(wall_s, frame.sort_values("staging_s", ascending=False, ignore_index=True))
+
+
+def build_tutorial_way(config: TaskConfig, weights):
+    """The network built as the tutorial's code does: a compartment object per neuron,
+    ``.set`` per parameter on selections, and one ``.set`` per edge in a Python loop."""
+    import jaxley as jx
+    import numpy as np
+    from jaxley.channels import Leak
+
+    from snnbench import jaxley_net
+    from snnbench.config import COMPARTMENT_LENGTH_UM, COMPARTMENT_RADIUS_UM
+    from snnbench.spiking import spiking_classes
+
+    network_cls, fire_cls, synapse_cls = spiking_classes()
+    n_spiking = config.n_input + config.n_hidden
+    n_cells = n_spiking + config.n_output
+    net = network_cls([jx.Compartment() for _ in range(n_cells)])
+    net.select(nodes="all").insert(Leak())
+    net.select(nodes=range(n_spiking)).insert(fire_cls())
+    for key, value in (
+        ("Leak_gLeak", config.leak_conductance_s_per_cm2),
+        ("Leak_eLeak", config.leak_reversal_mv),
+    ):
+        net.select(nodes="all").set(key, value)
+    for key, value in (("Fire_vth", config.threshold_mv), ("Fire_vreset", config.reset_mv)):
+        net.select(nodes=range(n_spiking)).set(key, value)
+    net.select(nodes="all").set("length", COMPARTMENT_LENGTH_UM)
+    net.select(nodes="all").set("radius", COMPARTMENT_RADIUS_UM)
+    net.select(nodes="all").set("v", config.v_init_mv)
+    inputs = net.cell(range(config.n_input))
+    jx.fully_connect(inputs, net.cell(range(config.n_input, n_spiking)), synapse_cls())
+    jx.fully_connect(
+        net.cell(range(config.n_input, n_spiking)),
+        net.cell(range(n_spiking, n_cells)),
+        synapse_cls(),
+    )
+    weights = np.asarray(weights)
+    for edge in range(config.n_edges):
+        net.select(edges=edge).set(jaxley_net.WEIGHT, weights[edge])
+    net.select(edges="all").make_trainable(jaxley_net.WEIGHT, verbose=False)
+    net.cell(range(n_spiking, n_cells)).record("v", verbose=False)
+    return jaxley_net.JaxleyNetwork(net=net, input_cells=inputs)

@@ -195,6 +195,11 @@ def _add_build_profile(sub) -> None:
     )
     p.add_argument("--precision", choices=("float32", "float64"), default="float64")
     p.add_argument("--top", type=_positive_int, default=10, help="rows to show")
+    p.add_argument(
+        "--tutorial-way",
+        action="store_true",
+        help="build as the tutorial's code does (per-edge loop), for comparison",
+    )
     p.set_defaults(run=_run_build_profile)
 
 
@@ -202,7 +207,7 @@ def _run_build_profile(args: argparse.Namespace) -> int:
     from snnbench.build_profile import profile_build
     from snnbench.config import TaskConfig
 
-    profile = profile_build(TaskConfig(precision=args.precision))
+    profile = profile_build(TaskConfig(precision=args.precision), tutorial_way=args.tutorial_way)
     table = profile.by_call.head(args.top).round(3)
     print(table.to_markdown(index=False))
     n = int(profile.by_call["n_compiles"].sum())
