@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from snnbench.runner import format_seconds
+from snnbench.units import format_seconds
+from snnbench.xla_analysis import XLA_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,7 @@ def _ratio(value) -> str:
         return ""
 
 
-_XLA = (
-    "xla_flops",
-    "xla_bytes_accessed",
-    "xla_argument_bytes",
-    "xla_output_bytes",
-    "xla_temp_bytes",
-    "xla_generated_code_bytes",
-    "xla_analysis_note",
-)
+_XLA = (*(c for c in XLA_COLUMNS if c != "hlo_instructions"), "xla_analysis_note")
 
 
 def xla_table(profile: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from pathlib import Path
 from snnbench import machine, storage
 from snnbench.errors import SnnbenchError
 from snnbench.harness import Matrix
-from snnbench.records import SCHEMA_VERSION, CaseSpec, Measurement
+from snnbench.records import PHASES, SCHEMA_VERSION, CaseSpec, Measurement
 from snnbench.units import format_seconds
 
 _POLL_S = 0.5
@@ -278,16 +278,8 @@ def summary_table(frame) -> str:
     return table.reset_index().to_markdown(index=False)
 
 
-_PHASE_ORDER = (
-    "overhead",
-    "build",
-    "forward_trace_lower",
-    "forward_compile",
-    "forward",
-    "grad_trace_lower",
-    "grad_compile",
-    "grad_step",
-)
+# The harness floor first, then the phases in the order they run.
+_PHASE_ORDER = ("overhead", *(p for p in PHASES if p != "overhead"))
 
 
 def _format_cell(row) -> str:

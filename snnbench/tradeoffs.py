@@ -514,7 +514,7 @@ def verdict(frame: pd.DataFrame, budget: Budget) -> str:
         return (f"**No setting meets the budget** ({budget.describe()}); loosen it, or check the "
                 "reference's cost row (a point whose timing failed cannot be chosen).")
     row = frame[frame["chosen"]].iloc[0]
-    from snnbench.runner import format_seconds
+    from snnbench.units import format_seconds
 
     return (f"**Fastest within the budget** ({budget.describe()}): `{row['point_id']}` — "
             f"{cost} {format_seconds(row[budget.cost_column])} per call, "

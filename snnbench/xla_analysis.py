@@ -18,16 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from snnbench.records import EXACT_METRICS
+
 #: Columns :func:`analyze_compiled` fills (a subset of ``records.EXACT_METRICS``).
-XLA_COLUMNS = (
-    "hlo_instructions",
-    "xla_flops",
-    "xla_bytes_accessed",
-    "xla_argument_bytes",
-    "xla_output_bytes",
-    "xla_temp_bytes",
-    "xla_generated_code_bytes",
-)
+XLA_COLUMNS = tuple(m for m in EXACT_METRICS if m != "jaxpr_eqns")
 NOTE_COLUMN = "xla_analysis_note"
 
 _COST_KEYS = {"xla_flops": "flops", "xla_bytes_accessed": "bytes accessed"}
