@@ -56,8 +56,11 @@ def pad_to_integration_steps(inputs: jax.Array, config: TaskConfig) -> jax.Array
     return jnp.pad(inputs, pad)
 
 
-def make_simulate(config: TaskConfig) -> Callable:
+def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
     """``simulate(params, inputs) -> (v_out, spikes_in, spikes_hidden)`` for a batch.
+
+    With ``record_spikes=False`` the spike outputs are ``None`` and the scan
+    carries no per-step spike buffers (the forward pass being timed needs none).
 
     ``inputs``: ``(batch, n_input, n_steps)`` nA. Output voltages have shape
     ``(batch, n_output, n_integration_steps + 1)`` (initial state first, as jaxley
@@ -94,7 +97,8 @@ def make_simulate(config: TaskConfig) -> Callable:
             v_in = membrane(v_in, i_ext_na * _NA_TO_UA_PER_CM2)
             v_hid = membrane(v_hid, -(s_in @ w_in) * _NA_TO_UA_PER_CM2)
             v_out = membrane(v_out, -(s_hid @ w_out) * _NA_TO_UA_PER_CM2)
-            return (v_in, v_hid, v_out, s_in, s_hid), (v_out, spike_in, spike_hid)
+            recorded = (v_out, spike_in, spike_hid) if record_spikes else (v_out,)
+            return (v_in, v_hid, v_out, s_in, s_hid), recorded
 
         def zeros(n):
             return jnp.full((batch, n), 0.0, dtype)
@@ -107,18 +111,15 @@ def make_simulate(config: TaskConfig) -> Callable:
             zeros(config.n_input),
             zeros(config.n_hidden),
         )
-        _, (v_out, spike_in, spike_hid) = jax.lax.scan(step, init, currents)
-        v_out = jnp.concatenate([v0[None], v_out], axis=0)
-        return (
-            jnp.moveaxis(v_out, 0, -1),
-            jnp.moveaxis(spike_in, 0, -1),
-            jnp.moveaxis(spike_hid, 0, -1),
-        )
+        _, recorded = jax.lax.scan(step, init, currents)
+        v_out = jnp.concatenate([v0[None], recorded[0]], axis=0)
+        spikes = [jnp.moveaxis(s, 0, -1) for s in recorded[1:]] or [None, None]
+        return (jnp.moveaxis(v_out, 0, -1), *spikes)
 
     return simulate
 
 
 def make_forward(config: TaskConfig) -> Callable:
     """``forward(params, inputs) -> output voltages`` (mV), batched, not jitted."""
-    simulate = make_simulate(config)
+    simulate = make_simulate(config, record_spikes=False)
     return lambda params, inputs: simulate(params, inputs)[0]
