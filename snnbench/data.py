@@ -10,13 +10,13 @@ draws different numbers in 32-bit mode.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 
 from snnbench.config import TaskConfig
+from snnbench.jax_flags import temporarily
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def make_data(config: TaskConfig) -> TaskData:
 
     Arrays come back in ``config.precision`` (float32: the float64 draws, rounded).
     """
-    with _x64():
+    with temporarily("jax_enable_x64", True):
         data = _draw(config)
     if config.precision == "float64":
         return data
@@ -53,16 +53,6 @@ def make_data(config: TaskConfig) -> TaskData:
         inputs=data.inputs.astype(jnp.float32),
         targets=data.targets.astype(jnp.int32),
     )
-
-
-@contextmanager
-def _x64():
-    previous = jax.config.read("jax_enable_x64")
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
 
 
 def _draw(config: TaskConfig) -> TaskData:

@@ -9,7 +9,6 @@ fraction of that (``snnbench.bench`` times it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jax
@@ -18,6 +17,7 @@ import numpy as np
 from jaxley.channels import Leak
 
 from snnbench.config import COMPARTMENT_LENGTH_UM, COMPARTMENT_RADIUS_UM, TaskConfig
+from snnbench.jax_flags import temporarily
 from snnbench.spiking import spiking_classes
 
 Params = list[dict[str, jax.Array]]
@@ -30,18 +30,6 @@ class JaxleyNetwork:
 
     net: jx.Network
     input_cells: object  # a jaxley View; its class is private to jaxley
-
-
-@contextmanager
-def _cheap_eager_compiles():
-    # Building runs ~100 one-off eager jnp ops inside jaxley, each compiled by XLA;
-    # skipping XLA's optimisation passes for those tiny kernels saves ~0.5 s.
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_disable_most_optimizations", previous)
 
 
 def _compartment(config: TaskConfig, leak: Leak) -> jx.Compartment:
@@ -67,7 +55,9 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
 
     n_spiking = config.n_input + config.n_hidden
     n_cells = n_spiking + config.n_output
-    with _cheap_eager_compiles():
+    # Building runs ~100 one-off eager jnp ops inside jaxley, each compiled by XLA;
+    # skipping XLA's optimisation passes for those tiny kernels saves ~0.5 s.
+    with temporarily("jax_disable_most_optimizations", True):
         passive, spiking = _compartment(config, leak), _compartment(config, leak)
         spiking.insert(fire)
         # Two prototypes instead of a `select(...).insert(Fire())` afterwards: every
