@@ -1,0 +1,49 @@
+"""Command line: the only place that turns errors into exit codes.
+
+Exit codes: 0 success, 1 a regression was found (``compare``, ``ab``) or no setting
+meets the error budget (``tradeoffs``), 2 bad input. Each command group lives in
+its own module; this one builds the parser and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from snnbench.cli import bench_commands, regression_commands, study_commands, task_commands
+from snnbench.cli.args import Parser
+from snnbench.errors import SnnbenchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    task_commands.add_train(sub)
+    bench_commands.add_bench(sub)
+    task_commands.add_build_profile(sub)
+    bench_commands.add_report(sub)
+    study_commands.add_tradeoffs(sub)
+    study_commands.add_profile(sub)
+    regression_commands.add_compare(sub)
+    regression_commands.add_noise_study(sub)
+    regression_commands.add_ab(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        args.argv = None if argv is None else list(argv)
+        return args.run(args)
+    except SnnbenchError as error:
+        print(f"snnbench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("snnbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

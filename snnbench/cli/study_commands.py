@@ -1,0 +1,179 @@
+"""``snnbench tradeoffs`` and ``snnbench profile``: fidelity vs cost, and where time goes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from snnbench.cli.args import (
+    csv_list,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+)
+
+
+def add_tradeoffs(sub) -> None:
+    p = sub.add_parser("tradeoffs", help="dt / precision trade-offs: fidelity vs time, Pareto plot")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="both backends, full timing policy (default: dense only, quick timing)",
+    )
+    p.add_argument(
+        "--dt-ms",
+        type=csv_list(positive_float),
+        help="steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference",
+    )
+    p.add_argument("--precision", type=csv_list(str), help="comma list of float32,float64")
+    p.add_argument("--backend", type=csv_list(str), help="comma list of dense,jaxley")
+    p.add_argument(
+        "--train-backend",
+        type=csv_list(str),
+        help="backends that also train (default dense); 'none' for no training",
+    )
+    p.add_argument(
+        "--epochs", type=non_negative_int, help="training epochs per point (default 100)"
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, help="batch size (default 256, the tutorial's)"
+    )
+    p.add_argument("--t-max-ms", type=positive_float, help="simulated time (default 0.2)")
+    p.add_argument(
+        "--weights-at",
+        choices=("initial", "trained"),
+        default="initial",
+        help="evaluate fidelity at the tutorial's initial weights, or at the "
+        "reference's trained weights",
+    )
+    p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu")
+    p.add_argument(
+        "--max-voltage-rmse",
+        type=number,
+        default=0.01,
+        metavar="MV",
+        help="budget: output-voltage RMSE in mV (default 0.01; negative = no limit)",
+    )
+    p.add_argument(
+        "--min-grad-cosine",
+        type=number,
+        default=0.99,
+        help="budget: gradient cosine similarity (default 0.99; below -1 = no limit)",
+    )
+    p.add_argument(
+        "--max-accuracy-drop",
+        type=number,
+        default=0.02,
+        help="budget: accuracy drop of trained weights on the reference (default 0.02; "
+        "negative = no limit)",
+    )
+    p.add_argument(
+        "--optimise-for",
+        choices=("grad_step", "forward"),
+        default="grad_step",
+        help="the time to minimise within the budget",
+    )
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_tradeoffs)
+
+
+def _run_tradeoffs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import tradeoffs
+
+    grid = tradeoffs.grid_from_options(
+        full=args.full,
+        dts_ms=args.dt_ms,
+        precisions=args.precision,
+        backends=args.backend,
+        train_backends=args.train_backend,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        t_max_ms=args.t_max_ms,
+        weights_at=args.weights_at,
+        platform=args.device,
+    )
+    budget = tradeoffs.Budget(
+        max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
+        min_grad_cosine=None if args.min_grad_cosine < -1 else args.min_grad_cosine,
+        max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
+        cost_column=f"{args.optimise_for}_s",
+    )
+    start = time.perf_counter()
+    say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
+    result = tradeoffs.run_tradeoffs(
+        grid,
+        budget,
+        Path(args.out),
+        policy="full" if args.full else "quick",
+        progress=not args.no_progress,
+        say=say,
+    )
+    print(tradeoffs.summary_table(result.frame))
+    print("\n" + tradeoffs.verdict(result.frame, budget))
+    print(
+        f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}"
+    )
+    return 0 if result.chosen is not None else 1
+
+
+def add_profile(sub) -> None:
+    p = sub.add_parser(
+        "profile", help="where the time and memory of one configuration go (writes a run folder)"
+    )
+    p.add_argument(
+        "--backend", type=csv_list(str), help="comma list of jaxley,dense (default: both)"
+    )
+    p.add_argument(
+        "--phases", type=csv_list(str), help="comma list of forward,grad_step (default: both)"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=256)
+    p.add_argument("--precision", default="float64", help="float32 or float64 (default float64)")
+    p.add_argument("--device", default="cpu", help="cpu, gpu or tpu (default cpu)")
+    p.add_argument("--dt-ms", type=positive_float, default=1e-3)
+    p.add_argument("--t-max-ms", type=positive_float, default=0.2)
+    p.add_argument(
+        "--memory-batch-sizes",
+        type=csv_list(positive_int),
+        default=(1, 16, 64, 256),
+        help="batch sizes of the memory study, each in a fresh process (default 1,16,64,256)",
+    )
+    p.add_argument("--no-memory", action="store_true", help="skip the memory study")
+    p.add_argument("--trace-steps", type=positive_int, default=5, help="gradient steps to trace")
+    p.add_argument("--top", type=positive_int, default=15, help="rows of the top-ops table")
+    p.add_argument("--full", action="store_true", help="the full timing policy (more rounds)")
+    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_profile)
+
+
+def _run_profile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench import profile
+
+    options = profile.ProfileOptions(
+        out_root=Path(args.out),
+        backends=args.backend or profile.ProfileOptions.backends,
+        phases=args.phases or profile.PROFILE_PHASES,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        platform=args.device,
+        dt_ms=args.dt_ms,
+        t_max_ms=args.t_max_ms,
+        memory_batch_sizes=() if args.no_memory else tuple(args.memory_batch_sizes),
+        trace_steps=args.trace_steps,
+        top=args.top,
+        policy="full" if args.full else "quick",
+        progress=not args.no_progress,
+        command=("snnbench", *(sys.argv[1:] if args.argv is None else args.argv)),
+    )
+    start = time.perf_counter()
+    run_dir = profile.run_profile(options)
+    print((run_dir / profile.FILES["summary"]).read_text())
+    print(f"profile written in {time.perf_counter() - start:.0f} s -> {run_dir}")
+    return 0

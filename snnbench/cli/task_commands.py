@@ -1,0 +1,80 @@
+"""``snnbench train`` and ``snnbench build-profile``: the reference task itself."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from snnbench.cli.args import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+
+
+def add_train(sub) -> None:
+    p = sub.add_parser("train", help="train the reference task and print one JSON line")
+    p.add_argument("--backend", choices=("jaxley", "dense"), default="jaxley")
+    p.add_argument("--epochs", type=non_negative_int, default=500)
+    p.add_argument("--batch-size", type=positive_int, default=256)
+    p.add_argument("--dt-ms", type=positive_float, default=1e-3)
+    p.add_argument("--precision", choices=("float32", "float64"), default="float64")
+    p.add_argument("--seed", type=non_negative_int, default=1701)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from snnbench.config import TaskConfig
+    from snnbench.machine import package_versions, utc_now
+    from snnbench.task import make_task
+
+    config = TaskConfig(
+        batch_size=args.batch_size, dt_ms=args.dt_ms, precision=args.precision, seed=args.seed
+    )
+    start = time.perf_counter()
+    task = make_task(config, backend=args.backend)
+    result = task.train(args.epochs, progress=not args.no_progress)
+    record = {
+        "backend": args.backend,
+        "final_loss": round(result.final_loss, 6),
+        "final_accuracy": round(result.final_accuracy, 6),
+        "epochs": result.epochs,
+        "wall_s": round(time.perf_counter() - start, 3),
+        "train_s": round(result.wall_s, 3),
+        "config": config.to_dict(),
+        "versions": package_versions(),
+        "utc": utc_now(),
+    }
+    print(json.dumps(record), flush=True)
+    return 0
+
+
+def add_build_profile(sub) -> None:
+    p = sub.add_parser(
+        "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
+    )
+    p.add_argument("--precision", choices=("float32", "float64"), default="float64")
+    p.add_argument("--top", type=positive_int, default=10, help="rows to show")
+    p.add_argument(
+        "--tutorial-way",
+        action="store_true",
+        help="build as the tutorial's code does (per-edge loop), for comparison",
+    )
+    p.set_defaults(run=_run_build_profile)
+
+
+def _run_build_profile(args: argparse.Namespace) -> int:
+    from snnbench.build_profile import profile_build
+    from snnbench.config import TaskConfig
+
+    profile = profile_build(TaskConfig(precision=args.precision), tutorial_way=args.tutorial_way)
+    table = profile.by_call.head(args.top).round(3)
+    print(table.to_markdown(index=False))
+    n = int(profile.by_call["n_compiles"].sum())
+    print(
+        f"\nbuild {profile.wall_s:.2f} s in a fresh process, of which {profile.staging_s:.2f} s is "
+        f"JAX tracing/lowering/compiling {n} one-off eager operations."
+    )
+    return 0
