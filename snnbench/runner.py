@@ -270,8 +270,8 @@ def summary_table(frame) -> str:
     table = shown.pivot_table(index=index, columns="phase", values="value", aggfunc="first")
     order = [p for p in _PHASE_ORDER if p in table.columns]
     table = table[order].fillna("")
-    if "jaxley_over_dense" in shown:
-        ratio = shown[shown["phase"] == "grad_step"].set_index(index)["jaxley_over_dense"]
+    ratio = shown[shown["phase"] == "grad_step"].set_index(index).get("jaxley_over_dense")
+    if ratio is not None and ratio.notna().any():  # only when both backends ran it
         table["jaxley/dense (grad_step)"] = ratio.reindex(table.index).map(
             lambda r: f"{r:.1f}x" if pd.notna(r) else ""
         )

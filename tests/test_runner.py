@@ -180,3 +180,10 @@ def test_quality_summary_reports_cv_noisy_rows_and_overhead():
     assert "median 4.0%" in text and "max 20.0%" in text
     assert "1 with IQR/median > 10 %" in text
     assert "20 us (float64)" in text
+
+
+def test_summary_table_has_no_ratio_column_without_pairs():
+    row = {"backend": "dense", "platform": "cpu", "precision": "float32", "batch_size": 1,
+           "dt_ms": 0.001, "phase": "grad_step", "status": "ok", "median_s": 0.001,
+           "noisy": False, "jaxley_over_dense": float("nan")}
+    assert "jaxley/dense" not in runner.summary_table(pd.DataFrame([row]))
