@@ -1,20 +1,9 @@
-"""The benchmark matrix: build, trace+lower, compile, forward and gradient step.
+"""The benchmark matrix, for ``pytest bench -o addopts= --snnbench-precision float32``.
 
-Each test is one (configuration, phase) case; snnbench.harness does the timing
-and pytest-benchmark executes the timed rounds and writes its own JSON.
+One test per (configuration, phase) case; the test itself lives in the package
+(:mod:`snnbench.measure.bench_cases`) so that ``snnbench bench`` works from a wheel.
 """
 
-import pytest
+from snnbench.measure.bench_cases import test_case
 
-from snnbench import harness
-
-
-def test_case(case, benchmark, tasks, policy, rounds_runner, record, mark_started):
-    mark_started(case)
-    benchmark.group = f"{case.phase} {case.precision} {case.platform}"
-    measurement = harness.measure_case(case, policy, rounds_runner, tasks)
-    record(measurement)
-    if measurement.status == "skipped":
-        pytest.skip(measurement.reason)
-    if measurement.status == "failed":
-        pytest.fail(measurement.reason, pytrace=False)
+__all__ = ["test_case"]

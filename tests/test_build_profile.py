@@ -3,9 +3,10 @@
 import jax
 import numpy as np
 
-from snnbench import TaskConfig, jaxley_net
-from snnbench.build_profile import build_tutorial_way, profile_build
-from snnbench.data import make_data
+from snnbench import TaskConfig
+from snnbench.studies.profile.build import build_tutorial_way, profile_build
+from snnbench.task import jaxley_net
+from snnbench.task.data import make_data
 
 SMALL = TaskConfig(n_input=6, n_hidden=3, n_output=2, batch_size=2, t_max_ms=0.02)
 

@@ -14,7 +14,7 @@ from snnbench.cli import main
 def restore_float64():
     # `train --precision ...` flips JAX's process-global x64 flag; leave it as found.
     yield
-    snnbench.use_precision("float64")
+    snnbench.set_precision("float64")
 
 
 def test_train_prints_one_json_line(capsys):
@@ -44,7 +44,7 @@ def test_train_prints_one_json_line(capsys):
         (["train", "--epochs", "-1"], "--epochs"),
         (["train", "--precision", "float16"], "--precision"),
         (["train", "--backend", "torch"], "--backend"),
-        (["train", "--dt-ms", "0.003"], "dt_ms"),  # 0.2 ms is not a whole number of 0.003s
+        (["train", "--dt-ms", "0.003"], "--dt-ms"),  # 0.2 ms is not a whole number of 0.003s
         (["train", "--dt-ms", "0"], "--dt-ms"),
         (["train", "--seed", "-3"], "--seed"),
         (["frobnicate"], "frobnicate"),

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snnbench import compare, compare_render, storage
 from snnbench.cli import main
 from snnbench.errors import SnnbenchError
+from snnbench.measure import storage
+from snnbench.regress import compare
+from snnbench.render import compare_text as compare_render
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 OLD = FIXTURES / "history" / "jaxley-0.13.0"
@@ -53,8 +55,10 @@ def test_policy_thresholds_per_phase():
     policy = compare.Policy(threshold_pct=10, phase_threshold_pct=(("grad_compile", 25),))
     assert policy.threshold_for("grad_compile") == 0.25
     assert policy.threshold_for("forward") == 0.10
-    with pytest.raises(SnnbenchError, match="threshold-phase"):
+    with pytest.raises(SnnbenchError, match="`phase_threshold_pct` must be one of"):
         compare.Policy(phase_threshold_pct=(("nonsense", 5),))
+    with pytest.raises(SnnbenchError, match="`threshold_pct` must be a percentage"):
+        compare.Policy(threshold_pct=-1)
 
 
 def fixture_comparison() -> compare.Comparison:
@@ -134,7 +138,7 @@ def test_version_order():
 
 
 def test_history_session_matches_supported_jaxley():
-    from snnbench.spiking import SUPPORTED_JAXLEY
+    from snnbench.task.spiking import SUPPORTED_JAXLEY
 
     tree = ast.parse((Path(__file__).parent.parent / "noxfile.py").read_text())
     value = next(node.value for node in tree.body if isinstance(node, ast.Assign)

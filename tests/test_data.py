@@ -7,14 +7,14 @@ import pytest
 
 import snnbench
 from snnbench import TaskConfig
-from snnbench.data import make_data, spikes_to_currents
+from snnbench.task.data import make_data, spikes_to_currents
 
 BATCH = 4  # the tutorial's per-(sample, input) convolve loop is slow; 4 x 100 calls
 
 
 @pytest.fixture(scope="module", autouse=True)
 def float64():
-    snnbench.use_precision("float64")
+    snnbench.set_precision("float64")
 
 
 def tutorial_data(seed, batch_size):
@@ -127,11 +127,11 @@ def test_same_mode_convolution_by_hand():
 def test_float32_task_draws_the_same_instance_as_float64():
     config = TaskConfig(batch_size=2)
     float64_data = make_data(config)
-    snnbench.use_precision("float32")
+    snnbench.set_precision("float32")
     try:
         float32_data = make_data(config.replace(precision="float32"))
     finally:
-        snnbench.use_precision("float64")
+        snnbench.set_precision("float64")
     assert float32_data.weights.dtype == np.float32 and float32_data.inputs.dtype == np.float32
     assert np.array_equal(np.asarray(float32_data.targets), np.asarray(float64_data.targets))
     assert np.array_equal(np.asarray(float32_data.spikes), np.asarray(float64_data.spikes))

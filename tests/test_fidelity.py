@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from snnbench import fidelity
+from snnbench.studies.tradeoffs import fidelity
 
 NAN = np.nan
 

@@ -3,7 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-from snnbench.jaxpr_stats import count_eqns, count_flops
+from snnbench.measure.jaxpr_stats import count_eqns, count_flops
 
 
 def _scan_program(length):

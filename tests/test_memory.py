@@ -1,10 +1,9 @@
 """Memory: the linear fit and its extrapolation, high-water marks, child failures."""
 
-import signal
 
 import pytest
 
-from snnbench import memory
+from snnbench.studies.profile import memory
 
 
 def test_fit_growth_by_hand():
@@ -28,12 +27,3 @@ def test_high_water_marks_are_plausible():
     current = memory.current_rss_bytes()  # read first: the peak can only have grown since
     assert memory.peak_rss_bytes() >= current > 10 * 2**20
     assert memory.machine_memory_bytes() > memory.peak_rss_bytes()
-
-
-def test_child_failures_read_as_one_line():
-    assert (
-        memory._child_failure(-signal.SIGKILL, "")
-        == "memory child died with SIGKILL (out of memory?)"
-    )
-    text = "Traceback...\njaxlib.XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory\n"
-    assert memory._child_failure(1, text).startswith("out of memory: jaxlib.XlaRuntimeError")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from snnbench import noise_study
-from snnbench.compare import NO_CHANGE, SLOWER
 from snnbench.errors import SnnbenchError
+from snnbench.regress.compare import NO_CHANGE, SLOWER
+from snnbench.studies import noise_study
 
 
 def test_config_is_checked():

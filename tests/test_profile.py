@@ -4,17 +4,9 @@ import jax
 import pandas as pd
 import pytest
 
-from snnbench import cli, profile
-from snnbench.records import EXACT_METRICS
-from snnbench.task import current_precision, use_precision
-
-
-@pytest.fixture
-def keep_precision():
-    before = current_precision()
-    yield
-    use_precision(before)
-
+from snnbench import SnnbenchError, cli
+from snnbench.measure.records import EXACT_METRICS
+from snnbench.studies.profile import study as profile
 
 TINY = [
     "--backend",
@@ -33,7 +25,7 @@ TINY = [
 ]
 
 
-def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys, keep_precision):
+def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys):
     code = cli.main(
         [
             "profile",
@@ -114,11 +106,11 @@ def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys, keep_prec
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "brian2"], "`backend` must be one of jaxley, dense; got 'brian2'."),
-        (["--phases", "backward"], "`phases` must be one of forward, grad_step; got 'backward'."),
-        (["--device", "fpga"], "`device` must be one of cpu, gpu, tpu; got 'fpga'."),
-        (["--precision", "float16"], "`precision` must be one of float32, float64; got 'float16'."),
-        (["--dt-ms", "0.003"], "`--dt-ms`/`--t-max-ms`: `dt_ms` must be a step that divides"),
+        (["--backend", "brian2"], "`--backend` must be one of jaxley, dense; got 'brian2'."),
+        (["--phases", "backward"], "`--phases` must be one of forward, grad_step; got 'backward'."),
+        (["--device", "fpga"], "`--device` must be one of cpu, gpu, tpu; got 'fpga'."),
+        (["--precision", "float16"], "`--precision` must be one of float32, float64; got 'float16'"),
+        (["--dt-ms", "0.003"], "`--dt-ms` must be a step that divides"),
         (["--trace-steps", "0"], "argument --trace-steps: expected a positive integer, got '0'"),
     ],
 )
@@ -132,7 +124,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, capsys):
 
 def test_a_device_jax_cannot_see_is_bad_input(tmp_path):
     options = profile.ProfileOptions(out_root=tmp_path, platform="gpu", progress=False)
-    with pytest.raises(profile.SnnbenchError, match="`device` must be a platform with JAX"):
+    with pytest.raises(SnnbenchError, match="`platform` must be a platform with JAX"):
         profile.run_profile(options, platforms={"cpu"})
     assert not list(tmp_path.iterdir())
 

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from snnbench import machine
-from snnbench.records import ROW_COLUMNS, SCHEMA_VERSION, CaseSpec, Measurement
-from snnbench.stats import summarize
+from snnbench.measure import machine
+from snnbench.measure.records import ROW_COLUMNS, SCHEMA_VERSION, CaseSpec, Measurement
+from snnbench.measure.summary import summarize
 
 SPEC = CaseSpec("dense", "forward", 4, "float64", "cpu", 1e-3)
 

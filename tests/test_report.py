@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from snnbench import cli, plots, report, storage
+from snnbench import cli
 from snnbench.errors import SnnbenchError
-from snnbench.records import CaseSpec, Measurement
+from snnbench.measure import storage
+from snnbench.measure.records import CaseSpec, Measurement
+from snnbench.render import plots, report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report" / "results"
 MACHINE_A = "fixture-a-0000aaaa"
@@ -86,7 +88,8 @@ def test_tables_hold_hand_computed_values(built):
     row = "| fixture-a-0000aaaa | cpu | 0.14.0 | dense | float64 | forward | 102 us | 132 us | 228 us |"
     assert row in re.sub(r" +\|", " |", page)
     # the fixture makes jaxley exactly 4x dense everywhere
-    ratios = re.findall(r"(\d+\.\d\d)x", page)
+    overhead = page.split("## jaxley overhead over the dense twin")[1].split("\n## ")[0]
+    ratios = re.findall(r"(\d+\.\d\d)x", overhead)
     assert ratios and set(ratios) == {"4.00"}
     assert "| skipped | no gpu device: JAX found none | 1 " in re.sub(r" +\|", " |", page)
 
@@ -113,13 +116,13 @@ def test_differently_shaped_inputs_become_notes_not_crashes(tmp_path):
     root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
     odd = root / MACHINE_A / "20260109T000000Z-tradeoffs"
     odd.mkdir(parents=True)
-    (odd / "tradeoffs.csv").write_text("dt_ms,something\n0.001,1\n")
+    (odd / "tradeoffs.csv").write_text("schema_version,dt_ms,something\n1,0.001,1\n")
     empty = root / MACHINE_A / "20260109T000000Z-profile"
     empty.mkdir()
     (empty / "memory.csv").write_text("")
     written = report.write_report(root, root)
     page = written.page.read_text()
-    assert "_No figure: the trade-off table must have a cost column" in page
+    assert "_No figure: the trade-off table (tradeoffs.csv) must have columns" in page
     assert f"`{MACHINE_A}/20260109T000000Z-profile/memory.csv` could not be read" in page
     assert written.notes and "trade-off table" in written.notes[0]
 
@@ -132,7 +135,7 @@ def test_a_foreign_schema_version_is_refused_in_one_line(tmp_path, capsys):
     frame.to_csv(table, index=False)
     assert cli.main(["report", "--results", str(root), "--out", str(root)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "schema version [99]" in err and "rerun the benchmark" in err
+    assert err.count("\n") == 1 and "schema version [99]" in err and "rerun the command" in err
     assert not (root / "REPORT.md").exists()
 
 
@@ -178,13 +181,6 @@ def test_run_folders_without_run_json_still_listed(tmp_path):
     ]
 
 
-def test_pareto_front_hand_computed():
-    cost = np.array([1.0, 2.0, 3.0, 4.0, 2.5])
-    error = np.array([5.0, 3.0, 4.0, 1.0, 3.0])
-    front_cost, front_error = plots.pareto_front(cost, error)
-    assert list(front_cost) == [1.0, 2.0, 4.0] and list(front_error) == [5.0, 3.0, 1.0]
-
-
 def test_plots_refuse_inputs_they_cannot_draw():
     frame = storage.rows_to_frame([_row("m/1", "2026-01-01T00:00:00Z", 1.0)])
     with pytest.raises(SnnbenchError, match="run both backends"):
@@ -195,6 +191,15 @@ def test_plots_refuse_inputs_they_cannot_draw():
         plots.fig_compare(frame, "machine_id")
     with pytest.raises(SnnbenchError, match="no numeric \\*_bytes column"):
         plots.fig_memory(pd.DataFrame({"batch_size": [1], "peak": [2]}))
+
+
+def test_a_study_table_without_a_schema_version_is_refused(tmp_path):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    odd = root / MACHINE_A / "20260109T000000Z-tradeoffs"
+    odd.mkdir(parents=True)
+    (odd / "tradeoffs.csv").write_text("dt_ms,something\n0.001,1\n")
+    with pytest.raises(SnnbenchError, match="schema version none"):
+        report.write_report(root, root)
 
 
 def test_run_json_fixture_commands_are_lists():

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from snnbench import SnnbenchError, TaskConfig
-from snnbench.data import make_data
-from snnbench.resample import (
+from snnbench.studies.tradeoffs.resample import (
     charge_pc,
     common_step_ms,
     rebin_spikes,
@@ -13,7 +12,7 @@ from snnbench.resample import (
     sample_indices,
     step_ratio,
 )
-from snnbench.task import use_precision
+from snnbench.task.data import make_data
 
 DTS = (0.25e-3, 0.5e-3, 1e-3, 2e-3, 5e-3)
 
@@ -37,7 +36,6 @@ def test_resampling_preserves_charge(dt_ms):
 
 
 def test_the_tutorials_grid_gets_the_tutorials_inputs_exactly():
-    use_precision("float64")
     data = make_data(TaskConfig(batch_size=8))
     currents = np.asarray(data.inputs)
     np.testing.assert_array_equal(resample_currents(currents, 1e-3, 1e-3), currents)

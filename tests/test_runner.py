@@ -1,15 +1,16 @@
 """The matrix runner: separate processes, skipped devices, crash recovery, bad input."""
 
-import shutil
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from snnbench import cli, runner, storage
+from snnbench import cli
 from snnbench.errors import SnnbenchError
-from snnbench.harness import Matrix, expand_phases
+from snnbench.measure import runner, storage
+from snnbench.measure.matrix import Matrix
+from snnbench.measure.phases import expand_phases
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 TINY = Matrix(
@@ -23,8 +24,9 @@ TINY = Matrix(
 )
 
 
-def _options(out, bench_dir=BENCH):
-    return runner.RunOptions(out_root=out, bench_dir=bench_dir, progress=False)
+def _options(out, bench=None):
+    bench = bench or runner.BenchTarget.installed()
+    return runner.RunOptions(out_root=out, bench=bench, progress=False)
 
 
 def test_tiny_matrix_end_to_end(tmp_path):
@@ -46,7 +48,7 @@ def test_tiny_matrix_end_to_end(tmp_path):
 FAKE_BENCH = textwrap.dedent(
     """
     import os, signal
-    from snnbench.records import Measurement
+    from snnbench.measure.records import Measurement
 
     def test_case(case, benchmark, record, mark_started):
         mark_started(case)
@@ -61,8 +63,7 @@ FAKE_BENCH = textwrap.dedent(
 def test_a_killed_process_keeps_rows_and_the_run_goes_on(tmp_path):
     bench = tmp_path / "bench"
     bench.mkdir()
-    shutil.copy(BENCH / "conftest.py", bench / "conftest.py")
-    (bench / "bench_matrix.py").write_text(FAKE_BENCH)
+    (bench / "bench_fake.py").write_text(FAKE_BENCH)  # run with snnbench's pytest plugin
     matrix = Matrix(
         backends=("dense",),
         batch_sizes=(1, 2, 3),
@@ -71,7 +72,8 @@ def test_a_killed_process_keeps_rows_and_the_run_goes_on(tmp_path):
         dts_ms=(1e-3,),
         phases=("forward",),
     )
-    run_dir = runner.run_matrix(matrix, _options(tmp_path / "results", bench), platforms={"cpu"})
+    options = _options(tmp_path / "results", runner.BenchTarget.folder(bench))
+    run_dir = runner.run_matrix(matrix, options, platforms={"cpu"})
     frame = storage.load_results(run_dir).set_index("batch_size")
     assert frame.loc[1, "status"] == "ok" and frame.loc[3, "status"] == "ok"
     assert frame.loc[2, "status"] == "failed"
@@ -84,10 +86,10 @@ def test_a_killed_process_keeps_rows_and_the_run_goes_on(tmp_path):
     [
         (["--batch-sizes", "0"], "--batch-sizes"),
         (["--batch-sizes", "4,x"], "--batch-sizes"),
-        (["--device", "quantum"], "`device` must be one of cpu, gpu, tpu"),
-        (["--phases", "warp"], "`phases` must be phases from"),
-        (["--backend", "torch"], "`backend` must be one of jaxley, dense"),
-        (["--precision", "float16"], "`precision` must be one of"),
+        (["--device", "quantum"], "`--device` must be one of cpu, gpu, tpu"),
+        (["--phases", "warp"], "`--phases` must be phases from"),
+        (["--backend", "torch"], "`--backend` must be one of jaxley, dense"),
+        (["--precision", "float16"], "`--precision` must be one of"),
         (["--dt-ms", "0.003"], "`--dt-ms`"),
         (["--bench-dir", "/nonexistent"], "`--bench-dir`"),
     ],
@@ -133,57 +135,3 @@ def test_build_phase_only_for_jaxley():
         phases=("build",),
     ).cases()
     assert {c.backend for c in cases} == {"jaxley"}
-
-
-def test_summary_table_renders_units_and_status():
-    rows = [
-        {
-            "backend": "dense",
-            "platform": "cpu",
-            "precision": "float64",
-            "batch_size": 1,
-            "dt_ms": 0.001,
-            "phase": "forward",
-            "status": "ok",
-            "median_s": 0.0025,
-            "noisy": False,
-            "jaxley_over_dense": float("nan"),
-        },
-        {
-            "backend": "dense",
-            "platform": "gpu",
-            "precision": "float64",
-            "batch_size": 1,
-            "dt_ms": 0.001,
-            "phase": "forward",
-            "status": "skipped",
-            "median_s": None,
-            "noisy": None,
-            "jaxley_over_dense": float("nan"),
-        },
-    ]
-    text = runner.summary_table(pd.DataFrame(rows))
-    assert "2.5 ms" in text and "skipped" in text
-    assert runner.format_seconds(1.5) == "1.5 s" and runner.format_seconds(2e-5) == "20 us"
-
-
-def test_quality_summary_reports_cv_noisy_rows_and_overhead():
-    def row(phase, cv, noisy, median=0.01):
-        return {"phase": phase, "status": "ok", "cv": cv, "noisy": noisy, "median_s": median,
-                "precision": "float64"}
-
-    frame = pd.DataFrame([row("forward", 0.02, False), row("grad_step", 0.04, False),
-                          row("grad_step", 0.20, True), row("overhead", 0.1, True, 2e-5),
-                          row("grad_compile", 0.5, True)])
-    text = runner.quality_summary(frame)
-    assert "Steady-state rows (forward, grad_step): 3" in text
-    assert "median 4.0%" in text and "max 20.0%" in text
-    assert "1 with IQR/median > 10 %" in text
-    assert "20 us (float64)" in text
-
-
-def test_summary_table_has_no_ratio_column_without_pairs():
-    row = {"backend": "dense", "platform": "cpu", "precision": "float32", "batch_size": 1,
-           "dt_ms": 0.001, "phase": "grad_step", "status": "ok", "median_s": 0.001,
-           "noisy": False, "jaxley_over_dense": float("nan")}
-    assert "jaxley/dense" not in runner.summary_table(pd.DataFrame([row]))

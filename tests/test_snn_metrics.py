@@ -3,10 +3,10 @@
 import jax.numpy as jnp
 import pytest
 
-from snnbench import snn_metrics
-from snnbench.config import TaskConfig
-from snnbench.data import make_data
-from snnbench.dense import WEIGHT
+from snnbench.studies.profile import snn_metrics
+from snnbench.task.config import TaskConfig
+from snnbench.task.data import make_data
+from snnbench.task.dense import WEIGHT
 
 
 def test_rate_of_by_hand():

@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import jaxley as jx
 import pytest
 
-from snnbench import spiking
-from snnbench.spiking import (
+from snnbench.task import spiking
+from snnbench.task.spiking import (
     SUPPORTED_JAXLEY,
     Fire,
     SpikeSynapse,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from snnbench import stats
+from snnbench.regress import stats
 
 SEEDS = range(40)
 

@@ -6,9 +6,9 @@ import os
 import pandas as pd
 import pytest
 
-from snnbench import storage
 from snnbench.errors import SnnbenchError
-from snnbench.records import CaseSpec, Measurement
+from snnbench.measure import storage
+from snnbench.measure.records import CaseSpec, Measurement
 
 
 def _row(backend, median, run_id="r1", status="ok"):
@@ -42,8 +42,8 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_run_dirs_are_never_reused(tmp_path):
-    first = storage.new_run_dir(tmp_path, "m", "20260101T000000Z")
-    second = storage.new_run_dir(tmp_path, "m", "20260101T000000Z")
+    first = storage.RunFolder.create(tmp_path, stamp="20260101T000000Z").path
+    second = storage.RunFolder.create(tmp_path, stamp="20260101T000000Z").path
     assert first != second and first.exists() and second.exists()
     assert second.name == "20260101T000000Z-1"
 
@@ -69,9 +69,9 @@ def test_no_ratio_without_an_ok_dense_row():
 
 
 def test_load_results_from_run_folder_tree_and_journal(tmp_path):
-    run_a = storage.new_run_dir(tmp_path, "m", "a")
+    run_a = storage.RunFolder.create(tmp_path, stamp="a").path
     storage.write_table(run_a, [_row("dense", 0.01, "m/a")])
-    run_b = storage.new_run_dir(tmp_path, "m", "b")  # died before its table was written
+    run_b = storage.RunFolder.create(tmp_path, stamp="b").path  # died before its table was written
     storage.append_jsonl(
         run_b / storage.JOURNAL, {"event": "done", "row": _row("dense", 0.02, "m/b")}
     )
@@ -86,7 +86,7 @@ def test_load_results_errors_say_what_to_do(tmp_path):
         storage.load_results(tmp_path / "missing")
     with pytest.raises(SnnbenchError, match="run `snnbench bench`"):
         storage.load_results(tmp_path)
-    old = storage.new_run_dir(tmp_path, "m", "old")
+    old = storage.RunFolder.create(tmp_path, stamp="old").path
     row = _row("dense", 0.01)
     row["schema_version"] = 0
     storage.write_table(old, [row])

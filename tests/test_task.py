@@ -12,8 +12,8 @@ import pytest
 
 import snnbench
 from snnbench import SnnbenchError, TaskConfig, make_task
-from snnbench.dense import make_simulate
-from snnbench.task import cross_entropy_of_max_voltage
+from snnbench.task.dense import make_simulate
+from snnbench.task.model import cross_entropy_of_max_voltage
 
 CONFIG = TaskConfig(batch_size=16)
 N_SPIKING = CONFIG.n_input + CONFIG.n_hidden
@@ -23,7 +23,7 @@ WEIGHT = "SpikeSynapse_gS"
 
 @pytest.fixture(scope="module", autouse=True)
 def float64():
-    snnbench.use_precision("float64")
+    snnbench.set_precision("float64")
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_make_task_rejects_a_config_that_is_not_a_task_config():
 
 def test_float64_task_refuses_to_run_after_precision_moved(dense_task):
     params = dense_task.init_params()
-    snnbench.use_precision("float32")
+    snnbench.set_precision("float32")
     try:
         for call in (dense_task.loss, dense_task.accuracy, dense_task.grad):
             with pytest.raises(SnnbenchError, match="float64") as info:
@@ -234,5 +234,5 @@ def test_float64_task_refuses_to_run_after_precision_moved(dense_task):
         with pytest.raises(SnnbenchError):
             dense_task.train(1, progress=False)
     finally:
-        snnbench.use_precision("float64")
+        snnbench.set_precision("float64")
     assert np.isfinite(float(dense_task.loss(params)))

@@ -35,9 +35,10 @@ import numpy as np
 import pytest
 
 import snnbench
-from snnbench import TaskConfig, jaxley_net, make_task
-from snnbench.dense import make_simulate
-from snnbench.task import cross_entropy_of_max_voltage
+from snnbench import TaskConfig, make_task
+from snnbench.task import jaxley_net
+from snnbench.task.dense import make_simulate
+from snnbench.task.model import cross_entropy_of_max_voltage
 
 CONFIG = TaskConfig(batch_size=16, precision="float32")
 N_SPIKING = CONFIG.n_input + CONFIG.n_hidden
@@ -49,11 +50,13 @@ GRAD_COSINE_MIN = 1 - 1e-10
 LOSS_TOL = 1e-6
 
 
+pytestmark = pytest.mark.precision("float32")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def float32():
-    snnbench.use_precision("float32")
-    yield
-    snnbench.use_precision("float64")
+    """Module-scoped fixtures build float32 tasks: switch before they run."""
+    snnbench.set_precision("float32")
 
 
 def voltages_loss_grad(task):

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from snnbench.trace_ops import TOP_COLUMNS, load_events, self_times_us, top_ops
-from snnbench.xla_analysis import HloInstruction
+from snnbench.measure.xla_analysis import HloInstruction
+from snnbench.studies.profile.trace_ops import TOP_COLUMNS, load_events, self_times_us, top_ops
 
 
 def _x(name, ts, dur, tid=1, **args):

@@ -4,35 +4,37 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snnbench import SnnbenchError, cli, plots
-from snnbench import tradeoffs as T
-from snnbench import tradeoffs_worker as W
-from snnbench.config import TaskConfig
-from snnbench.data import make_data
-from snnbench.task import use_precision
+from snnbench import SnnbenchError, cli
+from snnbench.measure import storage
+from snnbench.render import plots, tradeoffs_page
+from snnbench.studies.tradeoffs import grid as G
+from snnbench.studies.tradeoffs import metrics, selection, study
+from snnbench.studies.tradeoffs import worker as W
+from snnbench.task.config import TaskConfig
+from snnbench.task.data import make_data
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"dts_ms": ()}, "`dt-ms` must be at least one dt"),
-        ({"dts_ms": (0.3e-3,)}, "`--dt-ms` 0.0003"),
+        ({"dts_ms": ()}, "`dts_ms` must be at least one dt"),
+        ({"dts_ms": (0.3e-3,)}, "`dt_ms` must be a step that divides t_max_ms=0.2"),
         ({"dts_ms": (2e-3, 5e-3)}, "whole multiples of the reference step"),
         ({"dts_ms": (0.4e-3,)}, "whole multiple or divisor of the input grid"),
         ({"precisions": ("float32",)}, "includes float64"),
-        ({"backends": ("torch",)}, "`backend` must be one of"),
-        ({"weights_at": "final"}, "`weights-at`"),
+        ({"backends": ("torch",)}, "`backends` must be one of"),
+        ({"weights_at": "final"}, "`weights_at`"),
         ({"weights_at": "trained", "epochs": 0}, "`epochs` must be > 0"),
     ],
 )
 def test_bad_grids_get_one_line_messages(changes, message):
     with pytest.raises(SnnbenchError, match=message) as info:
-        T.TradeoffGrid(**changes)
+        G.TradeoffGrid(**changes)
     assert "\n" not in str(info.value)
 
 
 def test_default_grid_and_its_benchmark_matrix():
-    grid = T.TradeoffGrid()
+    grid = G.TradeoffGrid()
     assert grid.reference_dt_ms == 0.25e-3
     assert grid.common_step_ms == pytest.approx(10e-3)
     assert grid.window_ms == 5e-3
@@ -40,34 +42,34 @@ def test_default_grid_and_its_benchmark_matrix():
     assert matrix.product and matrix.batch_sizes == (256,)
     cases = matrix.cases()
     assert len(cases) == 5 * 2 * 4  # dts x precisions x phases, dense only
-    assert {c.phase for c in cases} == set(T.COST_PHASES)
+    assert {c.phase for c in cases} == set(G.COST_PHASES)
     assert {c.batch_size for c in cases} == {256}
 
 
 def test_grid_options_turn_training_off_with_none():
-    grid = T.grid_from_options(train_backends=("none",), dts_ms=(1e-3,))
+    grid = G.grid_from_options(train_backends=("none",), dts_ms=(1e-3,))
     assert grid.train_backends == () and grid.epochs == 0
-    full = T.grid_from_options(full=True)
+    full = G.grid_from_options(full=True)
     assert full.backends == ("jaxley", "dense") and full.train_backends == ("dense",)
 
 
 def test_pareto_front_by_hand():
     frame = pd.DataFrame({"cost": [1.0, 2.0, 3.0, 2.5, 4.0], "error": [5.0, 1.0, 0.5, 2.0, 0.5]})
-    assert T.pareto_front(frame, "cost", "error").tolist() == [True, True, True, False, False]
+    assert selection.pareto_front(frame, "cost", "error").tolist() == [True, True, True, False, False]
 
 
 def test_budget_verdicts():
-    budget = T.Budget(max_voltage_rmse_mv=0.1, min_grad_cosine=0.9, max_accuracy_drop=None)
+    budget = G.Budget(max_voltage_rmse_mv=0.1, min_grad_cosine=0.9, max_accuracy_drop=None)
     row = pd.Series({"voltage_rmse_mv": 0.2, "grad_cosine": 0.95, "accuracy_drop": 0.5,
                      "grad_step_s": 1.0})
     assert budget.failures(row) == ["voltage_rmse_mv=0.2 (needs <= 0.1)"]
     assert budget.failures(row.replace(0.2, 0.05)) == []
     missing = pd.Series({"voltage_rmse_mv": 0.0, "grad_cosine": np.nan, "grad_step_s": np.nan})
     assert budget.failures(missing) == ["grad_cosine=nan (needs >= 0.9)", "grad_step_s not measured"]
-    with pytest.raises(SnnbenchError, match="`--max-voltage-rmse` must be a finite number"):
-        T.Budget(max_voltage_rmse_mv=float("nan"))
-    with pytest.raises(SnnbenchError, match="`--min-grad-cosine`"):
-        T.Budget(min_grad_cosine=2.0)
+    with pytest.raises(SnnbenchError, match="`max_voltage_rmse_mv` must be a finite number"):
+        G.Budget(max_voltage_rmse_mv=float("nan"))
+    with pytest.raises(SnnbenchError, match="`min_grad_cosine`"):
+        G.Budget(min_grad_cosine=2.0)
 
 
 def test_cost_frame_takes_medians_from_benchmark_rows():
@@ -78,7 +80,7 @@ def test_cost_frame_takes_medians_from_benchmark_rows():
                                ("grad_compile", 0.5))
     ] + [{"backend": "dense", "precision": "float32", "dt_ms": 1e-3, "phase": "grad_step",
           "status": "failed", "median_s": None, "noisy": None, "reason": "boom"}]
-    cost = T.cost_frame(pd.DataFrame(rows)).set_index("precision")
+    cost = selection.cost_frame(pd.DataFrame(rows)).set_index("precision")
     assert cost.loc["float64", "grad_step_s"] == 0.03
     assert cost.loc["float64", "forward_compile_s"] == 0.2
     assert cost.loc["float32", "cost_failure"] == "boom"
@@ -88,22 +90,21 @@ def test_cost_frame_takes_medians_from_benchmark_rows():
 @pytest.fixture(scope="module")
 def controlled():
     """Dense, float64, batch 4, 0.2 ms: raw outputs at three dts, evaluated in this process."""
-    use_precision("float64")
-    grid = T.TradeoffGrid(dts_ms=(0.25e-3, 1e-3, 2e-3), precisions=("float64",), batch_size=4,
+    grid = G.TradeoffGrid(dts_ms=(0.25e-3, 1e-3, 2e-3), precisions=("float64",), batch_size=4,
                           epochs=0)
     data = make_data(TaskConfig(batch_size=4))
     shared = {"weights": np.asarray(data.weights), "spikes": np.asarray(data.spikes),
               "currents": np.asarray(data.inputs), "targets": np.asarray(data.targets)}
     shared["eval_weights"] = shared["weights"]
     job = grid.job(precision="float64")
-    outputs = {W.point_id("dense", "float64", dt): W.evaluate_point(job, shared, {
+    outputs = {G.point_id("dense", "float64", dt): W.evaluate_point(job, shared, {
         "dt_ms": dt, "backend": "dense"}) for dt in grid.dts_ms}
     return grid, outputs
 
 
 def test_the_reference_has_zero_error_and_a_coarser_dt_a_larger_one(controlled):
     grid, outputs = controlled
-    frame = T.fidelity_frame(grid, outputs).set_index("dt_ms")
+    frame = metrics.fidelity_frame(grid, outputs).set_index("dt_ms")
     ref = frame.loc[0.25e-3]
     assert bool(ref["is_reference"])
     for column in ("voltage_rmse_mv", "voltage_max_abs_own_grid_mv", "loss_abs_diff",
@@ -133,14 +134,14 @@ def _stub_cost(grid):
 def test_end_to_end_through_worker_processes(tmp_path):
     # float64 only: one worker process (the float32 worker adds a second; the committed
     # quick run exercises it).
-    grid = T.TradeoffGrid(dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02,
+    grid = G.TradeoffGrid(dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02,
                           batch_size=2, epochs=1)
-    budget = T.Budget(max_voltage_rmse_mv=0.0, min_grad_cosine=1.0, max_accuracy_drop=0.0)
-    result = T.run_tradeoffs(grid, budget, tmp_path, cost=_stub_cost, say=lambda _: None)
+    budget = G.Budget(max_voltage_rmse_mv=0.0, min_grad_cosine=1.0, max_accuracy_drop=0.0)
+    result = study.run_tradeoffs(grid, budget, tmp_path, cost=_stub_cost, say=lambda _: None)
     names = {p.name for p in result.run_dir.iterdir()}
     assert {"tradeoffs.csv", "pareto.png", "summary.md", "run.json"} <= names
     assert result.run_dir.name.endswith("-tradeoffs")
-    frame = T.load_tradeoffs(result.run_dir).set_index("point_id")
+    frame = storage.read_table(result.run_dir, "tradeoffs").set_index("point_id")
     assert len(frame) == 2 and frame["schema_version"].eq(1).all()
     ref = frame.loc["dense-float64-dt0.001"]
     assert ref["voltage_rmse_mv"] == 0.0 and ref["grad_rel_error"] == 0.0
@@ -154,7 +155,8 @@ def test_end_to_end_through_worker_processes(tmp_path):
 
 def test_verdict_when_nothing_meets_the_budget():
     frame = pd.DataFrame({"chosen": [False]})
-    text = T.verdict(frame, T.Budget(max_voltage_rmse_mv=0.0))
+    budget = G.Budget(max_voltage_rmse_mv=0.0)
+    text = tradeoffs_page.verdict(frame, budget.describe(), budget.cost_column)
     assert text.startswith("**No setting meets the budget** (voltage RMSE <= 0 mV")
 
 
@@ -164,7 +166,7 @@ def test_pareto_plot_writes_a_png(tmp_path):
         "dt_ms": [1e-3, 1e-3, 2e-3], "grad_step_s": [3e-3, 2e-3, 1e-3],
         "voltage_rmse_mv": [0.0, 1e-4, 0.5], "grad_rel_error": [0.0, 1e-6, 0.3],
         "pareto_voltage": [True, True, True], "pareto_grad": [True, True, True], "batch_size": 8})
-    path = plots.save_png(T.pareto_plot(frame, T.Budget()), tmp_path / "p.png")
+    path = plots.save_png(plots.fig_tradeoffs(frame), tmp_path / "p.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in tmp_path.iterdir()] == ["p.png"]  # no temporary left behind
 
@@ -172,7 +174,7 @@ def test_pareto_plot_writes_a_png(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--dt-ms", "0.0003"], "`--dt-ms` 0.0003"),
+        (["--dt-ms", "0.0003"], "`--dt-ms` must be a step that divides"),
         (["--dt-ms", ","], "expected a comma-separated list"),
         (["--precision", "float32"], "includes float64"),
         (["--max-accuracy-drop", "nan"], "`--max-accuracy-drop`"),

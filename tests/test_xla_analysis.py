@@ -4,9 +4,14 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from snnbench import harness
-from snnbench.records import EXACT_METRICS, CaseSpec
-from snnbench.xla_analysis import XLA_COLUMNS, analyze_compiled, parse_hlo, stablehlo_op_count
+from snnbench.measure import harness
+from snnbench.measure.records import EXACT_METRICS, CaseSpec
+from snnbench.measure.xla_analysis import (
+    XLA_COLUMNS,
+    analyze_compiled,
+    parse_hlo,
+    stablehlo_op_count,
+)
 
 
 def _matmul_compiled():

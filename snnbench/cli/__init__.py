@@ -1,8 +1,9 @@
 """Command line: the only place that turns errors into exit codes.
 
 Exit codes: 0 success, 1 a regression was found (``compare``, ``ab``) or no setting
-meets the error budget (``tradeoffs``), 2 bad input. Each command group lives in
-its own module; this one builds the parser and maps errors to exit codes.
+meets the error budget (``tradeoffs``), 2 bad input, 130 interrupted. Each command
+group lives in its own module; this one builds the parser, names library
+arguments by the flags that set them, and maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from snnbench.cli import bench_commands, regression_commands, study_commands, task_commands
-from snnbench.cli.args import Parser
+from snnbench.cli.args import FLAGS, Parser
 from snnbench.errors import SnnbenchError
 
 
@@ -35,13 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
-        args.argv = None if argv is None else list(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+        args.command_line = ("snnbench", *args.argv)
         return args.run(args)
     except SnnbenchError as error:
-        print(f"snnbench: error: {error}", file=sys.stderr)
+        print(f"snnbench: error: {error.for_flag(FLAGS)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("snnbench: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"snnbench: {interrupt or 'interrupted'}", file=sys.stderr)
         return 130
 
 

@@ -47,3 +47,38 @@ def csv_list(kind: Callable[[str], object]) -> Callable[[str], tuple]:
         return tuple(kind(t) for t in items)
 
     return parse
+
+
+#: The flag that sets each library argument, so a library error names what the user typed.
+FLAGS = {
+    "alpha": "--alpha",
+    "backend": "--backend",
+    "backends": "--backend",
+    "batch_size": "--batch-size",
+    "batch_sizes": "--batch-sizes",
+    "bench_dir": "--bench-dir",
+    "by": "--by",
+    "cost_column": "--optimise-for",
+    "dt_ms": "--dt-ms",
+    "dts_ms": "--dt-ms",
+    "epochs": "--epochs",
+    "max_accuracy_drop": "--max-accuracy-drop",
+    "max_voltage_rmse_mv": "--max-voltage-rmse",
+    "memory_batch_sizes": "--memory-batch-sizes",
+    "min_grad_cosine": "--min-grad-cosine",
+    "out_root": "--out",
+    "path": "PATH",
+    "phase_threshold_pct": "--threshold-phase",
+    "phases": "--phases",
+    "platform": "--device",
+    "platforms": "--device",
+    "precision": "--precision",
+    "precisions": "--precision",
+    "seed": "--seed",
+    "spec": "--a-spec/--b-spec",
+    "threshold_pct": "--threshold",
+    "train_backends": "--train-backend",
+    "trials": "--trials",
+    "chunks": "--chunks",
+    "weights_at": "--weights-at",
+}

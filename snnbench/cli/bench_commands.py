@@ -17,7 +17,11 @@ def add_bench(sub) -> None:
     p = sub.add_parser("bench", help="run the benchmark matrix and write a results folder")
     add_matrix_axes(p)
     p.add_argument("--out", default="results", help="results root (default: results/)")
-    p.add_argument("--bench-dir", help="the bench/ folder (default: this checkout's)")
+    p.add_argument(
+        "--bench-dir",
+        help="a folder of bench_*.py modules to run with snnbench's pytest plugin "
+        "(default: the benchmark installed with snnbench)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_run_bench)
 
@@ -43,65 +47,51 @@ def add_matrix_axes(p) -> None:
 
 def matrix_from_args(args: argparse.Namespace):
     """The matrix the axis options ask for (the quick matrix, narrowed)."""
-    from snnbench import harness
+    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, Matrix
+    from snnbench.measure.phases import expand_phases
 
-    base = harness.FULL_MATRIX if args.full else harness.QUICK_MATRIX
+    base = FULL_MATRIX if args.full else QUICK_MATRIX
     changes = {
         "backends": args.backend,
         "batch_sizes": args.batch_sizes,
         "precisions": args.precision,
         "platforms": args.device,
         "dts_ms": args.dt_ms,
-        "phases": harness.expand_phases(args.phases) if args.phases else None,
+        "phases": expand_phases(args.phases) if args.phases else None,
     }
     if args.batch_sizes and not args.full:
         changes["dt_batch_size"] = args.batch_sizes[-1]
-    return harness.Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+    return Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
 
 
 def _run_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench import runner, storage
+    from snnbench.measure import runner, storage
+    from snnbench.render import bench_summary
 
     matrix = matrix_from_args(args)
     options = runner.RunOptions(
         out_root=Path(args.out),
-        bench_dir=Path(args.bench_dir) if args.bench_dir else runner.default_bench_dir(),
+        bench=runner.BenchTarget.folder(Path(args.bench_dir))
+        if args.bench_dir
+        else runner.BenchTarget.installed(),
         policy="full" if args.full else "quick",
         progress=not args.no_progress,
+        command=args.command_line,
     )
     start = time.perf_counter()
     run_dir = runner.run_matrix(matrix, options)
     frame = storage.load_results(run_dir)
-    summary = runner.summary_table(frame)
-    storage.atomic_write_text(run_dir / "summary.md", _summary_page(frame, summary, run_dir))
-    print(summary)
-    print("\n" + runner.quality_summary(frame))
+    run_id = storage.RunFolder(run_dir).run_id
+    storage.atomic_write_text(run_dir / "summary.md", bench_summary.summary_page(frame, run_id))
+    print(bench_summary.summary_table(frame))
+    print("\n" + bench_summary.quality_summary(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     noisy = int(frame["noisy"].fillna(False).astype(bool).sum())
     if noisy:
         print(f"{noisy} rows marked ~ have IQR/median > 10 %: treat them with care.")
     return 0
-
-
-def _summary_page(frame, summary: str, run_dir) -> str:
-    from snnbench import runner
-
-    meta = frame.iloc[0]
-    return (
-        f"# Benchmark run {run_dir.parent.name}/{run_dir.name}\n\n"
-        f"Machine `{meta['machine_id']}`: {meta['cpu_model']} ({meta['cpu_count']} cores); "
-        f"jax {meta['jax_version']}, jaxley {meta['jaxley_version']}, snnbench "
-        f"{meta['snnbench_version']} at {str(meta['git_commit'])[:10]}"
-        f"{' (dirty)' if bool(meta['git_dirty']) else ''}.\n\n"
-        "Median time per call; `~` marks IQR/median > 10 %; compile rows are cold "
-        "(persistent compilation cache off).\n\n"
-        + summary
-        + "\n\n"
-        + runner.quality_summary(frame)
-        + "\n"
-    )
 
 
 def add_report(sub) -> None:
@@ -114,7 +104,7 @@ def add_report(sub) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from snnbench import report
+    from snnbench.render import report
 
     written = report.write_report(args.results, args.out)
     for note in written.notes:

@@ -18,7 +18,7 @@ from snnbench.errors import SnnbenchError
 
 def _phase_threshold(text: str) -> tuple[tuple[str, float], ...]:
     """``PHASE=PERCENT`` (a phase group such as ``compile`` sets each of its phases)."""
-    from snnbench.records import PHASE_GROUPS
+    from snnbench.measure.phases import PHASE_GROUPS
 
     phase, sep, pct = text.partition("=")
     if not sep:
@@ -60,7 +60,7 @@ def add_compare_policy(p) -> None:
 
 
 def _policy(args: argparse.Namespace):
-    from snnbench.compare import Policy
+    from snnbench.regress.compare import Policy
 
     overrides = tuple(pair for group in args.threshold_phase for pair in group)
     return Policy(threshold_pct=args.threshold, phase_threshold_pct=overrides, alpha=args.alpha)
@@ -83,7 +83,7 @@ def add_compare(sub) -> None:
 
 
 def _load(path: str, name: str):
-    from snnbench import storage
+    from snnbench.measure import storage
 
     try:
         return storage.load_results(path)
@@ -94,7 +94,8 @@ def _load(path: str, name: str):
 def _run_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from snnbench import compare, compare_render
+    from snnbench.regress import compare
+    from snnbench.render import compare_text as compare_render
 
     policy = _policy(args)
     if args.by:
@@ -120,7 +121,7 @@ def _run_compare(args: argparse.Namespace) -> int:
 def _write_outputs(args: argparse.Namespace, markdown: str, csv_text: str) -> None:
     from pathlib import Path
 
-    from snnbench.storage import atomic_write_text
+    from snnbench.measure.storage import atomic_write_text
 
     outputs = (("--markdown", args.markdown, markdown), ("--csv", args.csv, csv_text))
     for flag, path, text in outputs:
@@ -165,7 +166,9 @@ def add_noise_study(sub) -> None:
 
 
 def _run_noise_study(args: argparse.Namespace) -> int:
-    from snnbench import noise_study, storage
+    from snnbench.measure import storage
+    from snnbench.render import noise_page
+    from snnbench.studies import noise_study
 
     storage.check_writable(args.out)
     config = noise_study.StudyConfig(
@@ -183,9 +186,15 @@ def _run_noise_study(args: argparse.Namespace) -> int:
     if not args.no_progress:
         print(file=sys.stderr)
     run_dir = noise_study.write_study(
-        results, config, args.out, wall_s, load_before, noise_study.load_average()
+        results,
+        config,
+        args.out,
+        wall_s,
+        load_before,
+        noise_study.load_average(),
+        command=args.command_line,
     )
-    print(noise_study.rates_table(noise_study.rates(results)))
+    print(noise_page.rates_table(noise_study.rates(results)))
     print(f"\n{len(results)} trials in {wall_s:.0f} s -> {run_dir}")
     return 0
 
@@ -219,25 +228,27 @@ def add_ab(sub) -> None:
 def _run_ab(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench import ab, compare, compare_render, storage
+    from snnbench.measure import storage
+    from snnbench.regress import ab, compare, envs
+    from snnbench.render import compare_text as compare_render
 
     matrix = matrix_from_args(args)
     policy = _policy(args)
     storage.check_writable(args.out)
     repo = Path(args.repo)
-    envs = {}
+    environments = {}
     for side, specs in (("A", args.a_spec), ("B", args.b_spec)):
-        requirements = tuple(ab.parse_spec(s, repo) for s in specs)
+        requirements = tuple(envs.parse_spec(s, repo) for s in specs)
         print(f"environment {side}: {' + '.join(specs)} ...", file=sys.stderr, flush=True)
-        envs[side] = ab.prepare(side, requirements, repo, Path(args.envs))
+        environments[side] = envs.prepare(side, requirements, repo, Path(args.envs))
 
     def progress(done: int, total: int, side: str) -> None:
         print(f"round {done + 1}/{total}: {side}", file=sys.stderr, flush=True)
 
     ab_dir = ab.run_ab(
-        matrix, envs, args.rounds, Path(args.out), "full" if args.full else "quick", progress
+        matrix, environments, args.rounds, Path(args.out), "full" if args.full else "quick", progress
     )
-    labels = (f"A: {envs['A'].label}", f"B: {envs['B'].label}")
+    labels = (f"A: {environments['A'].label}", f"B: {environments['B'].label}")
     result = compare.compare_frames(
         _load(ab_dir / "A", "`A`"), _load(ab_dir / "B", "`B`"), policy, labels
     )

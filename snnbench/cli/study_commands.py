@@ -83,9 +83,11 @@ def add_tradeoffs(sub) -> None:
 def _run_tradeoffs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench import tradeoffs
+    from snnbench.render import tradeoffs_page
+    from snnbench.studies.tradeoffs import grid as tradeoff_grid
+    from snnbench.studies.tradeoffs import study
 
-    grid = tradeoffs.grid_from_options(
+    grid = tradeoff_grid.grid_from_options(
         full=args.full,
         dts_ms=args.dt_ms,
         precisions=args.precision,
@@ -97,7 +99,7 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
         weights_at=args.weights_at,
         platform=args.device,
     )
-    budget = tradeoffs.Budget(
+    budget = tradeoff_grid.Budget(
         max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
         min_grad_cosine=None if args.min_grad_cosine < -1 else args.min_grad_cosine,
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
@@ -105,16 +107,17 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
-    result = tradeoffs.run_tradeoffs(
+    result = study.run_tradeoffs(
         grid,
         budget,
         Path(args.out),
         policy="full" if args.full else "quick",
         progress=not args.no_progress,
         say=say,
+        command=args.command_line,
     )
-    print(tradeoffs.summary_table(result.frame))
-    print("\n" + tradeoffs.verdict(result.frame, budget))
+    print(tradeoffs_page.summary_table(result.frame))
+    print("\n" + tradeoffs_page.verdict(result.frame, budget.describe(), budget.cost_column))
     print(
         f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}"
     )
@@ -154,12 +157,12 @@ def add_profile(sub) -> None:
 def _run_profile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench import profile
+    from snnbench.studies.profile import study as profile
 
     options = profile.ProfileOptions(
         out_root=Path(args.out),
         backends=args.backend or profile.ProfileOptions.backends,
-        phases=args.phases or profile.PROFILE_PHASES,
+        phases=args.phases or profile.PROFILE_FUNCTIONS,
         batch_size=args.batch_size,
         precision=args.precision,
         platform=args.device,
@@ -170,7 +173,7 @@ def _run_profile(args: argparse.Namespace) -> int:
         top=args.top,
         policy="full" if args.full else "quick",
         progress=not args.no_progress,
-        command=("snnbench", *(sys.argv[1:] if args.argv is None else args.argv)),
+        command=args.command_line,
     )
     start = time.perf_counter()
     run_dir = profile.run_profile(options)

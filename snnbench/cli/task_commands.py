@@ -26,13 +26,14 @@ def add_train(sub) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from snnbench.config import TaskConfig
-    from snnbench.machine import package_versions, utc_now
-    from snnbench.task import make_task
+    from snnbench.measure.machine import package_versions, utc_now
+    from snnbench.precision import set_precision
+    from snnbench.task import TaskConfig, make_task
 
     config = TaskConfig(
         batch_size=args.batch_size, dt_ms=args.dt_ms, precision=args.precision, seed=args.seed
     )
+    set_precision(config.precision)
     start = time.perf_counter()
     task = make_task(config, backend=args.backend)
     result = task.train(args.epochs, progress=not args.no_progress)
@@ -66,9 +67,11 @@ def add_build_profile(sub) -> None:
 
 
 def _run_build_profile(args: argparse.Namespace) -> int:
-    from snnbench.build_profile import profile_build
-    from snnbench.config import TaskConfig
+    from snnbench.precision import set_precision
+    from snnbench.studies.profile.build import profile_build
+    from snnbench.task import TaskConfig
 
+    set_precision(args.precision)
     profile = profile_build(TaskConfig(precision=args.precision), tutorial_way=args.tutorial_way)
     table = profile.by_call.head(args.top).round(3)
     print(table.to_markdown(index=False))

@@ -1,0 +1,201 @@
+"""How one case of the matrix is measured.
+
+Every case goes through :func:`measure_case`, whichever driver runs it (the
+pytest-benchmark plugin, the trade-off study, the profiler, the noise study).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+from snnbench.measure.failures import describe_error
+from snnbench.measure.jaxpr_stats import count_eqns
+from snnbench.measure.phases import Phase, Stage, target
+from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
+from snnbench.measure.timing import (
+    QUICK_POLICY,
+    Rounds,
+    Timed,
+    TimingPolicy,
+    fresh_jit,
+    perf_counter_rounds,
+    time_repeated,
+    time_steady,
+    trace_lower,
+)
+from snnbench.measure.xla_analysis import analyze_compiled, stablehlo_op_count
+from snnbench.precision import current_precision, set_precision
+from snnbench.task.config import TaskConfig
+from snnbench.task.data import make_data
+from snnbench.task.model import Task, make_task
+
+
+def available_platforms() -> set[str]:
+    """JAX platforms with at least one device in this process."""
+    found = set()
+    for name in PLATFORMS:
+        try:
+            if jax.devices(name):
+                found.add(name)
+        except RuntimeError:
+            continue
+    return found
+
+
+def prepare_process(precision: str) -> None:
+    """An entry point's settings for honest numbers: precision, no persistent compile cache."""
+    set_precision(precision)
+    jax.config.update("jax_enable_compilation_cache", False)
+
+
+def config_for(spec: CaseSpec) -> TaskConfig:
+    """The task configuration a case measures."""
+    return TaskConfig(
+        batch_size=spec.batch_size,
+        precision=spec.precision,
+        dt_ms=spec.dt_ms,
+        t_max_ms=spec.t_max_ms,
+    )
+
+
+class TaskCache:
+    """Keeps the last few built tasks so a configuration's phases share one build."""
+
+    def __init__(self, size: int = 2):
+        self._tasks: OrderedDict[tuple, Task] = OrderedDict()
+        self._size = size
+
+    def get(self, spec: CaseSpec) -> Task:
+        key = (spec.backend, spec.config_key)
+        if key not in self._tasks:
+            while len(self._tasks) >= self._size:
+                self._tasks.popitem(last=False)
+            self._tasks[key] = make_task(config_for(spec), spec.backend)
+        self._tasks.move_to_end(key)
+        return self._tasks[key]
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """What every phase timer needs besides the case itself."""
+
+    policy: TimingPolicy
+    rounds_runner: Rounds
+    tasks: TaskCache
+
+
+def measure_case(
+    spec: CaseSpec,
+    policy: TimingPolicy = QUICK_POLICY,
+    rounds_runner: Rounds = perf_counter_rounds,
+    tasks: TaskCache | None = None,
+) -> Measurement:
+    """Measure one case; a case that cannot run here is returned as skipped or failed."""
+    if spec.platform not in available_platforms():
+        return Measurement(
+            spec,
+            status="skipped",
+            reason=f"no {spec.platform} device: jax.devices({spec.platform!r}) found none",
+        )
+    if spec.precision != current_precision():
+        return Measurement(
+            spec,
+            status="failed",
+            reason=f"process runs {current_precision()}, case needs {spec.precision}",
+        )
+    context = CaseContext(policy, rounds_runner, tasks or TaskCache())
+    try:
+        with jax.default_device(jax.devices(spec.platform)[0]):
+            timed = _timer(spec.phase)(spec, context)
+    except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
+        return Measurement(spec, status="failed", reason=describe_error(error))
+    cache = {"compilation_cache": "off" if spec.phase.is_staging else ""}
+    return Measurement(
+        spec,
+        samples_s=timed.samples_s,
+        iterations=timed.iterations,
+        first_s=timed.first_s,
+        extra={**cache, **timed.extra},
+    )
+
+
+def _time_build(spec: CaseSpec, context: CaseContext) -> Timed:
+    from snnbench.task import jaxley_net
+
+    config = config_for(spec)
+    weights = make_data(config).weights
+
+    def build():
+        network = jaxley_net.build_network(config, weights)
+        return jax.block_until_ready(jaxley_net.initial_params(network))
+
+    return time_repeated(build, tuple, context.policy.staging_rounds, context.rounds_runner)
+
+
+def _time_trace_lower(spec: CaseSpec, context: CaseContext) -> Timed:
+    fn, args = target(context.tasks.get(spec), spec.phase.function)
+    last = []  # the last round's traced and lowered program, measured after the timing
+
+    def trace_and_lower(jitted):
+        traced = jitted.trace(*args)
+        last[:] = [traced, traced.lower()]
+
+    def sizes() -> dict[str, object]:
+        return {
+            "jaxpr_eqns": count_eqns(last[0].jaxpr),
+            "stablehlo_ops": stablehlo_op_count(last[1].as_text()),
+        }
+
+    return time_repeated(
+        trace_and_lower,
+        lambda: (fresh_jit(fn),),
+        context.policy.staging_rounds,
+        context.rounds_runner,
+        sizes,
+    )
+
+
+def _time_compile(spec: CaseSpec, context: CaseContext) -> Timed:
+    fn, args = target(context.tasks.get(spec), spec.phase.function)
+    last = []  # the last round's executable: XLA's analyses of it go into the row
+
+    def compile_(lowered):
+        last[:] = [lowered.compile()]
+
+    return time_repeated(
+        compile_,
+        lambda: (trace_lower(fn, args),),
+        context.policy.staging_rounds,
+        context.rounds_runner,
+        lambda: analyze_compiled(last[0]),
+    )
+
+
+def _time_run(spec: CaseSpec, context: CaseContext) -> Timed:
+    fn, args = target(context.tasks.get(spec), spec.phase.function, jitted=True)
+    return time_steady(fn, args, context.policy, context.rounds_runner)
+
+
+def _time_overhead(spec: CaseSpec, context: CaseContext) -> Timed:
+    identity = jax.jit(lambda x: x)
+    return time_steady(identity, (jnp.zeros(()),), context.policy, context.rounds_runner)
+
+
+def _timer(phase: Phase) -> Callable[[CaseSpec, CaseContext], Timed]:
+    """The timer of a matrix phase (profile-only stages are timed by the profiler)."""
+    if phase is Phase.OVERHEAD:
+        return _time_overhead
+    timers = {
+        Stage.BUILD: _time_build,
+        Stage.TRACE_LOWER: _time_trace_lower,
+        Stage.COMPILE: _time_compile,
+        Stage.RUN: _time_run,
+    }
+    if phase.stage not in timers:
+        raise ValueError(f"{phase} is not a phase the harness times (the profiler times it)")
+    return timers[phase.stage]

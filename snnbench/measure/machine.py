@@ -1,0 +1,113 @@
+"""Who ran it: package versions, devices, CPU, threads, git commit, a stable machine id."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+PACKAGES = ("snnbench", "jax", "jaxlib", "jaxley", "optax", "numpy", "pandas")
+THREAD_VARIABLES = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: The folder that holds the imported ``snnbench`` package (a checkout's root, or site-packages).
+_PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape the numbers, plus Python's."""
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    out["python"] = platform.python_version()
+    return out
+
+
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_count() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def machine_id() -> str:
+    """A short id stable across runs on one machine: hostname, CPU model and core count."""
+    raw = f"{platform.node()}|{cpu_model()}|{cpu_count()}|{platform.machine()}"
+    return f"{platform.node() or 'host'}-{hashlib.sha1(raw.encode()).hexdigest()[:8]}"
+
+
+def git_state(repo: Path = _PACKAGE_PARENT) -> tuple[str, bool]:
+    """``(commit, dirty)`` of snnbench's own checkout, or ``("unknown", False)``.
+
+    Only a git checkout *of snnbench* counts: the work tree's root must be
+    ``repo`` itself (the folder holding the imported ``snnbench`` package). An
+    installed snnbench (site-packages, perhaps inside some other project's git
+    tree) is not a checkout, so the commit of whatever repository surrounds it
+    is never reported as snnbench's.
+    """
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != Path(repo).resolve():
+            return "unknown", False
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", False
+    return commit, dirty
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def device_info(platform_name: str) -> dict[str, object]:
+    """Kind and count of JAX devices on ``platform_name``; empty kind if there are none."""
+    import jax
+
+    try:
+        devices = jax.devices(platform_name)
+    except RuntimeError:
+        return {"device_kind": "", "device_count": 0}
+    return {"device_kind": devices[0].device_kind, "device_count": len(devices)}
+
+
+def metadata() -> dict[str, object]:
+    """Everything that makes a result row comparable across machines (flat, JSON-able)."""
+    commit, dirty = git_state()
+    out: dict[str, object] = {f"{name}_version": v for name, v in package_versions().items()}
+    out.update(
+        machine_id=machine_id(),
+        hostname=platform.node(),
+        os=f"{platform.system()} {platform.release()}",
+        cpu_model=cpu_model(),
+        cpu_count=cpu_count(),
+        git_commit=commit,
+        git_dirty=dirty,
+    )
+    out.update({name.lower(): os.environ.get(name, "") for name in THREAD_VARIABLES})
+    return out

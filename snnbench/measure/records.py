@@ -1,0 +1,183 @@
+"""What was measured: frozen specs and measurements, and the tidy table schema.
+
+Measurements hold raw per-call samples in seconds; every statistic is derived.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from snnbench.errors import expect
+from snnbench.measure.phases import Phase
+from snnbench.measure.summary import Summary, summarize
+from snnbench.precision import PRECISIONS
+from snnbench.task.model import BACKENDS
+
+#: Bump when a column changes meaning or disappears; see storage.read_table.
+SCHEMA_VERSION = 1
+#: JAX platforms a case may ask for.
+PLATFORMS = ("cpu", "gpu", "tpu")
+#: The backend of the ``overhead`` phase, which times an empty function.
+OVERHEAD_BACKEND = "none"
+STATUSES = ("ok", "skipped", "failed")
+#: Noise-free figures a row may carry (from XLA's analyses of the compiled module
+#: and from the traced program); ``compare`` checks these exactly, not statistically.
+EXACT_METRICS = (
+    "jaxpr_eqns",
+    "hlo_instructions",
+    "xla_flops",
+    "xla_bytes_accessed",
+    "xla_argument_bytes",
+    "xla_output_bytes",
+    "xla_temp_bytes",
+    "xla_generated_code_bytes",
+)
+
+
+#: Columns every row has, in order (metadata columns from snnbench.machine follow).
+ROW_COLUMNS = (
+    "schema_version",
+    "case_id",
+    "backend",
+    "phase",
+    "batch_size",
+    "precision",
+    "platform",
+    "dt_ms",
+    "t_max_ms",
+    "n_steps",
+    "status",
+    "reason",
+    "n_samples",
+    "iterations",
+    "min_s",
+    "median_s",
+    "mean_s",
+    "max_s",
+    "q1_s",
+    "q3_s",
+    "iqr_s",
+    "std_s",
+    "cv",
+    "iqr_over_median",
+    "noisy",
+    "first_s",
+    "samples_per_s",
+    "sample_steps_per_s",
+    "samples_json",
+)
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One configuration and phase of the benchmark matrix, validated on construction.
+
+    ``phase`` may be given as a string; it is stored as a :class:`Phase`.
+    """
+
+    backend: str
+    phase: Phase
+    batch_size: int
+    precision: str
+    platform: str
+    dt_ms: float
+    t_max_ms: float = 0.2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phase", Phase.parse(self.phase))
+        backends = (*BACKENDS, OVERHEAD_BACKEND)
+        expect(self.backend in backends, "backend", f"one of {', '.join(backends)}", self.backend)
+        expect(
+            isinstance(self.batch_size, int) and self.batch_size > 0,
+            "batch_size",
+            "a positive integer",
+            self.batch_size,
+        )
+        expect(self.precision in PRECISIONS, "precision", f"one of {PRECISIONS}", self.precision)
+        expect(self.platform in PLATFORMS, "platform", f"one of {PLATFORMS}", self.platform)
+        for name in ("dt_ms", "t_max_ms"):
+            value = getattr(self, name)
+            expect(isinstance(value, (int, float)) and value > 0, name, "a positive number", value)
+
+    @property
+    def n_steps(self) -> int:
+        return round(self.t_max_ms / self.dt_ms)
+
+    @property
+    def case_id(self) -> str:
+        """A stable, human-readable id; also the pytest test id."""
+        return (
+            f"{self.backend}-{self.phase}-b{self.batch_size}-{self.precision}"
+            f"-{self.platform}-dt{self.dt_ms:g}"
+        )
+
+    @property
+    def config_key(self) -> tuple:
+        """The configuration without backend and phase (to pair jaxley with dense)."""
+        return (self.batch_size, self.precision, self.platform, self.dt_ms, self.t_max_ms)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON form (the phase as its string value)."""
+        out = asdict(self)
+        out["phase"] = self.phase.value
+        return out
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Raw result of one case.
+
+    Attributes:
+        spec: what ran.
+        status: "ok", "skipped" or "failed".
+        reason: why it was skipped or failed (empty when ok).
+        samples_s: per-call seconds, one per round (each round may average
+            ``iterations`` calls).
+        iterations: calls per round.
+        first_s: the very first call (for steady phases: trace + compile + run).
+        extra: further noise-free figures (e.g. flops), column name -> value.
+    """
+
+    spec: CaseSpec
+    status: str = "ok"
+    reason: str = ""
+    samples_s: tuple[float, ...] = ()
+    iterations: int = 1
+    first_s: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> Summary | None:
+        return summarize(self.samples_s) if self.samples_s else None
+
+    def to_row(self, metadata: dict[str, object]) -> dict[str, object]:
+        """One tidy table row: spec, statistics, throughput, raw samples, metadata."""
+        s = self.summary
+        spec = self.spec
+        row: dict[str, object] = {"schema_version": SCHEMA_VERSION, "case_id": spec.case_id}
+        row.update(spec.to_dict())
+        row.update(n_steps=spec.n_steps, status=self.status, reason=self.reason)
+        row.update(
+            n_samples=s.n if s else 0,
+            iterations=self.iterations,
+            min_s=s.min if s else None,
+            median_s=s.median if s else None,
+            mean_s=s.mean if s else None,
+            max_s=s.max if s else None,
+            q1_s=s.q1 if s else None,
+            q3_s=s.q3 if s else None,
+            iqr_s=s.iqr if s else None,
+            std_s=s.std if s else None,
+            cv=s.cv if s else None,
+            iqr_over_median=s.iqr_over_median if s else None,
+            noisy=s.noisy if s else None,
+            first_s=self.first_s,
+        )
+        per_call = s.median if s and spec.phase.function and spec.phase.is_steady else None
+        row["samples_per_s"] = spec.batch_size / per_call if per_call else None
+        row["sample_steps_per_s"] = spec.batch_size * spec.n_steps / per_call if per_call else None
+        row["samples_json"] = json.dumps(list(self.samples_s))
+        row.update(self.extra)
+        row.update(metadata)
+        return row

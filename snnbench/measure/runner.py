@@ -1,0 +1,294 @@
+"""Runs the benchmark matrix: one pytest-benchmark process per (device, precision).
+
+x64 is process-global in JAX, and a device is best chosen before JAX starts, so
+each (device, precision) group runs in its own ``pytest`` process, which
+measures its cases with snnbench's pytest plugin
+(:mod:`snnbench.measure.pytest_plugin`). The parent only plans, watches the
+journal for progress, and writes the table. If a child dies (out of memory, a
+crash), the case it was running is recorded as failed with the reason, and a
+new child carries on with the rest. Ctrl-C stops the run; every row already
+measured stays on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snnbench.errors import SnnbenchError
+from snnbench.measure import machine, storage
+from snnbench.measure.failures import describe_exit
+from snnbench.measure.matrix import Matrix
+from snnbench.measure.records import CaseSpec, Measurement
+
+_POLL_S = 0.5
+PLUGIN = "snnbench.measure.pytest_plugin"
+CASES_MODULE = "snnbench.measure.bench_cases"
+
+
+@dataclass(frozen=True)
+class BenchTarget:
+    """What each child process collects with pytest.
+
+    Attributes:
+        args: pytest arguments that select the benchmark module(s) and plugin.
+        description: how run.json names it.
+    """
+
+    args: tuple[str, ...]
+    description: str
+
+    @classmethod
+    def installed(cls) -> BenchTarget:
+        """The benchmark module installed with snnbench (works from a wheel)."""
+        return cls(("-p", PLUGIN, "--pyargs", CASES_MODULE), f"module {CASES_MODULE}")
+
+    @classmethod
+    def folder(cls, path: Path, plugin: bool = True) -> BenchTarget:
+        """The ``bench_*.py`` modules of a folder, run with snnbench's plugin.
+
+        ``plugin=False`` for a folder that brings its own ``conftest.py`` (the
+        ``bench/`` of snnbench revisions older than the plugin, for ``snnbench ab``).
+
+        Raises:
+            SnnbenchError: if the folder holds no ``bench_*.py`` module.
+        """
+        path = Path(path)
+        modules = sorted(str(p) for p in path.glob("bench_*.py")) if path.is_dir() else []
+        if not modules:
+            raise SnnbenchError(
+                f"`bench_dir` must be a folder holding bench_*.py modules; got {str(path)!r}",
+                argument="bench_dir",
+            )
+        return cls((("-p", PLUGIN) if plugin else ()) + tuple(modules), f"folder {path}")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where and how to run the matrix."""
+
+    out_root: Path
+    bench: BenchTarget = field(default_factory=BenchTarget.installed)
+    policy: str = "quick"
+    progress: bool = True
+    pytest_args: tuple[str, ...] = ()
+    #: Interpreter of another environment (``snnbench ab``); PYTHONPATH is then
+    #: dropped so that environment imports its own packages. Empty: this one.
+    python: str = ""
+    #: The command recorded in run.json.
+    command: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; carries the run folder and how many rows it kept."""
+
+    def __init__(self, run_dir: Path, n_rows: int, n_cases: int):
+        super().__init__(f"interrupted: {n_rows} of {n_cases} rows kept in {run_dir}")
+        self.run_dir = run_dir
+        self.n_rows = n_rows
+        self.n_cases = n_cases
+
+
+def probe_platforms() -> set[str]:
+    """Platforms with devices, asked of a short-lived child so this process never
+    initialises (and pre-allocates) an accelerator that the benchmark needs."""
+    code = (
+        "import json; from snnbench.measure.harness import available_platforms as a; "
+        "print(json.dumps(sorted(a())))"
+    )
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"could not list JAX devices: {done.stderr.strip().splitlines()[-1:]}")
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None = None) -> Path:
+    """Run every case of ``matrix``; returns the new run folder.
+
+    Raises:
+        RunInterrupted: on Ctrl-C, after the rows measured so far are written.
+    """
+    storage.check_writable(options.out_root)
+    platforms = probe_platforms() if platforms is None else platforms
+    cases = matrix.cases()
+    folder = storage.RunFolder.create(options.out_root)
+    info = storage.start_info(
+        folder,
+        options.command,
+        matrix=matrix.to_dict(),
+        policy=options.policy,
+        bench=options.bench.description,
+        n_cases=len(cases),
+        platforms_found=sorted(platforms),
+        metadata=machine.metadata(),
+    )
+    journal = folder / storage.JOURNAL
+    progress = _Progress(len(cases), options.progress, journal)
+    status = "complete"
+    try:
+        for (platform, _), group_cases in _groups(cases).items():
+            if platform in platforms:
+                _run_group(group_cases, folder, options, journal, progress)
+                continue
+            reason = f"no {platform} device: JAX found none on this machine"
+            for case in group_cases:
+                _append_parent_row(journal, Measurement(case, "skipped", reason), folder.run_id)
+                progress.advance(1)
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        progress.close()
+        rows = storage.journal_rows(journal)
+        storage.write_table(folder.path, rows)
+        info.update(status=status, finished_utc=machine.utc_now(), n_rows=len(rows))
+        folder.write_info(info)
+    if status == "interrupted":
+        raise RunInterrupted(folder.path, len(rows), len(cases))
+    return folder.path
+
+
+def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str], list[CaseSpec]]:
+    groups: dict[tuple[str, str], list[CaseSpec]] = {}
+    for case in cases:
+        groups.setdefault((case.platform, case.precision), []).append(case)
+    return groups
+
+
+def _append_parent_row(journal: Path, measurement: Measurement, run_id: str) -> None:
+    meta = machine.metadata()
+    meta["run_id"] = run_id
+    row = measurement.to_row(meta)
+    row.update(device_kind="", device_count=0, utc=machine.utc_now())
+    storage.append_jsonl(journal, {"event": "done", "row": row})
+
+
+def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cases_file: Path):
+    return [
+        options.python or sys.executable,
+        "-m",
+        "pytest",
+        *options.bench.args,
+        "-o",
+        "addopts=",
+        "-o",
+        "python_files=bench_*.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--snnbench-cases={cases_file}",
+        f"--snnbench-journal={folder / storage.JOURNAL}",
+        f"--snnbench-run-id={folder.run_id}",
+        f"--snnbench-policy={options.policy}",
+        f"--benchmark-json={folder / f'pytest-benchmark-{tag}.json'}",
+        "--benchmark-columns=min,median,iqr,rounds,iterations",
+        *options.pytest_args,
+    ]
+
+
+def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, progress) -> None:
+    remaining = list(cases)
+    part = 0
+    while remaining:
+        part += 1
+        platform, precision = remaining[0].platform, remaining[0].precision
+        tag = f"{platform}-{precision}" + (f"-part{part}" if part > 1 else "")
+        cases_file = folder / f"cases-{tag}.json"
+        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
+        env = dict(os.environ)
+        if options.python:
+            env.pop("PYTHONPATH", None)
+        if platform == "cpu":
+            env["JAX_PLATFORMS"] = "cpu"
+        command = _child_command(options, tag, folder, cases_file)
+        with open(folder / f"pytest-{tag}.log", "w") as log:
+            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            try:
+                returncode = _watch(child, journal, remaining, progress)
+            except KeyboardInterrupt:
+                child.send_signal(signal.SIGINT)
+                _wait(child)
+                _record_crash(journal, remaining, folder.run_id, "interrupted (Ctrl-C)")
+                raise
+        remaining = _unfinished(journal, remaining)
+        if not remaining:
+            return
+        reason = describe_exit(returncode, "benchmark process")
+        crashed = _record_crash(journal, remaining, folder.run_id, reason)
+        progress.advance(1 if crashed else 0)
+        remaining = _unfinished(journal, remaining)
+        if not crashed:  # the child died before starting any case: do not loop forever
+            for case in remaining:
+                _append_parent_row(journal, Measurement(case, "failed", reason), folder.run_id)
+                progress.advance(1)
+            return
+
+
+def _watch(child: subprocess.Popen, journal: Path, cases: list[CaseSpec], progress) -> int:
+    wanted = {c.case_id for c in cases}
+    seen = _done_ids(journal) & wanted
+    while True:
+        returncode = child.poll()
+        now = _done_ids(journal) & wanted
+        progress.advance(len(now - seen))
+        seen = now
+        if returncode is not None:
+            return returncode
+        time.sleep(_POLL_S)
+
+
+def _wait(child: subprocess.Popen) -> None:
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _done_ids(journal: Path) -> set[str]:
+    return {row["case_id"] for row in storage.journal_rows(journal)}
+
+
+def _unfinished(journal: Path, cases: list[CaseSpec]) -> list[CaseSpec]:
+    done = _done_ids(journal)
+    return [c for c in cases if c.case_id not in done]
+
+
+def _record_crash(journal: Path, remaining: list[CaseSpec], run_id: str, reason: str) -> bool:
+    """Mark the case that was running when the child died as failed; True if there was one."""
+    started = [e["case_id"] for e in storage.read_jsonl(journal) if e.get("event") == "start"]
+    by_id = {c.case_id: c for c in remaining}
+    culprit = next((by_id[c] for c in reversed(started) if c in by_id), None)
+    if culprit is None:
+        return False
+    _append_parent_row(journal, Measurement(culprit, status="failed", reason=reason), run_id)
+    return True
+
+
+class _Progress:
+    """A progress bar over the matrix's cases that names the case being measured."""
+
+    def __init__(self, total: int, enabled: bool, journal: Path):
+        from tqdm.auto import tqdm
+
+        self._journal = journal
+        self._bar = tqdm(
+            total=total, desc="matrix", unit="case", disable=not enabled, dynamic_ncols=True
+        )
+
+    def advance(self, n: int) -> None:
+        started = [e for e in storage.read_jsonl(self._journal) if e.get("event") == "start"]
+        if started:
+            self._bar.set_postfix_str(started[-1]["case_id"], refresh=False)
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._bar.close()

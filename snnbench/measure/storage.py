@@ -1,0 +1,344 @@
+"""Result files: atomic writes, the row journal, run folders, and reading tables back.
+
+Every command writes into a fresh :class:`RunFolder`
+``<root>/<machine id>/<UTC stamp>[-kind]/`` (never reused, so nothing is ever
+overwritten across runs), with ``run.json`` describing the run. Every table
+is read back through :func:`read_table`, which checks its schema version, and
+benchmark rows through :func:`load_results`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from snnbench.errors import SnnbenchError
+from snnbench.measure import machine
+from snnbench.measure.records import SCHEMA_VERSION
+
+JOURNAL = "rows.jsonl"
+RUN_INFO = "run.json"
+
+#: Every table snnbench writes, by kind: its file name in a run folder.
+TABLES = {
+    "benchmark": "benchmark.csv",
+    "tradeoffs": "tradeoffs.csv",
+    "profile": "profile.csv",
+    "memory": "memory.csv",
+    "memory_fit": "memory_fit.csv",
+    "top_ops": "top_ops.csv",
+    "snn_metrics": "snn_metrics.csv",
+    "noise_trials": "trials.csv",
+    "noise_rates": "rates.csv",
+}
+#: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
+VERSIONED = ("benchmark", "tradeoffs", "profile", "memory", "top_ops", "snn_metrics")
+TABLE = TABLES["benchmark"]
+
+
+# ---------------------------------------------------------------- writing files
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new one, never half."""
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename), mode 0666 & ~umask."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one JSON line and fsync it, so a crash right after keeps it."""
+    with open(path, "a") as handle:
+        handle.write(json.dumps(record, default=_json_default) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Records of a journal; a torn last line (crash mid-write) is ignored."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def journal_rows(path: Path) -> list[dict]:
+    """The finished rows recorded in a run's journal."""
+    return [e["row"] for e in read_jsonl(path) if e.get("event") == "done" and "row" in e]
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def to_json(data: object) -> str:
+    """JSON text as snnbench writes it (indented, numpy scalars and paths as values)."""
+    return json.dumps(data, indent=2, default=_json_default) + "\n"
+
+
+# ---------------------------------------------------------------- run folders
+
+
+def check_writable(root: Path) -> None:
+    """Raise :class:`SnnbenchError` unless ``root`` is (or can become) a writable folder."""
+    root = Path(root)
+    probe = root
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise SnnbenchError(
+            f"`out_root` must be a writable folder; got {str(root)!r}", argument="out_root"
+        )
+
+
+def utc_stamp() -> str:
+    """The current UTC time as a folder name: ``20261128T123212Z``."""
+    return machine.utc_now().replace(":", "").replace("-", "")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run's folder: ``<root>/<machine id>/<stamp>[-<kind>]``, created fresh."""
+
+    path: Path
+
+    @classmethod
+    def create(cls, root: Path, kind: str = "", stamp: str | None = None) -> RunFolder:
+        """Make a new, empty run folder under ``root`` (suffixed ``-1``, ``-2`` ... if taken).
+
+        Raises:
+            SnnbenchError: if ``root`` cannot hold a new folder.
+        """
+        check_writable(root)
+        parent = Path(root) / machine.machine_id()
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SnnbenchError(
+                f"`out_root` must be a writable folder; cannot create {parent}: {error.strerror}",
+                argument="out_root",
+            ) from None
+        name = (stamp or utc_stamp()) + (f"-{kind}" if kind else "")
+        for attempt in range(1000):
+            candidate = parent / (name if attempt == 0 else f"{name}-{attempt}")
+            try:
+                candidate.mkdir()
+                return cls(candidate)
+            except FileExistsError:
+                continue
+        raise SnnbenchError(f"`out_root`: too many runs named {name} under {parent}")
+
+    @property
+    def run_id(self) -> str:
+        """``<machine id>/<folder name>``: how rows and pages refer to the run."""
+        return f"{self.path.parent.name}/{self.path.name}"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write a file of the run atomically; returns its path."""
+        atomic_write_text(self.path / name, text)
+        return self.path / name
+
+    def write_table(self, kind: str, frame: pd.DataFrame) -> Path:
+        """Write a table of ``kind`` (see :data:`TABLES`) as CSV, atomically."""
+        return self.write_text(TABLES[kind], frame.to_csv(index=False))
+
+    def write_info(self, info: dict) -> None:
+        """(Re)write ``run.json`` atomically."""
+        self.write_text(RUN_INFO, to_json(info))
+
+    def read_info(self) -> dict:
+        """``run.json``, or an empty dict when it is missing or unreadable."""
+        try:
+            return json.loads((self.path / RUN_INFO).read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+
+def start_info(folder: RunFolder, command: Iterable[str], **fields: object) -> dict:
+    """The ``run.json`` every run starts with: schema, id, command, start time, status."""
+    info = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": folder.run_id,
+        "command": [str(part) for part in command],
+        "started_utc": machine.utc_now(),
+        "status": "running",
+        **fields,
+    }
+    folder.write_info(info)
+    return info
+
+
+# ---------------------------------------------------------------- reading tables
+
+
+def read_table(path: str | os.PathLike, kind: str) -> pd.DataFrame:
+    """A table of ``kind`` from its file or the run folder holding it, schema-checked.
+
+    Raises:
+        SnnbenchError: if the file is missing, unreadable, or has a schema version
+            this snnbench does not read (the message says what to do).
+    """
+    if kind not in TABLES:
+        raise SnnbenchError(f"`kind` must be one of {', '.join(TABLES)}; got {kind!r}")
+    path = Path(path)
+    table = path / TABLES[kind] if path.is_dir() else path
+    if not table.exists():
+        raise SnnbenchError(
+            f"`path` must be a run folder holding {TABLES[kind]}, or that file; got {str(path)!r}",
+            argument="path",
+        )
+    try:
+        frame = pd.read_csv(table)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise SnnbenchError(f"{table} is not a readable CSV table ({type(error).__name__})") from None
+    if kind in VERSIONED:
+        check_schema(frame, table)
+    return frame
+
+
+def check_schema(frame: pd.DataFrame, source: Path) -> None:
+    """Raise unless every row of ``frame`` has this snnbench's ``schema_version``."""
+    if frame.empty:
+        return
+    column = frame.get("schema_version", pd.Series([None]))
+    versions = sorted(set(column.dropna().astype(int)))
+    if versions != [SCHEMA_VERSION]:
+        raise SnnbenchError(
+            f"{source} has schema version {versions or 'none'}, this snnbench reads version "
+            f"{SCHEMA_VERSION}; rerun the command that wrote it with this snnbench, or read it "
+            "with the snnbench release that wrote it."
+        )
+
+
+def find_run_dirs(path: Path, kind: str = "benchmark") -> list[Path]:
+    """Run folders at or below ``path`` holding a table of ``kind`` (benchmark: or its journal)."""
+    names = (TABLES[kind], JOURNAL) if kind == "benchmark" else (TABLES[kind],)
+    path = Path(path)
+    if any((path / name).exists() for name in names):
+        return [path]
+    return sorted({p.parent for name in names for p in path.rglob(name)})
+
+
+# ---------------------------------------------------------------- benchmark rows
+
+
+def rows_to_frame(rows: Iterable[dict]) -> pd.DataFrame:
+    """Benchmark rows as a DataFrame with the derived columns added."""
+    frame = pd.DataFrame(list(rows))
+    return add_overhead_ratio(frame) if not frame.empty else frame
+
+
+def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``jaxley_over_dense``: median jaxley time / median dense time, same config+phase."""
+    keys = ["phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms"]
+    if "run_id" in frame:
+        keys = ["run_id", *keys]
+    frame = frame.drop(columns=["jaxley_over_dense"], errors="ignore")
+    ok = frame[frame["status"] == "ok"]
+    dense = ok[ok["backend"] == "dense"].set_index(keys)["median_s"]
+    dense = dense[~dense.index.duplicated(keep="last")]
+    jaxley = frame["backend"] == "jaxley"
+    index = pd.MultiIndex.from_frame(frame.loc[jaxley, keys])
+    ratio = pd.Series(float("nan"), index=frame.index)
+    ratio[jaxley] = frame.loc[jaxley, "median_s"].to_numpy(dtype=float) / dense.reindex(
+        index
+    ).to_numpy(dtype=float)
+    frame["jaxley_over_dense"] = ratio
+    return frame
+
+
+def write_table(run_dir: Path, rows: list[dict]) -> pd.DataFrame:
+    """(Re)write the run's ``benchmark.csv`` atomically from ``rows``."""
+    frame = rows_to_frame(rows)
+    atomic_write_text(Path(run_dir) / TABLE, frame.to_csv(index=False))
+    return frame
+
+
+def _load_run(run_dir: Path) -> pd.DataFrame:
+    if (run_dir / TABLE).exists():
+        frame = read_table(run_dir, "benchmark")
+    else:  # a run that died before its table was written: use the journal
+        frame = pd.DataFrame(journal_rows(run_dir / JOURNAL))
+        check_schema(frame, run_dir / JOURNAL)
+    if not frame.empty and "run_id" not in frame:
+        frame["run_id"] = f"{run_dir.parent.name}/{run_dir.name}"
+    return frame
+
+
+def load_results(path: str | os.PathLike) -> pd.DataFrame:
+    """One DataFrame of benchmark rows from a run folder, a results tree, or a CSV/JSONL file.
+
+    Raises:
+        SnnbenchError: if ``path`` does not exist, holds no results, or has a
+            schema version this snnbench does not read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SnnbenchError(
+            f"`path` must be a results folder or CSV; {str(path)!r} does not exist",
+            argument="path",
+        )
+    if path.is_file():
+        frames = [_load_file(path)]
+    else:
+        frames = [_load_run(d) for d in find_run_dirs(path)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        raise SnnbenchError(
+            f"`path` {str(path)!r} holds no benchmark results; run `snnbench bench` (or "
+            "`nox -s bench`) first.",
+            argument="path",
+        )
+    return add_overhead_ratio(pd.concat(frames, ignore_index=True))
+
+
+def _load_file(path: Path) -> pd.DataFrame:
+    if path.suffix == ".jsonl":
+        frame = pd.DataFrame(journal_rows(path))
+        check_schema(frame, path)
+    elif path.suffix == ".csv":
+        frame = read_table(path, "benchmark")
+    else:
+        raise SnnbenchError(
+            f"`path` must be a .csv, .jsonl or a folder; got {str(path)!r}", argument="path"
+        )
+    if not frame.empty and "run_id" not in frame:
+        frame["run_id"] = str(path.parent)
+    return frame

@@ -1,0 +1,164 @@
+"""How snnbench times JAX work: block on every output, keep compile apart from steady state.
+
+Steady-state phases: one first call (trace + compile + run, reported as
+``first_s``), warm-up calls that are not counted, then a calibration that picks
+``iterations`` calls per round so that each round lasts at least
+``min_round_s``, then ``rounds`` timed rounds. Staging phases (trace+lower,
+compile) need a fresh jitted function per round, so a ``setup`` builds it,
+untimed, before each round.
+
+The loop that executes rounds is pluggable (:class:`Rounds`): snnbench's own
+:func:`perf_counter_rounds`, or pytest-benchmark's ``pedantic`` in ``bench/``,
+so there is exactly one timing path whichever tool drives it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import jax
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How long and how often to time.
+
+    Attributes:
+        min_round_s: calibrate ``iterations`` so one round takes at least this long.
+        min_rounds / max_rounds: bounds on timed rounds for steady phases.
+        target_s: aim for about this much timed work per steady case.
+        warmup_calls: untimed calls after the first call.
+        staging_rounds: rounds for trace+lower and compile phases.
+    """
+
+    min_round_s: float = 0.02
+    min_rounds: int = 5
+    max_rounds: int = 30
+    target_s: float = 1.5
+    warmup_calls: int = 1
+    staging_rounds: int = 3
+
+    def rounds_for(self, per_round_s: float) -> int:
+        wanted = math.ceil(self.target_s / max(per_round_s, 1e-9))
+        return max(self.min_rounds, min(self.max_rounds, wanted))
+
+
+QUICK_POLICY = TimingPolicy()
+FULL_POLICY = TimingPolicy(
+    min_round_s=0.05, min_rounds=10, max_rounds=100, target_s=5.0, staging_rounds=5
+)
+
+
+class Rounds(Protocol):
+    """Runs ``rounds`` timed rounds of ``iterations`` calls; returns per-call seconds."""
+
+    def __call__(
+        self,
+        target: Callable[..., Any],
+        rounds: int,
+        iterations: int = 1,
+        setup: Callable[[], tuple] | None = None,
+    ) -> list[float]: ...
+
+
+def blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` that returns only once every array in its output tree is computed."""
+
+    def call(*args: Any) -> Any:
+        return jax.block_until_ready(fn(*args))
+
+    return call
+
+
+def perf_counter_rounds(
+    target: Callable[..., Any],
+    rounds: int,
+    iterations: int = 1,
+    setup: Callable[[], tuple] | None = None,
+) -> list[float]:
+    """snnbench's own round loop (same semantics as pytest-benchmark's ``pedantic``)."""
+    if setup is not None and iterations != 1:
+        raise ValueError("a setup function needs iterations == 1")
+    samples = []
+    for _ in range(rounds):
+        args = setup() if setup is not None else ()
+        start = time.perf_counter()
+        for _ in range(iterations):
+            target(*args)
+        samples.append((time.perf_counter() - start) / iterations)
+    return samples
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Raw timings of one case, and noise-free figures read off what it staged.
+
+    Attributes:
+        samples_s: per-call seconds, one per round.
+        iterations: calls per round.
+        first_s: the first call (steady phases: trace + compile + run).
+        extra: column -> value, e.g. the jaxpr's size or XLA's analyses.
+    """
+
+    samples_s: tuple[float, ...]
+    iterations: int
+    first_s: float | None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def time_once(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Seconds for one blocking call of ``fn(*args)``, and its result."""
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    return time.perf_counter() - start, out
+
+
+def time_steady(
+    fn: Callable[..., Any],
+    args: tuple,
+    policy: TimingPolicy = QUICK_POLICY,
+    rounds_runner: Rounds = perf_counter_rounds,
+) -> Timed:
+    """Time ``fn(*args)`` in steady state (first call and warm-up excluded)."""
+    first_s, _ = time_once(fn, *args)
+    target = blocking(fn)
+    for _ in range(policy.warmup_calls):
+        target(*args)
+    probe_s, _ = time_once(fn, *args)
+    iterations = max(1, math.ceil(policy.min_round_s / max(probe_s, 1e-9)))
+    rounds = policy.rounds_for(probe_s * iterations)
+    samples = rounds_runner(lambda: target(*args), rounds, iterations)
+    return Timed(tuple(samples), iterations, first_s)
+
+
+def time_repeated(
+    target: Callable[..., Any],
+    setup: Callable[[], tuple],
+    rounds: int,
+    rounds_runner: Rounds = perf_counter_rounds,
+    extra: Callable[[], dict[str, object]] | None = None,
+) -> Timed:
+    """Time ``target(*setup())`` for ``rounds`` rounds, fresh untimed setup each round.
+
+    For work that cannot repeat on the same object (tracing a new function,
+    compiling a new lowering, building a network). The first round is also
+    reported as ``first_s``: it carries one-time costs of the process. ``extra``,
+    called after the rounds, reads noise-free figures off the last round's result.
+    """
+    samples = rounds_runner(target, rounds, 1, setup)
+    figures = extra() if extra is not None else {}
+    return Timed(tuple(samples), 1, samples[0] if samples else None, figures)
+
+
+def fresh_jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A new jitted wrapper of ``fn``: jit caches by function identity, so this retraces."""
+    return jax.jit(lambda *args: fn(*args))
+
+
+def trace_lower(fn: Callable[..., Any], args: tuple) -> Any:
+    """Trace and lower ``fn`` for ``args`` (to StableHLO) without compiling."""
+    return fresh_jit(fn).trace(*args).lower()

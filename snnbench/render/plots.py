@@ -1,0 +1,529 @@
+"""Figures for the report: one small function per figure, DataFrame in, Figure out.
+
+Every ``fig_*`` function takes the tidy table (or a trade-off / memory table),
+draws with matplotlib's object API (no pyplot, so no global figure state) under
+one fixed style, and raises :class:`SnnbenchError` with a one-line reason when
+its input holds nothing it can draw. :func:`save_png` writes a figure atomically
+and byte-reproducibly (fixed DPI, fixed fonts, no "Software" or date metadata).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+    NullLocator,
+    ScalarFormatter,
+)
+
+from snnbench.errors import SnnbenchError
+from snnbench.measure import storage
+
+DPI = 100
+#: Columns that tell two software/hardware environments apart.
+ENVIRONMENT_COLUMNS = ("machine_id", "jaxley_version", "jax_version")
+STEADY = ("forward", "grad_step")
+_STYLE = {
+    "font.family": "DejaVu Sans",  # ships with matplotlib: same glyphs on every machine
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "figure.titlesize": 11,
+    "legend.fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "savefig.dpi": DPI,
+    "figure.dpi": DPI,
+}
+# Fixed colours per (backend, precision) so a configuration looks the same in every figure.
+_COLORS = {
+    ("jaxley", "float64"): "#1f4e9c",
+    ("jaxley", "float32"): "#6fa8dc",
+    ("dense", "float64"): "#c55a11",
+    ("dense", "float32"): "#f4b183",
+}
+_PALETTE = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")
+_MARKERS = {"cpu": "o", "gpu": "s", "tpu": "^"}
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+@contextmanager
+def _style():
+    """Matplotlib's defaults plus ours, whatever the user's matplotlibrc says."""
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(_STYLE)
+        yield
+
+
+def _styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs) -> Figure:
+        with _style():
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def save_png(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` as PNG to ``path`` atomically; the same figure gives the same bytes."""
+    buffer = io.BytesIO()
+    with _style():
+        figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    path = Path(path)
+    storage.atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+# ---------------------------------------------------------------- selections
+
+
+def device_labels(frame: pd.DataFrame) -> pd.Series:
+    """The device kind (e.g. "NVIDIA H200"), or the platform when JAX reported none."""
+    kind = frame.get("device_kind", pd.Series("", index=frame.index)).fillna("").astype(str)
+    platform = frame["platform"].astype(str)
+    return kind.where(kind.str.strip() != "", platform)
+
+
+def environment_labels(frame: pd.DataFrame) -> pd.Series:
+    """A short label from the environment columns that differ within ``frame``."""
+    present = [c for c in ENVIRONMENT_COLUMNS if c in frame]
+    varying = [c for c in present if frame[c].astype(str).nunique() > 1]
+    if not varying:
+        return pd.Series("", index=frame.index)
+    parts = [_env_part(c, frame[c].astype(str)) for c in varying]
+    return functools.reduce(lambda a, b: a + ", " + b, parts)
+
+
+def _env_part(column: str, values: pd.Series) -> pd.Series:
+    return values if column == "machine_id" else column.replace("_version", " ") + values
+
+
+def steady_rows(frame: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
+    """Rows that finished ("ok") with a median, of the given phases, labelled."""
+    _require(frame, ("phase", "status", "median_s", "backend", "precision", "batch_size"))
+    rows = frame[frame["phase"].isin(phases) & (frame["status"] == "ok")]
+    rows = rows[rows["median_s"].notna()].copy()
+    rows["device"] = device_labels(rows)
+    rows["environment"] = environment_labels(rows)
+    return rows
+
+
+def main_dt(rows: pd.DataFrame) -> float:
+    """The dt with the most rows (the batch-size sweep's dt); ties go to the smallest."""
+    counts = rows["dt_ms"].value_counts()
+    return float(min(counts[counts == counts.max()].index))
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "table") -> None:
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise SnnbenchError(f"the {what} must have columns {missing}; got {sorted(frame.columns)}")
+
+
+def _nonempty(rows: pd.DataFrame, what: str) -> pd.DataFrame:
+    if rows.empty:
+        raise SnnbenchError(f"no {what} to plot")
+    return rows
+
+
+# ---------------------------------------------------------------- axes helpers
+
+
+def _new(n_rows: int, n_cols: int, width: float, height: float, **kw) -> tuple[Figure, np.ndarray]:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.subplots(n_rows, n_cols, squeeze=False, **kw)
+
+
+def _time_unit(seconds: np.ndarray) -> tuple[float, str]:
+    top = float(np.nanmax(seconds)) if len(seconds) else 1.0
+    for scale, unit in ((1.0, "s"), (1e-3, "ms")):
+        if top >= scale:
+            return scale, unit
+    return 1e-6, "µs"
+
+
+def _log_if_wide(ax, values: np.ndarray, axis: str = "y", span: float = 20.0) -> None:
+    """Log scale when the values span more than ``span``x (decades are unreadable on linear)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values) and values.max() / values.min() > span:
+        target = ax.yaxis if axis == "y" else ax.xaxis
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        target.set_major_formatter(plain)
+        target.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        # Minor labels help within a few decades and clutter beyond.
+        wide = values.max() / values.min() > 1e3
+        target.set_minor_formatter(NullFormatter() if wide else plain)
+
+
+def _batch_axis(ax, batch_sizes: Sequence[int]) -> None:
+    ticks = sorted(set(int(b) for b in batch_sizes))
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("batch size (samples)")
+    if len(ticks) == 1:
+        ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
+
+
+def _color(backend: str, precision: str, index: int = 0) -> str:
+    return _COLORS.get((backend, precision), _PALETTE[index % len(_PALETTE)])
+
+
+def _marker(device: str) -> str:
+    return _MARKERS.get(device.lower(), "D" if "cpu" not in device.lower() else "o")
+
+
+def _panel_title(base: str, environment: str) -> str:
+    return f"{base}\n{environment}" if environment else base
+
+
+# ---------------------------------------------------------------- figures
+
+
+@_styled
+def fig_time_vs_batch(frame: pd.DataFrame, phases: Sequence[str] = STEADY) -> Figure:
+    """Median time per call vs batch size, one panel per phase (and per environment).
+
+    Lines: backend x precision x device; error bars: the interquartile range.
+    """
+    rows = _nonempty(steady_rows(frame, phases), f"ok rows of phases {list(phases)}")
+    dt = main_dt(rows)
+    rows = rows[rows["dt_ms"] == dt]
+    shown = [p for p in phases if (rows["phase"] == p).any()]
+    envs = sorted(rows["environment"].unique())
+    scale, unit = _time_unit(rows["q3_s"].fillna(rows["median_s"]).to_numpy(float))
+    size = (4.2 * len(shown) + 2.2, 3.2 * len(envs) + 0.6)
+    figure, axes = _new(len(envs), len(shown), *size, sharey=True)
+    for i, env in enumerate(envs):
+        for j, phase in enumerate(shown):
+            panel = rows[(rows["environment"] == env) & (rows["phase"] == phase)]
+            _draw_time_lines(axes[i, j], panel, scale)
+            axes[i, j].set_title(_panel_title(phase, env))
+            if j == 0:
+                axes[i, j].set_ylabel(f"median time per call ({unit})")
+            _batch_axis(axes[i, j], rows["batch_size"])
+            _log_if_wide(axes[i, j], rows["median_s"] / scale)
+    _figure_legend(figure, axes)
+    figure.suptitle(f"Time per call vs batch size (dt = {dt:g} ms; bars: IQR)")
+    return figure
+
+
+def _draw_time_lines(ax, panel: pd.DataFrame, scale: float) -> None:
+    keys = ["backend", "precision", "device"]
+    for index, (key, line) in enumerate(panel.groupby(keys, sort=True)):
+        line = line.sort_values("batch_size")
+        median = line["median_s"].to_numpy(float) / scale
+        low = median - line["q1_s"].fillna(line["median_s"]).to_numpy(float) / scale
+        high = line["q3_s"].fillna(line["median_s"]).to_numpy(float) / scale - median
+        ax.errorbar(
+            line["batch_size"],
+            median,
+            yerr=[np.maximum(low, 0), np.maximum(high, 0)],
+            color=_color(key[0], key[1], index),
+            marker=_marker(key[2]),
+            capsize=3,
+            label=" ".join(key),
+        )
+
+
+def _figure_legend(figure: Figure, axes: np.ndarray) -> None:
+    labels: dict[str, object] = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            labels.setdefault(label, handle)
+    if labels:
+        ncols = min(4, len(labels))
+        figure.legend(labels.values(), labels.keys(), loc="outside lower center", ncols=ncols)
+
+
+@_styled
+def fig_compile_breakdown(frame: pd.DataFrame) -> Figure:
+    """Stacked bars: trace+lower under XLA compile, forward and gradient, per configuration."""
+    phases = ("forward_trace_lower", "forward_compile", "grad_trace_lower", "grad_compile")
+    rows = _nonempty(steady_rows(frame, phases), "ok compile-phase rows")
+    rows = rows[rows["dt_ms"] == main_dt(rows)]
+    batch = common_batch(rows)
+    rows = rows[rows["batch_size"] == batch]
+    envs = sorted(rows["environment"].unique())
+    keys = ["backend", "precision", "device"]
+    n_groups = rows.groupby(["environment", *keys]).ngroups
+    width = max(7.5, 1.3 * n_groups / len(envs) + 2.0)
+    scale, unit = _time_unit(_compile_totals(rows).to_numpy(float))
+    figure, axes = _new(len(envs), 1, width, 3.4 * len(envs) + 0.6, sharey=True)
+    for i, env in enumerate(envs):
+        ax = axes[i, 0]
+        panel = rows[rows["environment"] == env]
+        _draw_compile_bars(ax, panel, sorted(panel.groupby(keys).groups), scale)
+        ax.set_title(_panel_title(f"batch size {batch}", env))
+        ax.set_ylabel(f"median cold time ({unit})")
+    figure.legend(handles=_compile_legend(), loc="outside lower center", ncols=4)
+    figure.suptitle("Compile-time breakdown: trace+lower vs XLA compile (median of cold runs)")
+    return figure
+
+
+def common_batch(rows: pd.DataFrame) -> int:
+    """The batch size with the most rows; ties go to the smallest."""
+    counts = rows["batch_size"].value_counts()
+    return int(min(counts[counts == counts.max()].index))
+
+
+def _compile_totals(rows: pd.DataFrame) -> pd.Series:
+    stage = rows["phase"].str.split("_", n=1).str[0]
+    keys = [rows["environment"], rows["backend"], rows["precision"], rows["device"], stage]
+    return rows.groupby(keys)["median_s"].sum()
+
+
+_STAGE_COLORS = {"forward": ("#9fc5e8", "#1f4e9c"), "grad": ("#f9cb9c", "#c55a11")}
+
+
+def _draw_compile_bars(ax, panel: pd.DataFrame, groups: list[tuple], scale: float) -> None:
+    medians = panel.set_index(["backend", "precision", "device", "phase"])["median_s"]
+    medians = medians[~medians.index.duplicated(keep="last")]
+    width = 0.38
+    for x, group in enumerate(groups):
+        for offset, stage in ((-width / 2, "forward"), (width / 2, "grad")):
+            trace = medians.get((*group, f"{stage}_trace_lower"), np.nan) / scale
+            comp = medians.get((*group, f"{stage}_compile"), np.nan) / scale
+            light, dark = _STAGE_COLORS[stage]
+            ax.bar(x + offset, np.nan_to_num(trace), width, color=light, edgecolor="black", lw=0.5)
+            ax.bar(x + offset, np.nan_to_num(comp), width, bottom=np.nan_to_num(trace), color=dark)
+            total = np.nansum([trace, comp])
+            if np.isfinite(trace) or np.isfinite(comp):
+                ax.annotate(f"{total:.3g}", (x + offset, total), ha="center", va="bottom", size=7)
+    ax.set_xticks(range(len(groups)), ["\n".join(g) for g in groups])
+    ax.margins(y=0.12)
+
+
+def _compile_legend() -> list[Patch]:
+    return [
+        Patch(facecolor=_STAGE_COLORS[s][k], edgecolor="black", lw=0.5, label=f"{s}: {name}")
+        for s in ("forward", "grad")
+        for k, name in ((0, "trace + lower"), (1, "XLA compile"))
+    ]
+
+
+@_styled
+def fig_overhead_ratio(frame: pd.DataFrame) -> Figure:
+    """jaxley median / dense median vs batch size, per precision, phase and device."""
+    _require(frame, ("jaxley_over_dense",), "benchmark table")
+    rows = steady_rows(frame, STEADY)
+    rows = rows[(rows["backend"] == "jaxley") & rows["jaxley_over_dense"].notna()]
+    rows = _nonempty(rows, "jaxley rows with a dense twin (run both backends)")
+    dt = main_dt(rows)
+    rows = rows[rows["dt_ms"] == dt]
+    envs = sorted(rows["environment"].unique())
+    figure, axes = _new(len(envs), 1, 7.2, 3.2 * len(envs) + 0.6, sharey=True)
+    for i, env in enumerate(envs):
+        ax = axes[i, 0]
+        panel = rows[rows["environment"] == env]
+        for index, (key, line) in enumerate(panel.groupby(["precision", "phase", "device"])):
+            line = line.sort_values("batch_size")
+            ax.plot(
+                line["batch_size"],
+                line["jaxley_over_dense"],
+                color=_color("jaxley", key[0], index),
+                linestyle="-" if key[1] == "grad_step" else "--",
+                marker=_marker(key[2]),
+                label=" ".join(key),
+            )
+        ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
+        _batch_axis(ax, rows["batch_size"])
+        _log_if_wide(ax, rows["jaxley_over_dense"], span=10.0)
+        ax.set_ylabel("jaxley / dense (x, median time)")
+        ax.set_title(_panel_title("1 = parity with the plain-JAX twin", env))
+    _figure_legend(figure, axes)
+    figure.suptitle(f"jaxley overhead over the dense twin (dt = {dt:g} ms)")
+    return figure
+
+
+@_styled
+def fig_compare(frame: pd.DataFrame, by: str, phase: str = "grad_step") -> Figure:
+    """Median time of ``phase`` side by side for each value of ``by`` (e.g. machine_id).
+
+    The other environment columns are held at the combination that has the most
+    values of ``by``, so the bars differ in ``by`` (and the device it implies) only.
+    """
+    rows = _nonempty(steady_rows(frame, (phase,)), f"ok {phase} rows")
+    _require(rows, (by,), "benchmark table")
+    rows, fixed = _hold_fixed(rows, by)
+    if rows[by].astype(str).nunique() < 2:
+        raise SnnbenchError(f"`by` {by!r} has one value only; nothing to compare")
+    rows = rows[rows["dt_ms"] == main_dt(rows)]
+    rows["series"] = rows[by].astype(str) + " · " + rows["device"]
+    panels = sorted(rows.groupby(["backend", "precision"]).groups)
+    n_cols = min(2, len(panels))
+    n_rows = -(-len(panels) // n_cols)
+    scale, unit = _time_unit(rows["median_s"].to_numpy(float))
+    figure, axes = _new(n_rows, n_cols, 4.6 * n_cols + 2.4, 3.2 * n_rows + 0.7)
+    series = sorted(rows["series"].unique())
+    for ax, (backend, precision) in zip(axes.flat, panels, strict=False):
+        panel = rows[(rows["backend"] == backend) & (rows["precision"] == precision)]
+        _draw_grouped_bars(ax, panel, series, scale)
+        ax.set_title(f"{backend} {precision}")
+        ax.set_ylabel(f"{phase} median ({unit})")
+        _log_if_wide(ax, rows["median_s"] / scale)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    _figure_legend(figure, axes)
+    held = ", ".join(f"{k} {v}" for k, v in fixed.items())
+    figure.suptitle(f"{phase} median by {by}" + (f" (held fixed: {held})" if held else ""))
+    return figure
+
+
+def _hold_fixed(rows: pd.DataFrame, by: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    others = [c for c in ENVIRONMENT_COLUMNS if c in rows and c != by]
+    if not others:
+        return rows, {}
+    combos = rows.groupby(others)[by].nunique()
+    best = sorted(combos[combos == combos.max()].index.map(_as_tuple))[0]
+    mask = np.logical_and.reduce([rows[c] == v for c, v in zip(others, best, strict=True)])
+    varying = {c: str(v) for c, v in zip(others, best, strict=True) if rows[c].nunique() > 1}
+    return rows[mask].copy(), varying
+
+
+def _as_tuple(key) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _draw_grouped_bars(ax, panel: pd.DataFrame, series: list[str], scale: float) -> None:
+    batches = sorted(panel["batch_size"].unique())
+    width = 0.8 / max(len(series), 1)
+    medians = panel.groupby(["series", "batch_size"])["median_s"].last()
+    for k, name in enumerate(series):
+        heights = [medians.get((name, b), np.nan) / scale for b in batches]
+        x = np.arange(len(batches)) - 0.4 + width * (k + 0.5)
+        ax.bar(x, heights, width, color=_PALETTE[k % len(_PALETTE)], label=name)
+    ax.set_xticks(range(len(batches)), [str(b) for b in batches])
+    ax.set_xlabel("batch size (samples)")
+
+
+@_styled
+def fig_memory(memory: pd.DataFrame) -> Figure:
+    """Peak memory vs batch size, one panel per ``*_bytes`` column of profiling's memory.csv."""
+    _require(memory, ("batch_size",), "memory table (memory.csv)")
+    columns = [c for c in sorted(memory.columns) if c.endswith("_bytes")]
+    columns = [c for c in columns if pd.to_numeric(memory[c], errors="coerce").notna().any()]
+    if not columns:
+        raise SnnbenchError("the memory table (memory.csv) has no numeric *_bytes column")
+    keys = _varying(memory, ("phase", "function", "backend", "precision", "platform", "run_id"))
+    figure, axes = _new(1, len(columns), 4.4 * len(columns) + 2.2, 3.8)
+    for ax, column in zip(axes[0], columns, strict=True):
+        rows = memory.assign(mib=pd.to_numeric(memory[column], errors="coerce") / 2**20)
+        rows = rows[rows["mib"].notna()]
+        groups = rows.groupby(keys, sort=True) if keys else [((), rows)]
+        for index, (key, line) in enumerate(groups):
+            line = line.sort_values("batch_size")
+            label = " ".join(str(k) for k in _as_tuple(key)) or column
+            ax.plot(line["batch_size"], line["mib"], marker="o", color=_pick(index), label=label)
+        _batch_axis(ax, memory["batch_size"])
+        _log_if_wide(ax, rows["mib"])
+        ax.set_ylabel("MiB")
+        ax.set_title(column.removesuffix("_bytes").replace("_", " "))
+    _figure_legend(figure, axes)
+    figure.suptitle("Peak memory vs batch size")
+    return figure
+
+
+def _varying(frame: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
+    return [c for c in candidates if c in frame and frame[c].astype(str).nunique() > 1]
+
+
+def _pick(index: int) -> str:
+    return _PALETTE[index % len(_PALETTE)]
+
+
+# ---------------------------------------------------------------- trade-off study
+
+_PRECISION_MARKERS = {"float64": "o", "float32": "s"}
+_BACKEND_COLOURS = {"dense": "tab:blue", "jaxley": "tab:orange"}
+
+
+#: The trade-off study's two views: simulation error and gradient error vs time.
+TRADEOFF_PANELS = (
+    ("voltage_rmse_mv", "pareto_voltage", "output-voltage RMSE vs reference (mV)"),
+    ("grad_rel_error", "pareto_grad", "gradient relative error ||g - g_ref|| / ||g_ref||"),
+)
+
+
+def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figure:
+    """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``)."""
+    columns = ("backend", "precision", "dt_ms", cost_column)
+    _require(frame, columns + tuple(c for panel in TRADEOFF_PANELS for c in panel[:2]),
+             "trade-off table (tradeoffs.csv)")
+    title = ""
+    if "batch_size" in frame and len(frame):
+        title = (f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
+                 f"batch {int(frame['batch_size'].iloc[0])})")
+    return pareto_figure(frame, cost_column, TRADEOFF_PANELS, title)
+
+
+def pareto_figure(
+    frame: pd.DataFrame,
+    cost_column: str,
+    panels: Sequence[tuple[str, str, str]],
+    title: str = "",
+) -> Figure:
+    """Error vs cost, one panel per error metric, Pareto front drawn as a step line.
+
+    Args:
+        frame: one row per setting with columns ``dt_ms``, ``precision``,
+            ``backend``, ``cost_column``, every panel's error column and its
+            boolean Pareto column.
+        cost_column: seconds per call (x axis, log scale).
+        panels: ``(error column, Pareto-flag column, y-axis label)`` per panel.
+        title: the figure's title.
+
+    Zero errors (the reference) cannot sit on a log axis; they are drawn at a
+    floor a decade below the smallest non-zero error and labelled "exact".
+    """
+    figure = Figure(figsize=(5.2 * len(panels), 4.2), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (error_column, front_column, label) in zip(axes, panels, strict=True):
+        _pareto_panel(ax, frame, cost_column, error_column, front_column, label)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> None:
+    shown = frame.dropna(subset=[cost_column, error_column])
+    errors = shown[error_column].to_numpy(dtype=float)
+    positive = errors[errors > 0]
+    floor = positive.min() / 10 if positive.size else 1e-12
+    y = np.where(errors > 0, errors, floor)
+    x = shown[cost_column].to_numpy(dtype=float) * 1e3
+    for (backend, precision), index in shown.groupby(["backend", "precision"]).groups.items():
+        mask = shown.index.isin(index)
+        ax.scatter(x[mask], y[mask], marker=_PRECISION_MARKERS.get(precision, "^"),
+                   color=_BACKEND_COLOURS.get(backend, "tab:gray"), label=f"{backend} {precision}", zorder=3)
+    for xi, yi, dt, exact in zip(x, y, shown["dt_ms"], errors <= 0, strict=True):
+        ax.annotate(f"{dt * 1e3:g}e-3" + (" exact" if exact else ""), (xi, yi), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    front = shown[front_column].fillna(False).to_numpy(dtype=bool)
+    if front.any():
+        order = np.argsort(x[front])
+        ax.step(x[front][order], y[front][order], where="post", color="black", lw=1,
+                ls="--", label="Pareto front", zorder=2)
+        ax.scatter(x[front], y[front], s=140, facecolors="none", edgecolors="black", zorder=4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"{cost_column.removesuffix('_s').replace('_', ' ')} time per call (ms)")
+    ax.set_ylabel(label)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)

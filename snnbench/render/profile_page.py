@@ -1,0 +1,295 @@
+"""``summary.md`` of a profile run: tables built from the run's rows, then rendered.
+
+Bookkeeping (which columns, which rows, pivots) is in the ``*_table`` functions,
+which return DataFrames with raw numbers; :func:`render` only formats them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from snnbench.measure.phases import Function, Phase, Stage
+from snnbench.measure.xla_analysis import XLA_COLUMNS
+from snnbench.render.units import format_bytes, format_seconds
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The rows of one profile run, one DataFrame per result file."""
+
+    profile: pd.DataFrame
+    memory: pd.DataFrame
+    memory_fit: pd.DataFrame
+    top_ops: pd.DataFrame
+    snn: pd.DataFrame
+
+
+_STAGES = (Stage.TRACE, Stage.LOWER, Stage.COMPILE)
+
+
+def _value(frame: pd.DataFrame, backend: str, phase: str, column: str):
+    if frame.empty or column not in frame:
+        return None
+    hit = frame[
+        (frame["backend"] == backend) & (frame["phase"] == phase) & (frame["status"] == "ok")
+    ]
+    if hit.empty or pd.isna(hit[column].iloc[0]):
+        return None
+    return hit[column].iloc[0]
+
+
+def compile_table(profile: pd.DataFrame) -> pd.DataFrame:
+    """Per backend and function: median trace, lower, compile seconds and the program sizes."""
+    rows = []
+    for backend in dict.fromkeys(profile["backend"]):
+        for function in Function:
+            trace, lower, compile_ = (Phase.of(function, s).value for s in _STAGES)
+            if (
+                _value(profile, backend, function.value, "median_s") is None
+                and _value(profile, backend, compile_, "median_s") is None
+            ):
+                continue
+            row = {"backend": backend, "function": function.value}
+            for stage in _STAGES:
+                phase = Phase.of(function, stage).value
+                row[f"{stage}_s"] = _value(profile, backend, phase, "median_s")
+            row["jaxpr_eqns"] = _value(profile, backend, trace, "jaxpr_eqns")
+            row["jaxpr_eqns_top_level"] = _value(profile, backend, trace, "jaxpr_eqns_top_level")
+            row["stablehlo_ops"] = _value(profile, backend, lower, "stablehlo_ops")
+            row["hlo_instructions"] = _value(profile, backend, compile_, "hlo_instructions")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ratio_table(compiled: pd.DataFrame) -> pd.DataFrame:
+    """jaxley over dense, per function, for every column of :func:`compile_table`."""
+    if compiled.empty or not {"jaxley", "dense"} <= set(compiled["backend"]):
+        return pd.DataFrame()
+    rows = []
+    for function, group in compiled.groupby("function", sort=False):
+        by_backend = group.set_index("backend")
+        if not {"jaxley", "dense"} <= set(by_backend.index):
+            continue
+        ratios = by_backend.loc["jaxley"].drop("function") / by_backend.loc["dense"].drop(
+            "function"
+        )
+        rows.append({"function": function, **{k: _ratio(v) for k, v in ratios.items()}})
+    return pd.DataFrame(rows)
+
+
+def _ratio(value) -> str:
+    try:
+        return f"{float(value):.1f}x"
+    except (TypeError, ValueError):
+        return ""
+
+
+_XLA = (*(c for c in XLA_COLUMNS if c != "hlo_instructions"), "xla_analysis_note")
+
+
+def xla_table(profile: pd.DataFrame) -> pd.DataFrame:
+    """XLA's cost and memory analyses of each compiled function."""
+    compiled = profile[profile["phase"].str.endswith("_compile")]
+    columns = [c for c in ("backend", "phase", *_XLA) if c in compiled]
+    return compiled[columns].reset_index(drop=True)
+
+
+def steady_table(profile: pd.DataFrame, snn: pd.DataFrame) -> pd.DataFrame:
+    """Median steady-state call, throughput and achieved FLOP/s per backend and function."""
+    rows = []
+    for backend in dict.fromkeys(profile["backend"]):
+        for function in (f.value for f in Function):
+            median = _value(profile, backend, function, "median_s")
+            if median is None:
+                continue
+            row = {
+                "backend": backend,
+                "function": function,
+                "median_s": median,
+                "noisy": _value(profile, backend, function, "noisy"),
+            }
+            for metric in (
+                "sample_steps_per_s",
+                "jaxpr_flops",
+                "achieved_flop_per_s",
+                "fraction_of_peak",
+            ):
+                row[metric] = _metric(snn, backend, function, metric)
+            row["peak_note"] = _note(snn, backend, function, "peak_flop_per_s")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _metric(snn: pd.DataFrame, backend: str, phase: str, metric: str, layer: str = ""):
+    hit = _snn_hit(snn, backend, phase, metric, layer)
+    return None if hit.empty or pd.isna(hit["value"].iloc[0]) else hit["value"].iloc[0]
+
+
+def _note(snn: pd.DataFrame, backend: str, phase: str, metric: str) -> str:
+    hit = _snn_hit(snn, backend, phase, metric, "")
+    return "" if hit.empty else str(hit["note"].iloc[0])
+
+
+def _snn_hit(snn: pd.DataFrame, backend: str, phase: str, metric: str, layer: str):
+    if snn.empty:
+        return snn
+    layers = snn["layer"].fillna("")
+    return snn[
+        (snn["backend"] == backend)
+        & (snn["phase"] == phase)
+        & (snn["metric"] == metric)
+        & (layers == layer)
+    ]
+
+
+def memory_table(memory: pd.DataFrame) -> pd.DataFrame:
+    """Measured memory per backend, phase and batch size."""
+    columns = [
+        "backend",
+        "phase",
+        "batch_size",
+        "status",
+        "rss_after_build_bytes",
+        "peak_rss_bytes",
+        "device_peak_bytes",
+        "xla_temp_bytes",
+        "xla_buffer_bytes",
+    ]
+    return memory[[c for c in columns if c in memory]].reset_index(drop=True)
+
+
+def _number(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return f"{value:.3g}"
+
+
+def _seconds(value) -> str:
+    return "" if value is None or pd.isna(value) else format_seconds(float(value))
+
+
+def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if column.endswith("_bytes") or column in ("bytes_per_sample", "xla_bytes_accessed"):
+            out[column] = out[column].map(format_bytes)
+        elif (column.endswith("_s") and not column.endswith("_per_s")) or column.endswith(
+            "_s_per_step"
+        ):
+            out[column] = out[column].map(_seconds)
+        elif out[column].dtype.kind == "f":
+            out[column] = out[column].map(_number)
+    return out.fillna("")
+
+
+def _markdown(frame: pd.DataFrame, formatted: bool = True) -> str:
+    if frame.empty:
+        return "(none)"
+    return (_formatted(frame) if formatted else frame).to_markdown(index=False)
+
+
+def render(tables: Tables, run_id: str, options) -> str:
+    """The whole ``summary.md`` page; ``options`` is the run's ``ProfileOptions``."""
+    meta = tables.profile.iloc[0] if not tables.profile.empty else {}
+    sections = [
+        f"# Profile {run_id}\n",
+        f"Command: `{' '.join(options.command)}`\n",
+        f"Configuration: batch {options.batch_size}, {options.precision}, {options.platform} "
+        f"({meta.get('device_kind', '')}), dt {options.dt_ms:g} ms, t_max {options.t_max_ms:g} ms; "
+        f"machine `{meta.get('machine_id', '')}`: {meta.get('cpu_model', '')} "
+        f"({meta.get('cpu_count', '')} cores); jax {meta.get('jax_version', '')}, "
+        f"jaxley {meta.get('jaxley_version', '')}, snnbench at "
+        f"{str(meta.get('git_commit', ''))[:10]}.\n",
+        "## Compile breakdown\n",
+        "Median of the staging rounds (each on a fresh jitted function or lowering, "
+        "persistent compilation cache off). `jaxpr_eqns` counts equations recursively into "
+        "sub-jaxprs (scan bodies, pjit, custom_vjp) once each; `jaxpr_eqns_top_level` does "
+        "not recurse. `stablehlo_ops`: operations in the lowered module; `hlo_instructions`: "
+        "instructions of XLA's optimized module (fused computations included).\n",
+        _markdown(compile_table(tables.profile)) + "\n",
+        "jaxley over dense (same configuration):\n",
+        _markdown(ratio_table(compile_table(tables.profile)), formatted=False) + "\n",
+        "## XLA's analysis of the compiled programs\n",
+        "`cost_analysis()` and `memory_analysis()` of the compiled executable. XLA counts a "
+        "while loop's body once, so `xla_flops` of a scan over time is roughly one step's work "
+        "plus what lies outside the loop; see `jaxpr_flops` below for a loop-aware count.\n",
+        _markdown(xla_table(tables.profile)) + "\n",
+        "## Steady state\n",
+        "Median per call. `achieved_flop_per_s` = `jaxpr_flops` / median; the fraction of "
+        "peak is given only for devices whose datasheet peak is in "
+        "`snnbench.studies.profile.snn_metrics.PEAK_FLOP_PER_S`.\n",
+        _markdown(steady_table(tables.profile, tables.snn)) + "\n",
+        "## Spike rates\n",
+        _markdown(_spike_table(tables.snn)) + "\n",
+        "## Memory by batch size\n",
+        "Each row is a fresh process that builds the task, compiles the function and runs it "
+        "three times. `peak_rss_bytes` is the process's high-water mark (VmHWM), compiler "
+        "included; `xla_buffer_bytes` = XLA's argument + output + temporary bytes.\n",
+        _markdown(memory_table(tables.memory)) + "\n",
+        "Linear fits of bytes vs batch size. **`extrapolated_batch_at_limit` is an "
+        "extrapolation** of the fit to the machine's memory, not a measurement.\n",
+        _markdown(_fit_table(tables.memory_fit)) + "\n",
+        "## Most expensive operations (from the trace)\n",
+        _top_text(tables.top_ops, options.top),
+        "## Trace\n",
+        "Raw traces are under `traces/<backend>/plugins/profile/<stamp>/` (not in git). Open "
+        "`perfetto_trace.json.gz` (or `*.trace.json.gz`) at https://ui.perfetto.dev, or run "
+        "`tensorboard --logdir traces/<backend>` (with the `tensorboard-plugin-profile`/XProf "
+        "package) for the `*.xplane.pb`.\n",
+    ]
+    return "\n".join(sections)
+
+
+def _spike_table(snn: pd.DataFrame) -> pd.DataFrame:
+    if snn.empty:
+        return snn
+    layers = snn[snn["layer"].fillna("") != ""]
+    if layers.empty:
+        return pd.DataFrame()
+    return layers.pivot_table(
+        index="layer", columns="metric", values="value", aggfunc="first"
+    ).reset_index()
+
+
+def _fit_table(fits: pd.DataFrame) -> pd.DataFrame:
+    columns = [
+        "backend",
+        "phase",
+        "quantity",
+        "batch_sizes",
+        "bytes_per_sample",
+        "intercept_bytes",
+        "r2",
+        "limit_bytes",
+        "extrapolated_batch_at_limit",
+    ]
+    return fits[[c for c in columns if c in fits]] if not fits.empty else fits
+
+
+def _top_text(top: pd.DataFrame, n: int) -> str:
+    if top.empty:
+        return "(no trace was taken: profile the `grad_step` phase)\n"
+    parts = []
+    for backend, group in top.groupby("backend", sort=False):
+        ok = group[group["status"] == "ok"]
+        if ok.empty:
+            parts.append(f"**{backend}**: {group['reason'].iloc[0]}\n")
+            continue
+        columns = [
+            "rank",
+            "hlo_op",
+            "opcode",
+            "jax_op",
+            "calls_per_step",
+            "self_s_per_step",
+            "self_share",
+        ]
+        parts.append(
+            f"**{backend}**, gradient step: top {n} HLO operations by self time per "
+            f"step over {int(ok['trace_steps'].iloc[0])} traced steps "
+            f"(source: {ok['source'].iloc[0]}).\n"
+        )
+        parts.append(_markdown(ok[columns].reset_index(drop=True)) + "\n")
+    return "\n".join(parts)

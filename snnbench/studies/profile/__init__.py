@@ -1,0 +1,1 @@
+"""``snnbench profile`` and ``snnbench build-profile``: where the time and memory go."""

@@ -1,0 +1,185 @@
+"""What the trade-off study evaluates: the grid of (dt, precision, backend) points, and the budget.
+
+The reference is float64 at the finest dt, per backend. Each point is named by
+:func:`point_id`, in file keys (the workers' outputs) and in the table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from snnbench.errors import expect
+from snnbench.measure.matrix import Matrix
+from snnbench.measure.phases import Phase
+from snnbench.precision import PRECISIONS
+from snnbench.studies.tradeoffs.resample import SOURCE_DT_MS, common_step_ms, resample_currents
+from snnbench.task.config import TaskConfig
+from snnbench.task.model import BACKENDS
+
+COST_PHASES = (Phase.FORWARD_COMPILE, Phase.FORWARD, Phase.GRAD_COMPILE, Phase.GRAD_STEP)
+WEIGHTS_AT = ("initial", "trained")
+#: Separates a point id from an array name in the workers' ``.npz`` keys.
+SEP = "__"
+
+
+def point_id(backend: str, precision: str, dt_ms: float) -> str:
+    """Stable key of one grid point, used in file keys and the table."""
+    return f"{backend}-{precision}-dt{dt_ms:g}"
+
+
+@dataclass(frozen=True)
+class TradeoffGrid:
+    """The points of the study and how they are evaluated.
+
+    The reference is float64 at the finest dt, for each backend; every dt must be
+    a whole multiple of the finest one (so the reference has a sample at every
+    time a coarser grid reports) and a whole multiple or divisor of the input
+    grid ``source_dt_ms`` (so step-averaged inputs are exact).
+    """
+
+    dts_ms: tuple[float, ...] = (0.25e-3, 0.5e-3, 1e-3, 2e-3, 5e-3)
+    precisions: tuple[str, ...] = ("float32", "float64")
+    backends: tuple[str, ...] = ("dense",)
+    train_backends: tuple[str, ...] = ("dense",)
+    t_max_ms: float = 0.2
+    batch_size: int = 256
+    seed: int = 1701
+    epochs: int = 100
+    weights_at: str = "initial"
+    source_dt_ms: float = SOURCE_DT_MS
+    coincidence_window_ms: float | None = None
+    van_rossum_tau_ms: float = 0.01
+    platform: str = "cpu"
+
+    def __post_init__(self) -> None:
+        expect(len(self.dts_ms) > 0, "dts_ms", "at least one dt (ms)", "none")
+        expect(len(set(self.dts_ms)) == len(self.dts_ms), "dts_ms", "distinct values", self.dts_ms)
+        for dt in self.dts_ms:  # TaskConfig says precisely what is wrong with a dt
+            TaskConfig(dt_ms=dt, t_max_ms=self.t_max_ms, batch_size=self.batch_size)
+        for name, values in (("precisions", self.precisions), ("backends", self.backends)):
+            allowed = PRECISIONS if name == "precisions" else BACKENDS
+            expect(len(values) > 0, name, f"one or more of {', '.join(allowed)}", "none")
+            for value in values:
+                expect(value in allowed, name, f"one of {', '.join(allowed)}", value)
+        for value in self.train_backends:
+            expect(value in self.backends, "train_backends",
+                   f"one of the grid's backends {self.backends}", value)
+        expect("float64" in self.precisions, "precisions",
+               "a list that includes float64 (the reference runs in float64)", self.precisions)
+        expect(self.weights_at in WEIGHTS_AT, "weights_at", f"one of {WEIGHTS_AT}", self.weights_at)
+        expect(isinstance(self.epochs, int) and self.epochs >= 0, "epochs", "an integer >= 0",
+               self.epochs)
+        expect(self.weights_at == "initial" or self.epochs > 0, "epochs",
+               "> 0 when weights_at='trained' (the reference is trained for that many epochs)",
+               self.epochs)
+        TaskConfig(dt_ms=self.source_dt_ms, t_max_ms=self.t_max_ms)
+        n_source = round(self.t_max_ms / self.source_dt_ms)
+        for dt in self.dts_ms:
+            resample_currents(np.zeros((1, n_source)), self.source_dt_ms, dt)
+        common_step_ms(self.dts_ms, self.reference_dt_ms)
+
+    @property
+    def reference_dt_ms(self) -> float:
+        return min(self.dts_ms)
+
+    @property
+    def window_ms(self) -> float:
+        """Coincidence window: given, or the coarsest dt (a spike cannot be placed finer)."""
+        return self.coincidence_window_ms or max(self.dts_ms)
+
+    @property
+    def common_step_ms(self) -> float:
+        return common_step_ms(self.dts_ms, self.reference_dt_ms)
+
+    def reference_id(self, backend: str) -> str:
+        return point_id(backend, "float64", self.reference_dt_ms)
+
+    def matrix(self) -> Matrix:
+        """The benchmark matrix that times every point (one batch size, every dt)."""
+        return Matrix(backends=self.backends, batch_sizes=(self.batch_size,),
+                      precisions=self.precisions, platforms=(self.platform,),
+                      dts_ms=tuple(sorted(self.dts_ms)), phases=COST_PHASES, product=True,
+                      dt_batch_size=self.batch_size, t_max_ms=self.t_max_ms)
+
+    def job(self, **changes: object) -> dict:
+        base = {"t_max_ms": self.t_max_ms, "batch_size": self.batch_size, "seed": self.seed,
+                "source_dt_ms": self.source_dt_ms, "at": self.weights_at, "epochs": self.epochs,
+                "reference": {"dt_ms": self.reference_dt_ms, "backend": self.backends[0]}}
+        return {**base, **changes}
+
+
+QUICK_GRID = TradeoffGrid()
+FULL_GRID = TradeoffGrid(backends=("jaxley", "dense"))
+
+
+def grid_from_options(full: bool = False, **options: object) -> TradeoffGrid:
+    """The quick (or full) grid with the options that were given (``None`` = default)."""
+    base = FULL_GRID if full else QUICK_GRID
+    changes = {k: v for k, v in options.items() if v is not None}
+    if changes.get("train_backends") == ("none",):
+        changes["train_backends"] = ()
+    if "backends" in changes and "train_backends" not in changes:
+        changes["train_backends"] = tuple(b for b in base.train_backends if b in changes["backends"])
+    if changes.get("train_backends") == () and "epochs" not in changes:
+        changes["epochs"] = 0
+    return TradeoffGrid(**{**asdict(base), **changes})
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Error budget; ``None`` leaves a metric unconstrained.
+
+    Attributes:
+        max_voltage_rmse_mv: output-voltage RMSE on the common time grid (mV).
+        min_grad_cosine: cosine similarity of the gradient to the reference's.
+        max_accuracy_drop: reference accuracy minus the accuracy that weights
+            trained at this setting reach on the reference simulation (fraction).
+        cost_column: the time to minimise (``grad_step_s`` or ``forward_s``).
+    """
+
+    max_voltage_rmse_mv: float | None = 0.01
+    min_grad_cosine: float | None = 0.99
+    max_accuracy_drop: float | None = 0.02
+    cost_column: str = "grad_step_s"
+
+    def __post_init__(self) -> None:
+        for name in ("max_voltage_rmse_mv", "max_accuracy_drop"):
+            value = getattr(self, name)
+            expect(value is None or (value >= 0 and math.isfinite(value)), name,
+                   "a finite number >= 0", value)
+        expect(self.min_grad_cosine is None or -1 <= self.min_grad_cosine <= 1, "min_grad_cosine",
+               "a number in [-1, 1]", self.min_grad_cosine)
+        expect(self.cost_column in ("grad_step_s", "forward_s"), "cost_column",
+               "grad_step_s or forward_s", self.cost_column)
+
+    def failures(self, row: pd.Series) -> list[str]:
+        """Why ``row`` misses the budget (empty if it meets it); a missing figure fails."""
+        out = []
+        checks = (("voltage_rmse_mv", self.max_voltage_rmse_mv, "<="),
+                  ("grad_cosine", self.min_grad_cosine, ">="),
+                  ("accuracy_drop", self.max_accuracy_drop, "<="))
+        for column, limit, sense in checks:
+            if limit is None:
+                continue
+            value = row.get(column, float("nan"))
+            ok = value <= limit if sense == "<=" else value >= limit
+            if not (pd.notna(value) and ok):
+                out.append(f"{column}={value:.3g} (needs {sense} {limit:g})")
+        if not pd.notna(row.get(self.cost_column, float("nan"))):
+            out.append(f"{self.cost_column} not measured")
+        return out
+
+    def describe(self) -> str:
+        parts = [f"voltage RMSE <= {self.max_voltage_rmse_mv:g} mV"
+                 if self.max_voltage_rmse_mv is not None else "",
+                 f"gradient cosine >= {self.min_grad_cosine:g}"
+                 if self.min_grad_cosine is not None else "",
+                 f"accuracy drop <= {self.max_accuracy_drop:g}"
+                 if self.max_accuracy_drop is not None else ""]
+        return ", ".join(p for p in parts if p) or "no constraint"
+
+

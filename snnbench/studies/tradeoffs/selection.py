@@ -1,0 +1,55 @@
+"""From fidelity and cost to a choice: the cost table, Pareto fronts, the budget's pick."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from snnbench.studies.tradeoffs.grid import COST_PHASES, Budget
+
+
+def cost_frame(bench: pd.DataFrame) -> pd.DataFrame:
+    """Median seconds per phase for each (backend, precision, dt) from benchmark rows."""
+    ok = bench[bench["status"] == "ok"]
+    keys = ["backend", "precision", "dt_ms"]
+    wide = ok.pivot_table(index=keys, columns="phase", values="median_s", aggfunc="first")
+    wide = wide.reindex(columns=[p.value for p in COST_PHASES])
+    wide.columns = [f"{phase}_s" for phase in wide.columns]
+    noisy = ok[ok["phase"].isin(["forward", "grad_step"])].groupby(keys)["noisy"].apply(
+        lambda s: bool(s.fillna(False).astype(bool).any()))
+    wide["cost_noisy"] = noisy
+    failed = bench[bench["status"] != "ok"].groupby(keys)["reason"].first()
+    wide = wide.join(failed.rename("cost_failure"), how="outer")
+    return wide.reset_index()
+
+
+def pareto_front(frame: pd.DataFrame, cost_column: str, error_column: str) -> pd.Series:
+    """True for rows no other row beats on both cost and error (lower is better for both)."""
+    flags = pd.Series(False, index=frame.index)
+    valid = frame.dropna(subset=[cost_column, error_column])
+    best = math.inf
+    for index, row in valid.sort_values([cost_column, error_column]).iterrows():
+        if row[error_column] < best:
+            flags[index] = True
+            best = row[error_column]
+    return flags
+
+
+def add_selection(frame: pd.DataFrame, budget: Budget) -> pd.DataFrame:
+    """Pareto flags, budget verdicts and the chosen (fastest within budget) row."""
+    frame = frame.copy()
+    cost = budget.cost_column
+    frame["grad_angle_error"] = 1.0 - frame["grad_cosine"]
+    frame["pareto_voltage"] = pareto_front(frame, cost, "voltage_rmse_mv")
+    frame["pareto_grad"] = pareto_front(frame, cost, "grad_rel_error")
+    failures = [budget.failures(row) for _, row in frame.iterrows()]
+    frame["meets_budget"] = [not f for f in failures]
+    frame["budget_failures"] = ["; ".join(f) for f in failures]
+    frame["chosen"] = False
+    within = frame[frame["meets_budget"]]
+    if not within.empty:
+        frame.loc[within[cost].idxmin(), "chosen"] = True
+    ref_cost = frame[frame["is_reference"]].set_index("backend")[cost]
+    frame["speedup_vs_reference"] = frame["backend"].map(ref_cost) / frame[cost]
+    return frame

@@ -1,0 +1,150 @@
+"""dt and precision trade-offs: what each setting costs in fidelity, and what it saves in time.
+
+The study runs a grid of (dt, precision, backend) points against a reference
+(float64 at the finest dt, per backend):
+
+1. fidelity, through per-precision worker processes (:mod:`.worker`) that all
+   see the same input current waveform (:mod:`.resample`) and the same weights;
+   the metrics (:mod:`.metrics`) are computed in this process;
+2. cost, through the benchmark runner (:func:`snnbench.measure.runner.run_matrix`);
+3. one table, the Pareto fronts, the fastest setting within a budget (:mod:`.selection`).
+
+The grid and the budget are in :mod:`.grid`; the page in :mod:`snnbench.render.tradeoffs_page`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from snnbench.measure import machine, runner, storage
+from snnbench.measure.failures import describe_exit
+from snnbench.measure.records import SCHEMA_VERSION
+from snnbench.render import plots
+from snnbench.render.tradeoffs_page import summary_markdown
+from snnbench.studies.tradeoffs.grid import SEP, Budget, TradeoffGrid
+from snnbench.studies.tradeoffs.metrics import fidelity_frame
+from snnbench.studies.tradeoffs.selection import add_selection, cost_frame
+
+
+def _run_worker(job: dict, workdir: Path, name: str) -> None:
+    job_file = workdir / f"{name}.json"
+    job_file.write_text(json.dumps(job))
+    log = workdir / f"{name}.log"
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    command = [sys.executable, "-m", "snnbench.studies.tradeoffs.worker", str(job_file)]
+    with open(log, "w") as handle:
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(describe_exit(done.returncode, f"tradeoffs worker {name!r}",
+                                         log.read_text()))
+
+
+def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = print) -> dict:
+    """Prepare the shared data, evaluate every point; returns ``{point_id: {key: array}}``."""
+    shared = workdir / "shared.npz"
+    separate_prepare = "float32" in grid.precisions  # float32 needs the data before float64 runs
+    if separate_prepare:
+        say("tradeoffs: drawing the shared inputs and weights (float64)")
+        _run_worker(grid.job(stage="prepare", precision="float64", out=str(shared)), workdir,
+                    "prepare")
+    outputs: dict[str, Path] = {}
+    for precision in sorted(grid.precisions, key=lambda p: p == "float64"):  # float64 last
+        points = [{"dt_ms": dt, "backend": backend, "train": backend in grid.train_backends}
+                  for backend in grid.backends for dt in grid.dts_ms]
+        out = workdir / f"{precision}.npz"
+        say(f"tradeoffs: evaluating {len(points)} {precision} points")
+        job = grid.job(stage="evaluate", precision=precision, points=points, shared=str(shared),
+                       out=str(out), transfer=precision == "float64",
+                       prepare_first=not separate_prepare,
+                       transfer_from=[str(p) for p in outputs.values()])
+        _run_worker(job, workdir, precision)
+        outputs[precision] = out
+    return _collect(outputs.values())
+
+
+def _collect(paths) -> dict[str, dict[str, np.ndarray]]:
+    found: dict[str, dict[str, np.ndarray]] = {}
+    for path in paths:
+        with np.load(path) as loaded:
+            for key in loaded.files:
+                pid, name = key.split(SEP, 1)
+                found.setdefault(pid, {})[name] = loaded[key]
+    return found
+
+
+def measure_cost(grid: TradeoffGrid, out_root: Path, policy: str, progress: bool) -> tuple[pd.DataFrame, str]:
+    """Time every point through the benchmark runner; ``(cost table, benchmark run id)``."""
+    options = runner.RunOptions(out_root=Path(out_root), policy=policy, progress=progress)
+    run_dir = runner.run_matrix(grid.matrix(), options)
+    bench = storage.load_results(run_dir)
+    return cost_frame(bench), f"{run_dir.parent.name}/{run_dir.name}"
+
+
+@dataclass(frozen=True)
+class TradeoffResult:
+    run_dir: Path
+    frame: pd.DataFrame = field(repr=False)
+    chosen: pd.Series | None = field(repr=False)
+    budget: Budget
+
+
+CostFunction = Callable[[TradeoffGrid], tuple[pd.DataFrame, str]]
+
+
+def run_tradeoffs(grid: TradeoffGrid, budget: Budget, out_root: Path, policy: str = "quick",
+                  progress: bool = True, cost: CostFunction | None = None,
+                  say: Callable[[str], None] = print,
+                  command: tuple[str, ...] | None = None) -> TradeoffResult:
+    """Run the study; writes ``<out_root>/<machine>/<stamp>-tradeoffs/`` and returns its result."""
+    folder = storage.RunFolder.create(out_root, kind="tradeoffs")
+    info = storage.start_info(folder, command or sys.argv, grid=_plain(asdict(grid)),
+                              budget=asdict(budget), policy=policy,
+                              metadata=machine.metadata())
+    with tempfile.TemporaryDirectory(prefix="snnbench-tradeoffs-") as tmp:
+        outputs = run_workers(grid, Path(tmp), say)
+    frame = fidelity_frame(grid, outputs)
+    say("tradeoffs: timing every point with the benchmark harness")
+    cost = cost or (lambda g: measure_cost(g, out_root, policy, progress))
+    costs, bench_run_id = cost(grid)
+    frame = frame.merge(costs, on=["backend", "precision", "dt_ms"], how="left")
+    frame = add_selection(frame, budget)
+    frame = _with_metadata(frame, grid, folder.run_id, bench_run_id)
+    folder.write_table("tradeoffs", frame)
+    plots.save_png(plots.fig_tradeoffs(frame, budget.cost_column), folder / "pareto.png")
+    chosen = frame[frame["chosen"]].iloc[0] if frame["chosen"].any() else None
+    folder.write_text("summary.md", summary_markdown(frame, budget.describe(), budget.cost_column))
+    info.update(status="complete", finished_utc=machine.utc_now(), bench_run_id=bench_run_id,
+                chosen=None if chosen is None else chosen["point_id"])
+    folder.write_info(info)
+    return TradeoffResult(folder.path, frame, chosen, budget)
+
+
+def _plain(values: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def _with_metadata(frame: pd.DataFrame, grid: TradeoffGrid, run_id: str, bench_run_id: str):
+    frame = frame.copy()
+    frame.insert(0, "schema_version", SCHEMA_VERSION)
+    frame.insert(1, "run_id", run_id)
+    frame["bench_run_id"] = bench_run_id
+    frame["n_steps"] = [round(grid.t_max_ms / dt) for dt in frame["dt_ms"]]
+    for name in ("t_max_ms", "batch_size", "seed", "epochs", "weights_at", "source_dt_ms",
+                 "van_rossum_tau_ms", "platform"):
+        frame[name] = getattr(grid, name)
+    frame["coincidence_window_ms"] = grid.window_ms
+    frame["common_step_ms"] = grid.common_step_ms
+    frame["trained"] = frame["backend"].isin(grid.train_backends)
+    for key, value in machine.metadata().items():
+        frame[key] = value
+    return frame

@@ -1,0 +1,87 @@
+"""The tutorial's data: initial weights, Poisson input spikes, input currents, labels.
+
+Everything comes from ``jax.random`` with the tutorial's key splits in the
+tutorial's order (weights layer 1, weights layer 2, input spikes, targets), so a
+given seed gives exactly the tutorial's arrays. The draws are always made in
+64-bit mode (as the tutorial runs) and then cast to the task's precision, so a
+float32 task solves the same problem instance as the float64 one: ``jax.random``
+draws different numbers in 32-bit mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+from snnbench.precision import draws_in_64_bit
+from snnbench.task.config import TaskConfig
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Arrays of one task instance.
+
+    Attributes:
+        weights: initial synaptic weights (uS), shape ``(n_edges,)``, input->hidden
+            edges first in pre-major order, then hidden->output.
+        spikes: input spike trains (0/1), shape ``(batch, n_input, n_steps)``.
+        inputs: input currents (nA), the spikes convolved with the kernel,
+            shape ``(batch, n_input, n_steps)``.
+        targets: class labels (0 or 1), shape ``(batch,)``.
+    """
+
+    weights: jax.Array
+    spikes: jax.Array
+    inputs: jax.Array
+    targets: jax.Array
+
+
+def make_data(config: TaskConfig) -> TaskData:
+    """Draw the task's arrays exactly as the tutorial does for ``config.seed``.
+
+    Arrays come back in ``config.precision`` (float32: the float64 draws, rounded).
+    """
+    with draws_in_64_bit():
+        data = _draw(config)
+    if config.precision == "float64":
+        return data
+    return TaskData(
+        weights=data.weights.astype(jnp.float32),
+        spikes=data.spikes.astype(jnp.float32),
+        inputs=data.inputs.astype(jnp.float32),
+        targets=data.targets.astype(jnp.int32),
+    )
+
+
+def _draw(config: TaskConfig) -> TaskData:
+    key = jax.random.key(config.seed)
+    key, subkey = jax.random.split(key)
+    w_in = _normal(subkey, config, config.n_input * config.n_hidden)
+    key, subkey = jax.random.split(key)
+    w_out = _normal(subkey, config, config.n_hidden * config.n_output)
+    key, subkey = jax.random.split(key)
+    shape = (config.batch_size, config.n_input, config.n_steps)
+    uniform = jax.random.uniform(subkey, shape)
+    spikes = jnp.where(uniform < config.input_rate_hz * config.dt_ms, 1.0, 0.0)
+    key, subkey = jax.random.split(key)
+    targets = jnp.where(jax.random.uniform(subkey, (config.batch_size,)) < 0.5, 1, 0)
+    return TaskData(
+        weights=jnp.concatenate([w_in, w_out]),
+        spikes=spikes,
+        inputs=spikes_to_currents(spikes, config.kernel_na),
+        targets=targets,
+    )
+
+
+def spikes_to_currents(spikes: jax.Array, kernel_na: tuple[float, ...]) -> jax.Array:
+    """Convolve each spike train with the kernel (``"same"`` mode, as the tutorial)."""
+    kernel = jnp.asarray(kernel_na, dtype=spikes.dtype)
+    per_train = lambda train: jnp.convolve(kernel, train, "same")  # noqa: E731
+    flat = spikes.reshape(-1, spikes.shape[-1])
+    return jax.vmap(per_train)(flat).reshape(spikes.shape)
+
+
+def _normal(key: jax.Array, config: TaskConfig, n: int) -> jax.Array:
+    return config.weight_mean + jax.random.normal(key, (n,)) * config.weight_std

@@ -1,0 +1,24 @@
+"""Every test runs in float64, the tutorial's precision, unless it is marked otherwise.
+
+Precision is process-global in JAX (:mod:`snnbench.precision`). A test module
+that runs in float32 says ``pytestmark = pytest.mark.precision("float32")`` (and
+sets it for its module-scoped fixtures); a test may also switch inside its body.
+The teardown here puts the process back, so no test depends on the order tests run in.
+"""
+
+import pytest
+
+from snnbench.precision import set_precision
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "precision(name): run the test in this precision")
+    set_precision("float64")
+
+
+@pytest.fixture(autouse=True)
+def _precision(request):
+    marker = request.node.get_closest_marker("precision")
+    set_precision(marker.args[0] if marker else "float64")
+    yield
+    set_precision("float64")

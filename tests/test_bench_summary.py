@@ -1,0 +1,63 @@
+"""The benchmark run's summary for people: table cells, units, the quality line."""
+
+import pandas as pd
+
+from snnbench.render import bench_summary
+from snnbench.render.units import format_bytes, format_seconds
+
+
+def test_summary_table_renders_units_and_status():
+    rows = [
+        {
+            "backend": "dense",
+            "platform": "cpu",
+            "precision": "float64",
+            "batch_size": 1,
+            "dt_ms": 0.001,
+            "phase": "forward",
+            "status": "ok",
+            "median_s": 0.0025,
+            "noisy": False,
+            "jaxley_over_dense": float("nan"),
+        },
+        {
+            "backend": "dense",
+            "platform": "gpu",
+            "precision": "float64",
+            "batch_size": 1,
+            "dt_ms": 0.001,
+            "phase": "forward",
+            "status": "skipped",
+            "median_s": None,
+            "noisy": None,
+            "jaxley_over_dense": float("nan"),
+        },
+    ]
+    text = bench_summary.summary_table(pd.DataFrame(rows))
+    assert "2.5 ms" in text and "skipped" in text
+    assert format_seconds(1.5) == "1.5 s" and format_seconds(2e-5) == "20 us"
+    assert format_seconds(None) == "" and format_seconds(float("nan")) == ""
+    assert format_bytes(3 * 2**30) == "3 GiB" and format_bytes(512) == "512 B"
+    assert format_bytes(pd.NA) == ""
+
+
+def test_quality_summary_reports_cv_noisy_rows_and_overhead():
+    def row(phase, cv, noisy, median=0.01):
+        return {"phase": phase, "status": "ok", "cv": cv, "noisy": noisy, "median_s": median,
+                "precision": "float64"}
+
+    frame = pd.DataFrame([row("forward", 0.02, False), row("grad_step", 0.04, False),
+                          row("grad_step", 0.20, True), row("overhead", 0.1, True, 2e-5),
+                          row("grad_compile", 0.5, True)])
+    text = bench_summary.quality_summary(frame)
+    assert "Steady-state rows (forward, grad_step): 3" in text
+    assert "median 4.0%" in text and "max 20.0%" in text
+    assert "1 with IQR/median > 10 %" in text
+    assert "20 us (float64)" in text
+
+
+def test_summary_table_has_no_ratio_column_without_pairs():
+    row = {"backend": "dense", "platform": "cpu", "precision": "float32", "batch_size": 1,
+           "dt_ms": 0.001, "phase": "grad_step", "status": "ok", "median_s": 0.001,
+           "noisy": False, "jaxley_over_dense": float("nan")}
+    assert "jaxley/dense" not in bench_summary.summary_table(pd.DataFrame([row]))
