@@ -40,11 +40,15 @@ def tradeoffs(session: nox.Session) -> None:
     session.run("snnbench", "tradeoffs", *session.posargs)
 
 
+LINTED = ("snnbench", "bench", "tests", "noxfile.py")
+
+
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
-    """Check formatting and lint with ruff."""
+    """Check formatting (``ruff format --check``) and lint (``ruff check``)."""
     session.install("ruff")
-    session.run("ruff", "check", "snnbench", "bench", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", *LINTED)
+    session.run("ruff", "check", *LINTED)
 
 
 @nox.session(default=False)

@@ -1,7 +1,7 @@
 """JAX's process-global configuration flags, set for a block and restored after it.
 
-Precision (``jax_enable_x64``) is owned by :mod:`snnbench.precision`, which uses
-this helper; other modules may use it for flags that only change speed (e.g.
+Precision is owned by :mod:`snnbench.precision`, which uses this helper; other
+modules may use it for flags that only change speed (e.g.
 ``jax_disable_most_optimizations`` while jaxley builds a network).
 """
 

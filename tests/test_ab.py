@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def head() -> str:
-    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_pip_spec():
@@ -52,7 +53,8 @@ def test_interleaved_order_balances_drift():
     assert order.count("A") == order.count("B") == 4
     # mean position of each side is equal: a linear drift adds the same to both
     assert sum(i for i, s in enumerate(order) if s == "A") == sum(
-        i for i, s in enumerate(order) if s == "B")
+        i for i, s in enumerate(order) if s == "B"
+    )
 
 
 def test_install_arguments_keep_this_checkout_unless_replaced(tmp_path):

@@ -43,12 +43,24 @@ def test_summary_table_renders_units_and_status():
 
 def test_quality_summary_reports_cv_noisy_rows_and_overhead():
     def row(phase, cv, noisy, median=0.01):
-        return {"phase": phase, "status": "ok", "cv": cv, "noisy": noisy, "median_s": median,
-                "precision": "float64"}
+        return {
+            "phase": phase,
+            "status": "ok",
+            "cv": cv,
+            "noisy": noisy,
+            "median_s": median,
+            "precision": "float64",
+        }
 
-    frame = pd.DataFrame([row("forward", 0.02, False), row("grad_step", 0.04, False),
-                          row("grad_step", 0.20, True), row("overhead", 0.1, True, 2e-5),
-                          row("grad_compile", 0.5, True)])
+    frame = pd.DataFrame(
+        [
+            row("forward", 0.02, False),
+            row("grad_step", 0.04, False),
+            row("grad_step", 0.20, True),
+            row("overhead", 0.1, True, 2e-5),
+            row("grad_compile", 0.5, True),
+        ]
+    )
     text = bench_summary.quality_summary(frame)
     assert "Steady-state rows (forward, grad_step): 3" in text
     assert "median 4.0%" in text and "max 20.0%" in text
@@ -57,7 +69,16 @@ def test_quality_summary_reports_cv_noisy_rows_and_overhead():
 
 
 def test_summary_table_has_no_ratio_column_without_pairs():
-    row = {"backend": "dense", "platform": "cpu", "precision": "float32", "batch_size": 1,
-           "dt_ms": 0.001, "phase": "grad_step", "status": "ok", "median_s": 0.001,
-           "noisy": False, "jaxley_over_dense": float("nan")}
+    row = {
+        "backend": "dense",
+        "platform": "cpu",
+        "precision": "float32",
+        "batch_size": 1,
+        "dt_ms": 0.001,
+        "phase": "grad_step",
+        "status": "ok",
+        "median_s": 0.001,
+        "noisy": False,
+        "jaxley_over_dense": float("nan"),
+    }
     assert "jaxley/dense" not in bench_summary.summary_table(pd.DataFrame([row]))

@@ -24,8 +24,10 @@ def lognormal(seed: int, scale: float = 1.0, n: int = 20) -> np.ndarray:
 
 
 def verdicts(scale: float, threshold: float = 0.10) -> list[str]:
-    return [compare.judge(lognormal(2 * s), lognormal(2 * s + 1, scale), threshold).verdict
-            for s in SEEDS]
+    return [
+        compare.judge(lognormal(2 * s), lognormal(2 * s + 1, scale), threshold).verdict
+        for s in SEEDS
+    ]
 
 
 def test_same_distribution_gives_no_verdict_in_95_percent_of_seeds():
@@ -62,8 +64,11 @@ def test_policy_thresholds_per_phase():
 
 
 def fixture_comparison() -> compare.Comparison:
-    return compare.compare_frames(storage.load_results(OLD), storage.load_results(NEW),
-                                  labels=("jaxley 0.13.0", "jaxley 0.14.0"))
+    return compare.compare_frames(
+        storage.load_results(OLD),
+        storage.load_results(NEW),
+        labels=("jaxley 0.13.0", "jaxley 0.14.0"),
+    )
 
 
 def test_fixture_verdicts():
@@ -77,8 +82,10 @@ def test_fixture_verdicts():
     assert "candidate failed: out of memory" in failed.detail
     assert [s.case_id for s in result.only_baseline] == ["dense-forward-b64-float32-cpu-dt0.001"]
     exact = {(e.spec.phase, e.metric): (e.baseline, e.candidate) for e in result.exact}
-    assert exact == {("forward", "xla_flops"): (1000.0, 1000.0),
-                     ("grad_step", "xla_flops"): (4000.0, 5000.0)}
+    assert exact == {
+        ("forward", "xla_flops"): (1000.0, 1000.0),
+        ("grad_step", "xla_flops"): (4000.0, 5000.0),
+    }
 
 
 def test_markdown_matches_golden_text():
@@ -107,13 +114,19 @@ def test_cli_by_jaxley_version(capsys):
     assert "dense-forward-b16-float32-cpu-dt0.001       1.01 ms   1.31 ms   1.30x SLOWER" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["compare", str(FIXTURES / "old_schema"), str(NEW)], "`BASELINE`: .* schema version \\[0\\]"),
-    (["compare", "no/such/run", str(NEW)], "`BASELINE`: .* does not exist"),
-    (["compare", str(OLD)], "needs BASELINE and CANDIDATE"),
-    (["compare", "--by", "jaxley_version", str(OLD)], "at least two values"),
-    (["compare", "--by", "nope", str(OLD), str(NEW)], "`--by` must name a column"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["compare", str(FIXTURES / "old_schema"), str(NEW)],
+            "`BASELINE`: .* schema version \\[0\\]",
+        ),
+        (["compare", "no/such/run", str(NEW)], "`BASELINE`: .* does not exist"),
+        (["compare", str(OLD)], "needs BASELINE and CANDIDATE"),
+        (["compare", "--by", "jaxley_version", str(OLD)], "at least two values"),
+        (["compare", "--by", "nope", str(OLD), str(NEW)], "`--by` must name a column"),
+    ],
+)
 def test_cli_bad_input_exits_2(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -134,15 +147,21 @@ def test_no_overlap_and_schema_mismatch(tmp_path, capsys):
 
 def test_version_order():
     assert sorted(["0.14.0", "0.9.1", "0.13.0"], key=compare.version_key) == [
-        "0.9.1", "0.13.0", "0.14.0"]
+        "0.9.1",
+        "0.13.0",
+        "0.14.0",
+    ]
 
 
 def test_history_session_matches_supported_jaxley():
     from snnbench.task.spiking import SUPPORTED_JAXLEY
 
     tree = ast.parse((Path(__file__).parent.parent / "noxfile.py").read_text())
-    value = next(node.value for node in tree.body if isinstance(node, ast.Assign)
-                 and getattr(node.targets[0], "id", "") == "HISTORY_JAXLEY")
+    value = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HISTORY_JAXLEY"
+    )
     assert tuple(ast.literal_eval(value)) == SUPPORTED_JAXLEY
 
 

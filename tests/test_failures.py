@@ -16,7 +16,10 @@ def test_an_out_of_memory_traceback_is_called_out():
         "out of memory: jaxlib.XlaRuntimeError: RESOURCE_EXHAUSTED"
     )
     assert describe_exit(3, "benchmark process") == "benchmark process exited with code 3"
-    assert describe_exit(1, "w", "line one\nValueError: bad\n") == "w exited with code 1: ValueError: bad"
+    assert (
+        describe_exit(1, "w", "line one\nValueError: bad\n")
+        == "w exited with code 1: ValueError: bad"
+    )
 
 
 def test_errors_keep_their_type_and_first_line():

@@ -1,6 +1,5 @@
 """Memory: the linear fit and its extrapolation, high-water marks, child failures."""
 
-
 import pytest
 
 from snnbench.studies.profile import memory

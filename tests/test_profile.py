@@ -109,7 +109,10 @@ def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys):
         (["--backend", "brian2"], "`--backend` must be one of jaxley, dense; got 'brian2'."),
         (["--phases", "backward"], "`--phases` must be one of forward, grad_step; got 'backward'."),
         (["--device", "fpga"], "`--device` must be one of cpu, gpu, tpu; got 'fpga'."),
-        (["--precision", "float16"], "`--precision` must be one of float32, float64; got 'float16'"),
+        (
+            ["--precision", "float16"],
+            "`--precision` must be one of float32, float64; got 'float16'",
+        ),
         (["--dt-ms", "0.003"], "`--dt-ms` must be a step that divides"),
         (["--trace-steps", "0"], "argument --trace-steps: expected a positive integer, got '0'"),
     ],

@@ -46,14 +46,16 @@ def test_same_lognormal_rarely_significant():
     significant = sum(
         stats.mann_whitney_u(lognormal(2 * s), lognormal(2 * s + 1)).p_value < 0.05
         and stats.bootstrap_ratio_of_medians(lognormal(2 * s), lognormal(2 * s + 1)).excludes_one()
-        for s in SEEDS)
+        for s in SEEDS
+    )
     assert significant <= 0.05 * len(SEEDS)
 
 
 def test_shifted_lognormal_detected():
     detected = sum(
         stats.mann_whitney_u(lognormal(2 * s), lognormal(2 * s + 1, scale=1.3)).p_value < 0.05
-        for s in SEEDS)
+        for s in SEEDS
+    )
     assert detected >= 0.95 * len(SEEDS)
 
 

@@ -2,13 +2,14 @@
 
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import storage
-from snnbench.measure.records import CaseSpec, Measurement
+from snnbench.measure.records import SCHEMA_VERSION, CaseSpec, Measurement
 
 
 def _row(backend, median, run_id="r1", status="ok"):
@@ -112,3 +113,41 @@ def test_atomic_writes_are_readable_by_others(tmp_path):
     finally:
         os.umask(previous)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_read_table_checks_the_schema_of_every_versioned_kind(tmp_path):
+    folder = storage.RunFolder.create(tmp_path, kind="profile")
+    for kind in storage.VERSIONED:
+        folder.write_table(kind, pd.DataFrame({"schema_version": [1], "x": [2]}))
+        assert storage.read_table(folder.path, kind)["x"].tolist() == [2]
+        folder.write_table(kind, pd.DataFrame({"schema_version": [7], "x": [2]}))
+        with pytest.raises(SnnbenchError, match=r"schema version \[7\], this snnbench reads"):
+            storage.read_table(folder.path, kind)
+    folder.write_table("memory_fit", pd.DataFrame({"quantity": ["peak_rss_bytes"]}))
+    assert len(storage.read_table(folder.path / "memory_fit.csv", "memory_fit")) == 1
+    with pytest.raises(SnnbenchError, match="`kind` must be one of"):
+        storage.read_table(folder.path, "nonsense")
+    with pytest.raises(SnnbenchError, match="must be a run folder holding tradeoffs.csv"):
+        storage.read_table(tmp_path, "tradeoffs")
+
+
+def test_run_folder_names_and_info(tmp_path):
+    folder = storage.RunFolder.create(tmp_path, kind="tradeoffs", stamp="20260101T000000Z")
+    assert folder.path.name == "20260101T000000Z-tradeoffs"
+    assert folder.run_id == f"{folder.path.parent.name}/20260101T000000Z-tradeoffs"
+    info = storage.start_info(folder, ["snnbench", "tradeoffs"], grid={"dts_ms": [1e-3]})
+    assert info["status"] == "running" and folder.read_info()["grid"] == {"dts_ms": [1e-3]}
+    assert storage.RunFolder(tmp_path / "missing").read_info() == {}
+
+
+COMMITTED = Path(__file__).resolve().parent.parent / "results"
+
+
+def test_every_committed_result_still_loads():
+    frame = storage.load_results(COMMITTED)
+    assert len(frame) > 100 and set(frame["schema_version"]) == {SCHEMA_VERSION}
+    for kind in ("tradeoffs", "profile", "memory", "top_ops", "snn_metrics"):
+        folders = storage.find_run_dirs(COMMITTED, kind)
+        assert folders, kind
+        for folder in folders:
+            assert not storage.read_table(folder, kind).empty

@@ -55,17 +55,27 @@ def test_grid_options_turn_training_off_with_none():
 
 def test_pareto_front_by_hand():
     frame = pd.DataFrame({"cost": [1.0, 2.0, 3.0, 2.5, 4.0], "error": [5.0, 1.0, 0.5, 2.0, 0.5]})
-    assert selection.pareto_front(frame, "cost", "error").tolist() == [True, True, True, False, False]
+    assert selection.pareto_front(frame, "cost", "error").tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_budget_verdicts():
     budget = G.Budget(max_voltage_rmse_mv=0.1, min_grad_cosine=0.9, max_accuracy_drop=None)
-    row = pd.Series({"voltage_rmse_mv": 0.2, "grad_cosine": 0.95, "accuracy_drop": 0.5,
-                     "grad_step_s": 1.0})
+    row = pd.Series(
+        {"voltage_rmse_mv": 0.2, "grad_cosine": 0.95, "accuracy_drop": 0.5, "grad_step_s": 1.0}
+    )
     assert budget.failures(row) == ["voltage_rmse_mv=0.2 (needs <= 0.1)"]
     assert budget.failures(row.replace(0.2, 0.05)) == []
     missing = pd.Series({"voltage_rmse_mv": 0.0, "grad_cosine": np.nan, "grad_step_s": np.nan})
-    assert budget.failures(missing) == ["grad_cosine=nan (needs >= 0.9)", "grad_step_s not measured"]
+    assert budget.failures(missing) == [
+        "grad_cosine=nan (needs >= 0.9)",
+        "grad_step_s not measured",
+    ]
     with pytest.raises(SnnbenchError, match="`max_voltage_rmse_mv` must be a finite number"):
         G.Budget(max_voltage_rmse_mv=float("nan"))
     with pytest.raises(SnnbenchError, match="`min_grad_cosine`"):
@@ -74,12 +84,34 @@ def test_budget_verdicts():
 
 def test_cost_frame_takes_medians_from_benchmark_rows():
     rows = [
-        {"backend": "dense", "precision": "float64", "dt_ms": 1e-3, "phase": phase,
-         "status": "ok", "median_s": seconds, "noisy": False, "reason": ""}
-        for phase, seconds in (("forward", 0.01), ("grad_step", 0.03), ("forward_compile", 0.2),
-                               ("grad_compile", 0.5))
-    ] + [{"backend": "dense", "precision": "float32", "dt_ms": 1e-3, "phase": "grad_step",
-          "status": "failed", "median_s": None, "noisy": None, "reason": "boom"}]
+        {
+            "backend": "dense",
+            "precision": "float64",
+            "dt_ms": 1e-3,
+            "phase": phase,
+            "status": "ok",
+            "median_s": seconds,
+            "noisy": False,
+            "reason": "",
+        }
+        for phase, seconds in (
+            ("forward", 0.01),
+            ("grad_step", 0.03),
+            ("forward_compile", 0.2),
+            ("grad_compile", 0.5),
+        )
+    ] + [
+        {
+            "backend": "dense",
+            "precision": "float32",
+            "dt_ms": 1e-3,
+            "phase": "grad_step",
+            "status": "failed",
+            "median_s": None,
+            "noisy": None,
+            "reason": "boom",
+        }
+    ]
     cost = selection.cost_frame(pd.DataFrame(rows)).set_index("precision")
     assert cost.loc["float64", "grad_step_s"] == 0.03
     assert cost.loc["float64", "forward_compile_s"] == 0.2
@@ -90,15 +122,24 @@ def test_cost_frame_takes_medians_from_benchmark_rows():
 @pytest.fixture(scope="module")
 def controlled():
     """Dense, float64, batch 4, 0.2 ms: raw outputs at three dts, evaluated in this process."""
-    grid = G.TradeoffGrid(dts_ms=(0.25e-3, 1e-3, 2e-3), precisions=("float64",), batch_size=4,
-                          epochs=0)
+    grid = G.TradeoffGrid(
+        dts_ms=(0.25e-3, 1e-3, 2e-3), precisions=("float64",), batch_size=4, epochs=0
+    )
     data = make_data(TaskConfig(batch_size=4))
-    shared = {"weights": np.asarray(data.weights), "spikes": np.asarray(data.spikes),
-              "currents": np.asarray(data.inputs), "targets": np.asarray(data.targets)}
+    shared = {
+        "weights": np.asarray(data.weights),
+        "spikes": np.asarray(data.spikes),
+        "currents": np.asarray(data.inputs),
+        "targets": np.asarray(data.targets),
+    }
     shared["eval_weights"] = shared["weights"]
     job = grid.job(precision="float64")
-    outputs = {G.point_id("dense", "float64", dt): W.evaluate_point(job, shared, {
-        "dt_ms": dt, "backend": "dense"}) for dt in grid.dts_ms}
+    outputs = {
+        G.point_id("dense", "float64", dt): W.evaluate_point(
+            job, shared, {"dt_ms": dt, "backend": "dense"}
+        )
+        for dt in grid.dts_ms
+    }
     return grid, outputs
 
 
@@ -107,11 +148,21 @@ def test_the_reference_has_zero_error_and_a_coarser_dt_a_larger_one(controlled):
     frame = metrics.fidelity_frame(grid, outputs).set_index("dt_ms")
     ref = frame.loc[0.25e-3]
     assert bool(ref["is_reference"])
-    for column in ("voltage_rmse_mv", "voltage_max_abs_own_grid_mv", "loss_abs_diff",
-                   "grad_rel_error", "input_van_rossum", "hidden_count_abs_diff"):
+    for column in (
+        "voltage_rmse_mv",
+        "voltage_max_abs_own_grid_mv",
+        "loss_abs_diff",
+        "grad_rel_error",
+        "input_van_rossum",
+        "hidden_count_abs_diff",
+    ):
         assert ref[column] == 0.0, column
     assert ref["grad_cosine"] == 1.0 and ref["input_coincidence"] == 1.0
-    assert ref["voltage_rmse_mv"] < frame.loc[1e-3, "voltage_rmse_mv"] < frame.loc[2e-3, "voltage_rmse_mv"]
+    assert (
+        ref["voltage_rmse_mv"]
+        < frame.loc[1e-3, "voltage_rmse_mv"]
+        < frame.loc[2e-3, "voltage_rmse_mv"]
+    )
     assert frame.loc[1e-3, "grad_rel_error"] < frame.loc[2e-3, "grad_rel_error"]
     assert frame.loc[1e-3, "input_spikes"] > 0
 
@@ -124,18 +175,31 @@ def test_outputs_cover_the_times_up_to_t_max(controlled):
 
 
 def _stub_cost(grid):
-    rows = [{"backend": b, "precision": p, "dt_ms": d, "forward_s": 1e-6 / d,
-             "grad_step_s": 3e-6 / d, "forward_compile_s": 0.1, "grad_compile_s": 0.2,
-             "cost_noisy": False, "cost_failure": None}
-            for b in grid.backends for p in grid.precisions for d in grid.dts_ms]
+    rows = [
+        {
+            "backend": b,
+            "precision": p,
+            "dt_ms": d,
+            "forward_s": 1e-6 / d,
+            "grad_step_s": 3e-6 / d,
+            "forward_compile_s": 0.1,
+            "grad_compile_s": 0.2,
+            "cost_noisy": False,
+            "cost_failure": None,
+        }
+        for b in grid.backends
+        for p in grid.precisions
+        for d in grid.dts_ms
+    ]
     return pd.DataFrame(rows), "stub"
 
 
 def test_end_to_end_through_worker_processes(tmp_path):
     # float64 only: one worker process (the float32 worker adds a second; the committed
     # quick run exercises it).
-    grid = G.TradeoffGrid(dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02,
-                          batch_size=2, epochs=1)
+    grid = G.TradeoffGrid(
+        dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02, batch_size=2, epochs=1
+    )
     budget = G.Budget(max_voltage_rmse_mv=0.0, min_grad_cosine=1.0, max_accuracy_drop=0.0)
     result = study.run_tradeoffs(grid, budget, tmp_path, cost=_stub_cost, say=lambda _: None)
     names = {p.name for p in result.run_dir.iterdir()}
@@ -161,11 +225,19 @@ def test_verdict_when_nothing_meets_the_budget():
 
 
 def test_pareto_plot_writes_a_png(tmp_path):
-    frame = pd.DataFrame({
-        "backend": ["dense"] * 3, "precision": ["float64", "float32", "float64"],
-        "dt_ms": [1e-3, 1e-3, 2e-3], "grad_step_s": [3e-3, 2e-3, 1e-3],
-        "voltage_rmse_mv": [0.0, 1e-4, 0.5], "grad_rel_error": [0.0, 1e-6, 0.3],
-        "pareto_voltage": [True, True, True], "pareto_grad": [True, True, True], "batch_size": 8})
+    frame = pd.DataFrame(
+        {
+            "backend": ["dense"] * 3,
+            "precision": ["float64", "float32", "float64"],
+            "dt_ms": [1e-3, 1e-3, 2e-3],
+            "grad_step_s": [3e-3, 2e-3, 1e-3],
+            "voltage_rmse_mv": [0.0, 1e-4, 0.5],
+            "grad_rel_error": [0.0, 1e-6, 0.3],
+            "pareto_voltage": [True, True, True],
+            "pareto_grad": [True, True, True],
+            "batch_size": 8,
+        }
+    )
     path = plots.save_png(plots.fig_tradeoffs(frame), tmp_path / "p.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in tmp_path.iterdir()] == ["p.png"]  # no temporary left behind

@@ -246,7 +246,12 @@ def _run_ab(args: argparse.Namespace) -> int:
         print(f"round {done + 1}/{total}: {side}", file=sys.stderr, flush=True)
 
     ab_dir = ab.run_ab(
-        matrix, environments, args.rounds, Path(args.out), "full" if args.full else "quick", progress
+        matrix,
+        environments,
+        args.rounds,
+        Path(args.out),
+        "full" if args.full else "quick",
+        progress,
     )
     labels = (f"A: {environments['A'].label}", f"B: {environments['B'].label}")
     result = compare.compare_frames(

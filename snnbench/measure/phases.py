@@ -90,9 +90,7 @@ class Phase(_Named):
     @classmethod
     def parse(cls, value: object, name: str = "phase") -> Phase:
         """``value`` as a phase, or a one-line error naming ``name``."""
-        expect(
-            value in _BY_VALUE, name, f"one of {', '.join(p.value for p in cls)}", str(value)
-        )
+        expect(value in _BY_VALUE, name, f"one of {', '.join(p.value for p in cls)}", str(value))
         return _BY_VALUE[value]
 
 

@@ -227,7 +227,9 @@ def read_table(path: str | os.PathLike, kind: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(table)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SnnbenchError(f"{table} is not a readable CSV table ({type(error).__name__})") from None
+        raise SnnbenchError(
+            f"{table} is not a readable CSV table ({type(error).__name__})"
+        ) from None
     if kind in VERSIONED:
         check_schema(frame, table)
     return frame

@@ -30,25 +30,45 @@ def interleaved_order(rounds: int) -> list[str]:
     return order
 
 
-def run_ab(matrix: Matrix, environments: dict[str, Environment], rounds: int, out_root: Path,
-           policy: str = "quick",
-           progress: Callable[[int, int, str], None] | None = None) -> Path:
+def run_ab(
+    matrix: Matrix,
+    environments: dict[str, Environment],
+    rounds: int,
+    out_root: Path,
+    policy: str = "quick",
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
     """Run ``matrix`` ``rounds`` times per side, interleaved; returns the A/B run folder."""
     folder = storage.RunFolder.create(Path(out_root) / "ab")
     ab_dir = folder.path
     order = interleaved_order(rounds)
-    info = {"rounds": rounds, "order": order, "started_utc": machine.utc_now(),
-            "sides": {s: {"label": e.label, "env": str(e.folder),
-                          "requirements": [asdict(r) for r in e.requirements],
-                          "versions": installed_versions(e)} for s, e in environments.items()}}
+    info = {
+        "rounds": rounds,
+        "order": order,
+        "started_utc": machine.utc_now(),
+        "sides": {
+            s: {
+                "label": e.label,
+                "env": str(e.folder),
+                "requirements": [asdict(r) for r in e.requirements],
+                "versions": installed_versions(e),
+            }
+            for s, e in environments.items()
+        },
+    }
     folder.write_text("ab.json", storage.to_json(info))
     platforms = runner.probe_platforms()
     for i, side in enumerate(order):
         if progress:
             progress(i, len(order), side)
         env = environments[side]
-        options = runner.RunOptions(out_root=ab_dir / side, bench=env.bench,
-                                    policy=policy, progress=False, python=str(env.python))
+        options = runner.RunOptions(
+            out_root=ab_dir / side,
+            bench=env.bench,
+            policy=policy,
+            progress=False,
+            python=str(env.python),
+        )
         runner.run_matrix(matrix, options, platforms=platforms)
     info["finished_utc"] = machine.utc_now()
     folder.write_text("ab.json", storage.to_json(info))

@@ -59,8 +59,12 @@ class Policy:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        expect(_percentage(self.threshold_pct), "threshold_pct", "a percentage >= 0",
-               self.threshold_pct)
+        expect(
+            _percentage(self.threshold_pct),
+            "threshold_pct",
+            "a percentage >= 0",
+            self.threshold_pct,
+        )
         for phase, pct in self.phase_threshold_pct:
             Phase.parse(phase, "phase_threshold_pct")
             expect(_percentage(pct), "phase_threshold_pct", "percentages >= 0", pct)
@@ -156,8 +160,14 @@ def _percentage(value: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
 
 
-def judge(baseline_s, candidate_s, threshold: float, policy: Policy | None = None,
-          baseline_runs=None, candidate_runs=None) -> Verdict:
+def judge(
+    baseline_s,
+    candidate_s,
+    threshold: float,
+    policy: Policy | None = None,
+    baseline_runs=None,
+    candidate_runs=None,
+) -> Verdict:
     """The verdict on two sets of per-call seconds, ``threshold`` a fraction.
 
     Significant means: Mann-Whitney U ``p < alpha`` and the bootstrap interval of
@@ -169,33 +179,50 @@ def judge(baseline_s, candidate_s, threshold: float, policy: Policy | None = Non
     if len(baseline_s) == 0 or len(candidate_s) == 0:
         return Verdict(NOT_COMPARABLE, detail="no samples")
     interval = stats.bootstrap_hodges_lehmann_ratio(
-        baseline_runs or [baseline_s], candidate_runs or [candidate_s], policy.confidence,
-        policy.n_resamples, policy.seed)
+        baseline_runs or [baseline_s],
+        candidate_runs or [candidate_s],
+        policy.confidence,
+        policy.n_resamples,
+        policy.seed,
+    )
     test = stats.mann_whitney_u(baseline_s, candidate_s)
-    found = dict(ratio=interval.ratio, ratio_low=interval.low, ratio_high=interval.high,
-                 p_value=test.p_value)
+    found = dict(
+        ratio=interval.ratio, ratio_low=interval.low, ratio_high=interval.high, p_value=test.p_value
+    )
     change = f"{(interval.ratio - 1) * 100:+.1f} %"
     if test.min_p_value >= policy.alpha:
-        return Verdict(NO_CHANGE, **found, detail=(
-            f"too few samples to test ({len(baseline_s)} vs {len(candidate_s)}; "
-            f"smallest p = {test.min_p_value:.2g})"))
+        return Verdict(
+            NO_CHANGE,
+            **found,
+            detail=(
+                f"too few samples to test ({len(baseline_s)} vs {len(candidate_s)}; "
+                f"smallest p = {test.min_p_value:.2g})"
+            ),
+        )
     if test.p_value >= policy.alpha:
-        return Verdict(NO_CHANGE, **found,
-                       detail=f"{change}, not significant (p = {test.p_value:.2g})")
+        return Verdict(
+            NO_CHANGE, **found, detail=f"{change}, not significant (p = {test.p_value:.2g})"
+        )
     if not interval.excludes_one():
         why = ": runs disagree" if _several(baseline_runs, candidate_runs) else ""
-        return Verdict(NO_CHANGE, **found,
-                       detail=f"{change}, not significant (interval includes 1{why})")
+        return Verdict(
+            NO_CHANGE, **found, detail=f"{change}, not significant (interval includes 1{why})"
+        )
     if interval.ratio > 1.0 + threshold:
         return Verdict(SLOWER, **found, detail=f"{change}, beyond {threshold * 100:g} %")
     if interval.ratio < 1.0 / (1.0 + threshold):
         return Verdict(FASTER, **found, detail=f"{change}, beyond {threshold * 100:g} %")
-    return Verdict(NO_CHANGE, **found,
-                   detail=f"{change}, significant but within {threshold * 100:g} %")
+    return Verdict(
+        NO_CHANGE, **found, detail=f"{change}, significant but within {threshold * 100:g} %"
+    )
 
 
-def compare_frames(baseline: pd.DataFrame, candidate: pd.DataFrame, policy: Policy | None = None,
-                   labels: tuple[str, str] = ("baseline", "candidate")) -> Comparison:
+def compare_frames(
+    baseline: pd.DataFrame,
+    candidate: pd.DataFrame,
+    policy: Policy | None = None,
+    labels: tuple[str, str] = ("baseline", "candidate"),
+) -> Comparison:
     """Match rows of two result tables by configuration and judge each match.
 
     Several runs of one configuration on one side (rounds of an A/B run, repeated
@@ -214,10 +241,14 @@ def compare_frames(baseline: pd.DataFrame, candidate: pd.DataFrame, policy: Poli
         raise SnnbenchError(
             f"`{labels[0]}` and `{labels[1]}` share no configuration ({len(sides_a)} vs "
             f"{len(sides_b)} configurations; e.g. {_describe(next(iter(sides_a), None))} vs "
-            f"{_describe(next(iter(sides_b), None))}); run both with the same matrix options.")
+            f"{_describe(next(iter(sides_b), None))}); run both with the same matrix options."
+        )
     rows = tuple(_row(spec, sides_a[spec], sides_b[spec], policy) for spec in _ordered(shared))
     return Comparison(
-        baseline_label=labels[0], candidate_label=labels[1], policy=policy, rows=rows,
+        baseline_label=labels[0],
+        candidate_label=labels[1],
+        policy=policy,
+        rows=rows,
         exact=_exact(baseline, candidate, rows),
         only_baseline=tuple(_ordered([k for k in sides_a if k not in sides_b])),
         only_candidate=tuple(_ordered([k for k in sides_b if k not in sides_a])),
@@ -229,7 +260,8 @@ def _check_columns(frame: pd.DataFrame, label: str) -> None:
     if missing:
         raise SnnbenchError(
             f"`{label}` lacks columns {', '.join(missing)} (schema mismatch: not a table written "
-            "by `snnbench bench`); point it at a run folder or its benchmark.csv.")
+            "by `snnbench bench`); point it at a run folder or its benchmark.csv."
+        )
 
 
 def _describe(spec: CaseSpec | None) -> str:
@@ -238,10 +270,15 @@ def _describe(spec: CaseSpec | None) -> str:
 
 def spec_of(row: Mapping) -> CaseSpec:
     """The configuration of a table row (floats rounded so CSV round trips match)."""
-    return CaseSpec(backend=str(row["backend"]), phase=str(row["phase"]),
-                    batch_size=int(row["batch_size"]), precision=str(row["precision"]),
-                    platform=str(row["platform"]), dt_ms=round(float(row["dt_ms"]), 12),
-                    t_max_ms=round(float(row["t_max_ms"]), 12))
+    return CaseSpec(
+        backend=str(row["backend"]),
+        phase=str(row["phase"]),
+        batch_size=int(row["batch_size"]),
+        precision=str(row["precision"]),
+        platform=str(row["platform"]),
+        dt_ms=round(float(row["dt_ms"]), 12),
+        t_max_ms=round(float(row["t_max_ms"]), 12),
+    )
 
 
 def _sides(frame: pd.DataFrame) -> dict[CaseSpec, Side]:
@@ -274,8 +311,11 @@ def _row(spec: CaseSpec, a: Side, b: Side, policy: Policy) -> RowComparison:
         if a.problem == b.problem:
             detail = f"both {a.problem}"
         else:
-            detail = "; ".join(f"{name} {side.problem}" for name, side in
-                               (("baseline", a), ("candidate", b)) if side.problem)
+            detail = "; ".join(
+                f"{name} {side.problem}"
+                for name, side in (("baseline", a), ("candidate", b))
+                if side.problem
+            )
         verdict = Verdict(NOT_COMPARABLE, detail=detail)
     else:
         verdict = judge(a.samples_s, b.samples_s, threshold, policy, a.runs, b.runs)
@@ -284,14 +324,23 @@ def _row(spec: CaseSpec, a: Side, b: Side, policy: Policy) -> RowComparison:
 
 def _ordered(specs: list[CaseSpec]) -> list[CaseSpec]:
     def key(s: CaseSpec) -> tuple:
-        return (s.platform, s.precision, s.backend, s.batch_size, s.dt_ms, s.t_max_ms,
-                DISPLAY_ORDER.index(s.phase), s.phase)
+        return (
+            s.platform,
+            s.precision,
+            s.backend,
+            s.batch_size,
+            s.dt_ms,
+            s.t_max_ms,
+            DISPLAY_ORDER.index(s.phase),
+            s.phase,
+        )
 
     return sorted(specs, key=key)
 
 
-def _exact(baseline: pd.DataFrame, candidate: pd.DataFrame,
-           rows: tuple[RowComparison, ...]) -> tuple[ExactComparison, ...]:
+def _exact(
+    baseline: pd.DataFrame, candidate: pd.DataFrame, rows: tuple[RowComparison, ...]
+) -> tuple[ExactComparison, ...]:
     metrics = [m for m in EXACT_METRICS if m in baseline.columns and m in candidate.columns]
     if not metrics:
         return ()
@@ -319,12 +368,12 @@ def _exact_values(frame: pd.DataFrame, metrics: list[str]) -> dict[tuple, float]
 
 def version_key(value: object) -> tuple:
     """Sort key that orders ``0.9.0`` before ``0.13.0`` (numbers compared as numbers)."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in re.split(r"[.\-+_]", str(value)) if p)
+    return tuple(
+        (0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-+_]", str(value)) if p
+    )
 
 
-def compare_by(frame: pd.DataFrame, column: str, policy: Policy | None = None
-               ) -> list[Comparison]:
+def compare_by(frame: pd.DataFrame, column: str, policy: Policy | None = None) -> list[Comparison]:
     """Each value of ``column`` (e.g. ``jaxley_version``) against the one before it.
 
     Values are ordered as versions; the rows of one value are pooled.
@@ -333,18 +382,25 @@ def compare_by(frame: pd.DataFrame, column: str, policy: Policy | None = None
         SnnbenchError: if ``column`` is missing or holds fewer than two values.
     """
     if column not in frame.columns:
-        raise SnnbenchError(f"`by` must name a column of the results; got {column!r} "
-                            f"(columns include jaxley_version, jax_version, git_commit)",
-                            argument="by")
+        raise SnnbenchError(
+            f"`by` must name a column of the results; got {column!r} "
+            f"(columns include jaxley_version, jax_version, git_commit)",
+            argument="by",
+        )
     values = sorted(frame[column].dropna().astype(str).unique(), key=version_key)
     if len(values) < 2:
-        raise SnnbenchError(f"`by` ({column}) needs results with at least two values; got "
-                            f"{values or 'none'}; run `nox -s history` for one run per release.",
-                            argument="by")
+        raise SnnbenchError(
+            f"`by` ({column}) needs results with at least two values; got "
+            f"{values or 'none'}; run `nox -s history` for one run per release.",
+            argument="by",
+        )
     by_value = {v: frame[frame[column].astype(str) == v] for v in values}
-    return [compare_frames(by_value[old], by_value[new], policy,
-                           labels=(f"{column} {old}", f"{column} {new}"))
-            for old, new in zip(values, values[1:], strict=False)]
+    return [
+        compare_frames(
+            by_value[old], by_value[new], policy, labels=(f"{column} {old}", f"{column} {new}")
+        )
+        for old, new in zip(values, values[1:], strict=False)
+    ]
 
 
 def _several(*runs) -> bool:

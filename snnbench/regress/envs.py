@@ -78,11 +78,16 @@ def parse_spec(text: str, repo: Path) -> Requirement:
 
 def resolve_revision(repo: Path, rev: str) -> str:
     """The full commit hash of ``rev`` in ``repo``."""
-    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
-                           f"{rev}^{{commit}}"], capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        raise SnnbenchError(f"`spec` revision {rev!r} is not a commit of the git repository "
-                            f"{str(repo)!r}; pass --repo, or fetch it (git fetch origin {rev})")
+        raise SnnbenchError(
+            f"`spec` revision {rev!r} is not a commit of the git repository "
+            f"{str(repo)!r}; pass --repo, or fetch it (git fetch origin {rev})"
+        )
     return done.stdout.strip()
 
 
@@ -115,8 +120,11 @@ def _export_revision(repo: Path, req: Requirement, folder: Path) -> Path:
     if (target / ".exported").exists():
         return target
     target.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", req.location],
-                             capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", req.location],
+        capture_output=True,
+        check=True,
+    ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
     (target / ".exported").write_text(req.location)
@@ -131,8 +139,9 @@ def _pip(python: Path, *args: str) -> None:
         raise SnnbenchError(f"`spec`: pip could not install {' '.join(args)!r}: {tail}")
 
 
-def install_arguments(requirements: tuple[Requirement, ...], sources: dict[str, Path],
-                      checkout: Path) -> list[str]:
+def install_arguments(
+    requirements: tuple[Requirement, ...], sources: dict[str, Path], checkout: Path
+) -> list[str]:
     """pip arguments: snnbench (this checkout unless a spec replaces it), then the specs."""
     args = [] if any(r.is_snnbench for r in requirements) else ["-e", str(checkout)]
     for r in requirements:
@@ -140,20 +149,30 @@ def install_arguments(requirements: tuple[Requirement, ...], sources: dict[str, 
     return args
 
 
-def prepare(side: str, requirements: tuple[Requirement, ...], repo: Path,
-            env_root: Path = ENV_ROOT, checkout: Path | None = None) -> Environment:
+def prepare(
+    side: str,
+    requirements: tuple[Requirement, ...],
+    repo: Path,
+    env_root: Path = ENV_ROOT,
+    checkout: Path | None = None,
+) -> Environment:
     """Create (or reuse) the cached virtual environment for ``requirements``."""
     checkout = checkout or Path(__file__).resolve().parents[2]
     folder = Path(env_root) / env_key(requirements)
     python = folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    sources = {r.spec: (_export_revision(repo, r, folder) if r.kind == "git" else Path(r.location))
-               for r in requirements if r.kind in ("git", "path")}
+    sources = {
+        r.spec: (_export_revision(repo, r, folder) if r.kind == "git" else Path(r.location))
+        for r in requirements
+        if r.kind in ("git", "path")
+    }
     if not (folder / _READY).exists():
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
         _pip(python, *install_arguments(requirements, sources, checkout))
-        ready = {"requirements": [asdict(r) for r in requirements],
-                 "python": platform.python_version()}
+        ready = {
+            "requirements": [asdict(r) for r in requirements],
+            "python": platform.python_version(),
+        }
         (folder / _READY).write_text(json.dumps(ready, indent=2))
     else:  # local folders may have changed since the environment was made
         for r in requirements:
@@ -173,9 +192,11 @@ def bench_target(snnbench_src: Path) -> BenchTarget:
 
 def installed_versions(env: Environment) -> dict[str, str]:
     """Versions of the packages that shape the numbers, as the environment reports them."""
-    code = ("import json; from importlib.metadata import version as v\n"
-            "out = {}\nfor n in ('snnbench', 'jax', 'jaxlib', 'jaxley'):\n"
-            "    try: out[n] = v(n)\n    except Exception: out[n] = 'not installed'\n"
-            "print(json.dumps(out))")
+    code = (
+        "import json; from importlib.metadata import version as v\n"
+        "out = {}\nfor n in ('snnbench', 'jax', 'jaxlib', 'jaxley'):\n"
+        "    try: out[n] = v(n)\n    except Exception: out[n] = 'not installed'\n"
+        "print(json.dumps(out))"
+    )
     done = subprocess.run([str(env.python), "-c", code], capture_output=True, text=True)
     return json.loads(done.stdout) if done.returncode == 0 else {}

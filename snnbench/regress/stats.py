@@ -65,8 +65,11 @@ def mann_whitney_u(baseline: Sequence[float], candidate: Sequence[float]) -> Ran
     a = _positive_samples(baseline, "baseline")
     b = _positive_samples(candidate, "candidate")
     result = sps.mannwhitneyu(b, a, alternative="two-sided", method="auto")
-    return RankTest(u=float(result.statistic), p_value=float(result.pvalue),
-                    min_p_value=min_p_value(a.size, b.size))
+    return RankTest(
+        u=float(result.statistic),
+        p_value=float(result.pvalue),
+        min_p_value=min_p_value(a.size, b.size),
+    )
 
 
 def min_p_value(n_baseline: int, n_candidate: int) -> float:
@@ -99,8 +102,12 @@ def bootstrap_ratio_of_medians(
     med_b = np.median(b[rng.integers(0, b.size, size=(n_resamples, b.size))], axis=1)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(med_b / med_a, [tail, 1.0 - tail])
-    return RatioInterval(ratio=float(np.median(b) / np.median(a)), low=float(low),
-                         high=float(high), confidence=confidence)
+    return RatioInterval(
+        ratio=float(np.median(b) / np.median(a)),
+        low=float(low),
+        high=float(high),
+        confidence=confidence,
+    )
 
 
 def hodges_lehmann_ratio(baseline: Sequence[float], candidate: Sequence[float]) -> float:
@@ -114,8 +121,9 @@ def hodges_lehmann_ratio(baseline: Sequence[float], candidate: Sequence[float]) 
     return float(np.exp(np.median(b[:, None] - a[None, :])))
 
 
-def proportion_interval(successes: int, trials: int,
-                        confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
+def proportion_interval(
+    successes: int, trials: int, confidence: float = DEFAULT_CONFIDENCE
+) -> tuple[float, float]:
     """Clopper-Pearson (exact) interval of a binomial proportion."""
     from scipy import stats as sps
 
@@ -123,15 +131,19 @@ def proportion_interval(successes: int, trials: int,
         raise ValueError(f"need 0 <= successes <= trials and trials > 0; got {successes}/{trials}")
     tail = (1.0 - confidence) / 2.0
     low = 0.0 if successes == 0 else float(sps.beta.ppf(tail, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(sps.beta.ppf(1 - tail, successes + 1,
-                                                                trials - successes))
+    high = (
+        1.0
+        if successes == trials
+        else float(sps.beta.ppf(1 - tail, successes + 1, trials - successes))
+    )
     return low, high
 
 
 def _resample_runs(runs: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     drawn = rng.integers(0, len(runs), size=len(runs))
-    return np.concatenate([runs[j][rng.integers(0, runs[j].size, size=runs[j].size)]
-                           for j in drawn])
+    return np.concatenate(
+        [runs[j][rng.integers(0, runs[j].size, size=runs[j].size)] for j in drawn]
+    )
 
 
 def bootstrap_hodges_lehmann_ratio(
@@ -158,9 +170,12 @@ def bootstrap_hodges_lehmann_ratio(
     a = [np.log(_positive_samples(r, "baseline")) for r in baseline_runs]
     b = [np.log(_positive_samples(r, "candidate")) for r in candidate_runs]
     rng = np.random.default_rng(seed)
-    shifts = np.concatenate([
-        _log_shifts(_resample_many(a, rng, size), _resample_many(b, rng, size))
-        for size in _batches(n_resamples)])
+    shifts = np.concatenate(
+        [
+            _log_shifts(_resample_many(a, rng, size), _resample_many(b, rng, size))
+            for size in _batches(n_resamples)
+        ]
+    )
     tail = (1.0 - confidence) / 2.0
     low, high = np.exp(np.quantile(shifts, [tail, 1.0 - tail]))
     ratio = float(np.exp(_log_shift(np.concatenate(a), np.concatenate(b))))

@@ -24,10 +24,18 @@ from snnbench.regress.compare import (
 )
 from snnbench.render.units import format_seconds
 
-_MARK = {SLOWER: "🔴 slower", FASTER: "🟢 faster", NO_CHANGE: "no change",
-         NOT_COMPARABLE: "⚪ not comparable"}
-_TEXT_MARK = {SLOWER: "SLOWER", FASTER: "faster", NO_CHANGE: "no change",
-              NOT_COMPARABLE: "not comparable"}
+_MARK = {
+    SLOWER: "🔴 slower",
+    FASTER: "🟢 faster",
+    NO_CHANGE: "no change",
+    NOT_COMPARABLE: "⚪ not comparable",
+}
+_TEXT_MARK = {
+    SLOWER: "SLOWER",
+    FASTER: "faster",
+    NO_CHANGE: "no change",
+    NOT_COMPARABLE: "not comparable",
+}
 
 
 def _ratio_cell(row: RowComparison) -> str:
@@ -47,48 +55,64 @@ def timing_rows(comparison: Comparison, marks: dict[str, str]) -> list[dict[str,
     out = []
     for row in _display_order(comparison):
         v = row.verdict
-        out.append({
-            "configuration": row.spec.case_id,
-            "baseline": format_seconds(row.baseline.median_s) or "—",
-            "candidate": format_seconds(row.candidate.median_s) or "—",
-            f"ratio [{comparison.policy.confidence * 100:g} % CI]": _ratio_cell(row),
-            "p": "" if v.p_value is None else f"{v.p_value:.2g}",
-            "verdict": marks[v.verdict],
-            "note": v.detail,
-        })
+        out.append(
+            {
+                "configuration": row.spec.case_id,
+                "baseline": format_seconds(row.baseline.median_s) or "—",
+                "candidate": format_seconds(row.candidate.median_s) or "—",
+                f"ratio [{comparison.policy.confidence * 100:g} % CI]": _ratio_cell(row),
+                "p": "" if v.p_value is None else f"{v.p_value:.2g}",
+                "verdict": marks[v.verdict],
+                "note": v.detail,
+            }
+        )
     return out
 
 
 def headline(comparison: Comparison) -> str:
     """One line: how many regressions, improvements and so on."""
     c = comparison.counts()
-    return (f"{c[SLOWER]} slower, {c[FASTER]} faster, {c[NO_CHANGE]} no change, "
-            f"{c[NOT_COMPARABLE]} not comparable")
+    return (
+        f"{c[SLOWER]} slower, {c[FASTER]} faster, {c[NO_CHANGE]} no change, "
+        f"{c[NOT_COMPARABLE]} not comparable"
+    )
 
 
 def rule(comparison: Comparison) -> str:
     """The decision rule in words, with the thresholds in force."""
     p = comparison.policy
     overrides = ", ".join(f"{phase}: {pct:g} %" for phase, pct in p.phase_threshold_pct)
-    return (f"slower/faster = Mann-Whitney U p < {p.alpha:g} and the {p.confidence * 100:g} % "
-            f"bootstrap interval of the Hodges-Lehmann ratio (resampling runs, then samples) "
-            f"excludes 1, and the change exceeds "
-            f"{p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + ".")
+    return (
+        f"slower/faster = Mann-Whitney U p < {p.alpha:g} and the {p.confidence * 100:g} % "
+        f"bootstrap interval of the Hodges-Lehmann ratio (resampling runs, then samples) "
+        f"excludes 1, and the change exceeds "
+        f"{p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + "."
+    )
 
 
 def render_text(comparison: Comparison) -> str:
     """A terminal table with a headline, the rule, exact metrics and unmatched rows."""
-    lines = [f"{comparison.baseline_label} -> {comparison.candidate_label}: {headline(comparison)}",
-             rule(comparison), ""]
-    lines.append(tabulate(timing_rows(comparison, _TEXT_MARK), headers="keys",
-                          tablefmt="simple", disable_numparse=True))
+    lines = [
+        f"{comparison.baseline_label} -> {comparison.candidate_label}: {headline(comparison)}",
+        rule(comparison),
+        "",
+    ]
+    lines.append(
+        tabulate(
+            timing_rows(comparison, _TEXT_MARK),
+            headers="keys",
+            tablefmt="simple",
+            disable_numparse=True,
+        )
+    )
     exact = _exact_rows(comparison)
     if exact:
         changed = [r for r in exact if r["change"] != "same"]
         lines += ["", f"Exact metrics: {len(changed)} of {len(exact)} changed."]
         if changed:
-            lines.append(tabulate(changed, headers="keys", tablefmt="simple",
-                                  disable_numparse=True))
+            lines.append(
+                tabulate(changed, headers="keys", tablefmt="simple", disable_numparse=True)
+            )
     lines += _unmatched_lines(comparison, bullet="  ")
     return "\n".join(lines) + "\n"
 
@@ -97,16 +121,28 @@ def render_markdown(comparison: Comparison, title: str = "snnbench comparison") 
     """Markdown ready for a pull-request comment."""
     n_slow = len(comparison.regressions)
     status = f"❌ {n_slow} regression{'s' if n_slow != 1 else ''}" if n_slow else "✅ no regression"
-    out = [f"### {title}: {status}", "",
-           f"`{comparison.baseline_label}` → `{comparison.candidate_label}`: "
-           f"{headline(comparison)}.", "", f"<sub>{rule(comparison)}</sub>", ""]
-    out.append(tabulate(timing_rows(comparison, _MARK), headers="keys", tablefmt="github",
-                        disable_numparse=True))
+    out = [
+        f"### {title}: {status}",
+        "",
+        f"`{comparison.baseline_label}` → `{comparison.candidate_label}`: {headline(comparison)}.",
+        "",
+        f"<sub>{rule(comparison)}</sub>",
+        "",
+    ]
+    out.append(
+        tabulate(
+            timing_rows(comparison, _MARK), headers="keys", tablefmt="github", disable_numparse=True
+        )
+    )
     exact = _exact_rows(comparison)
     if exact:
         changed = [r for r in exact if r["change"] != "same"]
-        out += ["", "<details><summary>Exact metrics (noise-free): "
-                f"{len(changed)} of {len(exact)} changed</summary>", ""]
+        out += [
+            "",
+            "<details><summary>Exact metrics (noise-free): "
+            f"{len(changed)} of {len(exact)} changed</summary>",
+            "",
+        ]
         if changed:
             out.append(tabulate(changed, headers="keys", tablefmt="github", disable_numparse=True))
         else:
@@ -127,16 +163,24 @@ def _exact_rows(comparison: Comparison) -> list[dict[str, str]]:
             change = f"{(e.candidate / e.baseline - 1) * 100:+.2f} %"
         else:
             change = "changed"
-        out.append({"configuration": e.spec.case_id, "metric": e.metric,
-                    "baseline": f"{e.baseline:g}", "candidate": f"{e.candidate:g}",
-                    "change": change})
+        out.append(
+            {
+                "configuration": e.spec.case_id,
+                "metric": e.metric,
+                "baseline": f"{e.baseline:g}",
+                "candidate": f"{e.candidate:g}",
+                "change": change,
+            }
+        )
     return out
 
 
 def _unmatched_lines(comparison: Comparison, bullet: str) -> list[str]:
     lines = []
-    for label, specs in ((comparison.baseline_label, comparison.only_baseline),
-                         (comparison.candidate_label, comparison.only_candidate)):
+    for label, specs in (
+        (comparison.baseline_label, comparison.only_baseline),
+        (comparison.candidate_label, comparison.only_candidate),
+    ):
         if specs:
             shown = ", ".join(s.case_id for s in specs[:5])
             more = f" and {len(specs) - 5} more" if len(specs) > 5 else ""
@@ -148,25 +192,46 @@ def to_csv(comparisons: Sequence[Comparison]) -> str:
     """Tidy CSV: one line per configuration (``kind=timing``) or exact metric (``kind=exact``)."""
     records = []
     for comparison in comparisons:
-        labels = {"baseline_label": comparison.baseline_label,
-                  "candidate_label": comparison.candidate_label}
+        labels = {
+            "baseline_label": comparison.baseline_label,
+            "candidate_label": comparison.candidate_label,
+        }
         for row in comparison.rows:
             v = row.verdict
-            records.append({**labels, "kind": "timing", "case_id": row.spec.case_id,
-                            **{k: getattr(row.spec, k) for k in KEY_COLUMNS},
-                            "metric": "median_s", "baseline": row.baseline.median_s,
-                            "candidate": row.candidate.median_s, "ratio": v.ratio,
-                            "ratio_low": v.ratio_low, "ratio_high": v.ratio_high,
-                            "p_value": v.p_value, "n_baseline": len(row.baseline.samples_s),
-                            "n_candidate": len(row.candidate.samples_s),
-                            "threshold_pct": row.threshold * 100, "verdict": v.verdict,
-                            "detail": v.detail})
+            records.append(
+                {
+                    **labels,
+                    "kind": "timing",
+                    "case_id": row.spec.case_id,
+                    **{k: getattr(row.spec, k) for k in KEY_COLUMNS},
+                    "metric": "median_s",
+                    "baseline": row.baseline.median_s,
+                    "candidate": row.candidate.median_s,
+                    "ratio": v.ratio,
+                    "ratio_low": v.ratio_low,
+                    "ratio_high": v.ratio_high,
+                    "p_value": v.p_value,
+                    "n_baseline": len(row.baseline.samples_s),
+                    "n_candidate": len(row.candidate.samples_s),
+                    "threshold_pct": row.threshold * 100,
+                    "verdict": v.verdict,
+                    "detail": v.detail,
+                }
+            )
         for e in comparison.exact:
-            records.append({**labels, "kind": "exact", "case_id": e.spec.case_id,
-                            **{k: getattr(e.spec, k) for k in KEY_COLUMNS}, "metric": e.metric,
-                            "baseline": e.baseline, "candidate": e.candidate,
-                            "ratio": e.candidate / e.baseline if e.baseline else None,
-                            "verdict": "changed" if e.changed else "same"})
+            records.append(
+                {
+                    **labels,
+                    "kind": "exact",
+                    "case_id": e.spec.case_id,
+                    **{k: getattr(e.spec, k) for k in KEY_COLUMNS},
+                    "metric": e.metric,
+                    "baseline": e.baseline,
+                    "candidate": e.candidate,
+                    "ratio": e.candidate / e.baseline if e.baseline else None,
+                    "verdict": "changed" if e.changed else "same",
+                }
+            )
     buffer = io.StringIO()
     pd.DataFrame(records).to_csv(buffer, index=False)
     return buffer.getvalue()
@@ -194,12 +259,21 @@ def render_history(steps: Sequence[Comparison], markdown: bool) -> str:
     rows = history_rows(steps, marks)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     rows = [{c: r.get(c, "") for c in columns} for r in rows]
-    table = tabulate(rows, headers="keys", tablefmt="github" if markdown else "simple",
-                     disable_numparse=True)
-    lines = [f"### snnbench history by {steps[0].baseline_label.split(' ', 1)[0]}" if markdown
-             else f"History by {steps[0].baseline_label.split(' ', 1)[0]}", "", table, ""]
+    table = tabulate(
+        rows, headers="keys", tablefmt="github" if markdown else "simple", disable_numparse=True
+    )
+    lines = [
+        f"### snnbench history by {steps[0].baseline_label.split(' ', 1)[0]}"
+        if markdown
+        else f"History by {steps[0].baseline_label.split(' ', 1)[0]}",
+        "",
+        table,
+        "",
+    ]
     for step in steps:
-        lines.append(f"{'- ' if markdown else ''}{step.baseline_label} → "
-                     f"{step.candidate_label}: {headline(step)}")
+        lines.append(
+            f"{'- ' if markdown else ''}{step.baseline_label} → "
+            f"{step.candidate_label}: {headline(step)}"
+        )
     lines += ["", rule(steps[0])]
     return "\n".join(lines) + "\n"

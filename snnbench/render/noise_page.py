@@ -12,14 +12,17 @@ def rates_table(found: Sequence) -> str:
 
     ``found`` holds the noise study's ``Rate`` records.
     """
-    rows = [{
-        "injected": "none (A vs A)" if r.slowdown == 0 else f"+{r.slowdown * 100:g} %",
-        "threshold": f"{r.threshold_pct:g} %",
-        "configuration": r.case_id,
-        "median B/A": f"{r.median_ratio:.3f}",
-        "flagged slower": f"{r.flagged}/{r.trials}",
-        "rate [95 % CI]": f"{r.rate * 100:.1f} % [{r.low * 100:.1f}, {r.high * 100:.1f}]",
-    } for r in found]
+    rows = [
+        {
+            "injected": "none (A vs A)" if r.slowdown == 0 else f"+{r.slowdown * 100:g} %",
+            "threshold": f"{r.threshold_pct:g} %",
+            "configuration": r.case_id,
+            "median B/A": f"{r.median_ratio:.3f}",
+            "flagged slower": f"{r.flagged}/{r.trials}",
+            "rate [95 % CI]": f"{r.rate * 100:.1f} % [{r.low * 100:.1f}, {r.high * 100:.1f}]",
+        }
+        for r in found
+    ]
     return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
 
 
@@ -32,5 +35,6 @@ def summary_page(table: str, trials: int, chunks: int, info: dict) -> str:
         f"A and B {chunks} times each, interleaved; {info['wall_s']:.0f} s in all. "
         f"Machine `{info['metadata']['machine_id']}` ({info['metadata']['cpu_model']}, "
         f"{info['metadata']['cpu_count']} cores), load average {load} at the start.\n\n"
-        + table + "\n"
+        + table
+        + "\n"
     )

@@ -464,12 +464,17 @@ TRADEOFF_PANELS = (
 def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figure:
     """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``)."""
     columns = ("backend", "precision", "dt_ms", cost_column)
-    _require(frame, columns + tuple(c for panel in TRADEOFF_PANELS for c in panel[:2]),
-             "trade-off table (tradeoffs.csv)")
+    _require(
+        frame,
+        columns + tuple(c for panel in TRADEOFF_PANELS for c in panel[:2]),
+        "trade-off table (tradeoffs.csv)",
+    )
     title = ""
     if "batch_size" in frame and len(frame):
-        title = (f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
-                 f"batch {int(frame['batch_size'].iloc[0])})")
+        title = (
+            f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
+            f"batch {int(frame['batch_size'].iloc[0])})"
+        )
     return pareto_figure(frame, cost_column, TRADEOFF_PANELS, title)
 
 
@@ -510,16 +515,35 @@ def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> 
     x = shown[cost_column].to_numpy(dtype=float) * 1e3
     for (backend, precision), index in shown.groupby(["backend", "precision"]).groups.items():
         mask = shown.index.isin(index)
-        ax.scatter(x[mask], y[mask], marker=_PRECISION_MARKERS.get(precision, "^"),
-                   color=_BACKEND_COLOURS.get(backend, "tab:gray"), label=f"{backend} {precision}", zorder=3)
+        ax.scatter(
+            x[mask],
+            y[mask],
+            marker=_PRECISION_MARKERS.get(precision, "^"),
+            color=_BACKEND_COLOURS.get(backend, "tab:gray"),
+            label=f"{backend} {precision}",
+            zorder=3,
+        )
     for xi, yi, dt, exact in zip(x, y, shown["dt_ms"], errors <= 0, strict=True):
-        ax.annotate(f"{dt * 1e3:g}e-3" + (" exact" if exact else ""), (xi, yi), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")
+        ax.annotate(
+            f"{dt * 1e3:g}e-3" + (" exact" if exact else ""),
+            (xi, yi),
+            fontsize=7,
+            xytext=(4, 3),
+            textcoords="offset points",
+        )
     front = shown[front_column].fillna(False).to_numpy(dtype=bool)
     if front.any():
         order = np.argsort(x[front])
-        ax.step(x[front][order], y[front][order], where="post", color="black", lw=1,
-                ls="--", label="Pareto front", zorder=2)
+        ax.step(
+            x[front][order],
+            y[front][order],
+            where="post",
+            color="black",
+            lw=1,
+            ls="--",
+            label="Pareto front",
+            zorder=2,
+        )
         ax.scatter(x[front], y[front], s=140, facecolors="none", edgecolors="black", zorder=4)
     ax.set_xscale("log")
     ax.set_yscale("log")

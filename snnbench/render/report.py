@@ -166,8 +166,9 @@ def _load_tables(root: Path, kind: str, notes: list[str]) -> dict[str, pd.DataFr
 
 def _run_infos(root: Path) -> list[RunInfo]:
     kinds = {storage.JOURNAL: "benchmark", storage.TABLES["benchmark"]: "benchmark"}
-    kinds.update({storage.TABLES[k]: ("tradeoffs" if k == "tradeoffs" else "profile")
-                  for k in STUDY_TABLES})
+    kinds.update(
+        {storage.TABLES[k]: ("tradeoffs" if k == "tradeoffs" else "profile") for k in STUDY_TABLES}
+    )
     folders: dict[Path, str] = {}
     for name, kind in kinds.items():
         for path in root.rglob(name):
@@ -418,6 +419,7 @@ def _problems_section(bench: pd.DataFrame) -> Section:
 
 
 # ---------------------------------------------------------------- trade-offs and profiling
+
 
 def _tradeoff_table(frame: pd.DataFrame) -> str:
     """The trade-off study's own headline table (all columns if it lacks the point columns)."""

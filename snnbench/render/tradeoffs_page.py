@@ -7,13 +7,22 @@ import pandas as pd
 from snnbench.render.units import format_seconds
 
 _SUMMARY_COLUMNS = {
-    "backend": "backend", "precision": "precision", "dt_ms": "dt (ms)",
-    "voltage_rmse_mv": "V RMSE (mV)", "voltage_max_abs_own_grid_mv": "V max err (mV)",
-    "hidden_coincidence": "hidden spike coinc.", "loss_abs_diff": "loss abs diff",
-    "grad_cosine": "grad cos", "grad_rel_error": "grad rel err",
-    "train_accuracy_on_reference": "trained acc (on ref)", "accuracy_drop": "acc drop",
-    "forward_s": "forward", "grad_step_s": "grad step", "grad_compile_s": "grad compile",
-    "speedup_vs_reference": "speed-up", "meets_budget": "in budget",
+    "backend": "backend",
+    "precision": "precision",
+    "dt_ms": "dt (ms)",
+    "voltage_rmse_mv": "V RMSE (mV)",
+    "voltage_max_abs_own_grid_mv": "V max err (mV)",
+    "hidden_coincidence": "hidden spike coinc.",
+    "loss_abs_diff": "loss abs diff",
+    "grad_cosine": "grad cos",
+    "grad_rel_error": "grad rel err",
+    "train_accuracy_on_reference": "trained acc (on ref)",
+    "accuracy_drop": "acc drop",
+    "forward_s": "forward",
+    "grad_step_s": "grad step",
+    "grad_compile_s": "grad compile",
+    "speedup_vs_reference": "speed-up",
+    "meets_budget": "in budget",
 }
 
 
@@ -26,7 +35,8 @@ def summary_table(frame: pd.DataFrame) -> str:
             shown[column] = shown[column].map(lambda s: format_seconds(s) if pd.notna(s) else "n/a")
     if "speedup_vs_reference" in shown:
         shown["speedup_vs_reference"] = shown["speedup_vs_reference"].map(
-            lambda r: f"{r:.2f}x" if pd.notna(r) else "n/a")
+            lambda r: f"{r:.2f}x" if pd.notna(r) else "n/a"
+        )
     shown["dt_ms"] = shown["dt_ms"].map(lambda d: f"{d:g}")
     if "meets_budget" in shown:
         shown["meets_budget"] = shown["meets_budget"].map(lambda b: "yes" if b else "no")
@@ -44,14 +54,18 @@ def verdict(frame: pd.DataFrame, budget_text: str, cost_column: str) -> str:
     """
     cost = cost_column.removesuffix("_s").replace("_", " ")
     if not frame["chosen"].any():
-        return (f"**No setting meets the budget** ({budget_text}); loosen it, or check the "
-                "reference's cost row (a point whose timing failed cannot be chosen).")
+        return (
+            f"**No setting meets the budget** ({budget_text}); loosen it, or check the "
+            "reference's cost row (a point whose timing failed cannot be chosen)."
+        )
     row = frame[frame["chosen"]].iloc[0]
-    return (f"**Fastest within the budget** ({budget_text}): `{row['point_id']}` — "
-            f"{cost} {format_seconds(row[cost_column])} per call, "
-            f"{row['speedup_vs_reference']:.2f}x the reference's speed; voltage RMSE "
-            f"{row['voltage_rmse_mv']:.3g} mV, gradient cosine {row['grad_cosine']:.6f}, "
-            f"accuracy drop {row['accuracy_drop']:.3g}.")
+    return (
+        f"**Fastest within the budget** ({budget_text}): `{row['point_id']}` — "
+        f"{cost} {format_seconds(row[cost_column])} per call, "
+        f"{row['speedup_vs_reference']:.2f}x the reference's speed; voltage RMSE "
+        f"{row['voltage_rmse_mv']:.3g} mV, gradient cosine {row['grad_cosine']:.6f}, "
+        f"accuracy drop {row['accuracy_drop']:.3g}."
+    )
 
 
 def summary_markdown(frame: pd.DataFrame, budget_text: str, cost_column: str) -> str:
@@ -72,5 +86,8 @@ def summary_markdown(frame: pd.DataFrame, budget_text: str, cost_column: str) ->
         f"Voltage RMSE on the common grid t = k x {meta['common_step_ms']:g} ms; "
         f"max error on each setting's own grid; spike coincidence window "
         f"{meta['coincidence_window_ms']:g} ms.\n\n"
-        + verdict(frame, budget_text, cost_column) + "\n\n" + summary_table(frame) + "\n"
+        + verdict(frame, budget_text, cost_column)
+        + "\n\n"
+        + summary_table(frame)
+        + "\n"
     )

@@ -29,8 +29,9 @@ from snnbench.regress.compare import SLOWER, Policy, judge
 from snnbench.render.noise_page import rates_table, summary_page
 
 #: Short rounds: each measurement takes a fraction of a second, so a trial is quick.
-STUDY_TIMING = TimingPolicy(min_round_s=0.005, min_rounds=4, max_rounds=4, target_s=0.02,
-                            warmup_calls=2)
+STUDY_TIMING = TimingPolicy(
+    min_round_s=0.005, min_rounds=4, max_rounds=4, target_s=0.02, warmup_calls=2
+)
 STUDY_SPECS = (
     CaseSpec("dense", "forward", 16, "float32", "cpu", 1e-3),
     CaseSpec("dense", "grad_step", 16, "float32", "cpu", 1e-3),
@@ -99,16 +100,18 @@ class TrialResult:
     ratio_high: float = float("nan")
 
 
-def _measure(spec: CaseSpec, runner: Rounds, timing: TimingPolicy,
-             tasks: harness.TaskCache) -> list[float]:
+def _measure(
+    spec: CaseSpec, runner: Rounds, timing: TimingPolicy, tasks: harness.TaskCache
+) -> list[float]:
     m = harness.measure_case(spec, timing, runner, tasks)
     if m.status != "ok":
         raise RuntimeError(f"noise study: {spec.case_id} {m.status}: {m.reason}")
     return list(m.samples_s)
 
 
-def run_trial(config: StudyConfig, trial: int, spec: CaseSpec, slowdown: float,
-              tasks: harness.TaskCache) -> TrialResult:
+def run_trial(
+    config: StudyConfig, trial: int, spec: CaseSpec, slowdown: float, tasks: harness.TaskCache
+) -> TrialResult:
     """Measure A and B interleaved, then judge B against A at every threshold."""
     runners = {"A": slowed_rounds(0.0), "B": slowed_rounds(slowdown)}
     chunks: dict[str, list[list[float]]] = {"A": [], "B": []}
@@ -120,15 +123,25 @@ def run_trial(config: StudyConfig, trial: int, spec: CaseSpec, slowdown: float,
     b = [s for c in chunks["B"] for s in c]
     verdicts = []
     for pct in config.thresholds_pct:
-        plain = judge(a, b, pct / 100.0, Policy(threshold_pct=pct, seed=trial), chunks["A"],
-                      chunks["B"])
+        plain = judge(
+            a, b, pct / 100.0, Policy(threshold_pct=pct, seed=trial), chunks["A"], chunks["B"]
+        )
         verdicts.append((pct, plain.verdict))
-    return TrialResult(trial, spec.case_id, slowdown, float(plain.ratio), tuple(verdicts),
-                       float(plain.p_value), float(plain.ratio_low), float(plain.ratio_high))
+    return TrialResult(
+        trial,
+        spec.case_id,
+        slowdown,
+        float(plain.ratio),
+        tuple(verdicts),
+        float(plain.p_value),
+        float(plain.ratio_low),
+        float(plain.ratio_high),
+    )
 
 
-def run_study(config: StudyConfig, progress: Callable[[int, int], None] | None = None
-              ) -> list[TrialResult]:
+def run_study(
+    config: StudyConfig, progress: Callable[[int, int], None] | None = None
+) -> list[TrialResult]:
     """Every trial; the process must run at the specs' precision (float32)."""
     harness.prepare_process(config.specs[0].precision)
     tasks = harness.TaskCache(size=len(config.specs))
@@ -171,12 +184,23 @@ def rates(results: Sequence[TrialResult]) -> list[Rate]:
             for case in (r.case_id, "all"):
                 groups.setdefault((r.slowdown, pct, case), []).append((verdict == SLOWER, r.ratio))
     out = []
-    for (slowdown, pct, case), flags in sorted(groups.items(), key=lambda kv: (
-            kv[0][0], -kv[0][1], kv[0][2] == "all", kv[0][2])):
+    for (slowdown, pct, case), flags in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][2] == "all", kv[0][2])
+    ):
         flagged = sum(f for f, _ in flags)
         low, high = stats.proportion_interval(flagged, len(flags))
-        out.append(Rate(slowdown, pct, case, flagged, len(flags), low, high,
-                        float(np.median([ratio for _, ratio in flags]))))
+        out.append(
+            Rate(
+                slowdown,
+                pct,
+                case,
+                flagged,
+                len(flags),
+                low,
+                high,
+                float(np.median([ratio for _, ratio in flags])),
+            )
+        )
     return out
 
 
@@ -188,25 +212,47 @@ def load_average() -> tuple[float, float, float]:
         return (float("nan"),) * 3
 
 
-def write_study(results: Sequence[TrialResult], config: StudyConfig, out_root,
-                wall_s: float, load_before: tuple, load_after: tuple, command=None):
+def write_study(
+    results: Sequence[TrialResult],
+    config: StudyConfig,
+    out_root,
+    wall_s: float,
+    load_before: tuple,
+    load_after: tuple,
+    command=None,
+):
     """Write trials.csv, rates.csv, study.json and summary.md into a fresh run folder."""
     import pandas as pd
 
     folder = storage.RunFolder.create(Path(out_root) / "noise-study")
-    trials = pd.DataFrame([{"trial": r.trial, "case_id": r.case_id, "slowdown": r.slowdown,
-                            "ratio": r.ratio, "ratio_low": r.ratio_low,
-                            "ratio_high": r.ratio_high, "p_value": r.p_value,
-                            **{f"verdict_at_{p:g}pct": v for p, v in r.verdicts}}
-                           for r in results])
+    trials = pd.DataFrame(
+        [
+            {
+                "trial": r.trial,
+                "case_id": r.case_id,
+                "slowdown": r.slowdown,
+                "ratio": r.ratio,
+                "ratio_low": r.ratio_low,
+                "ratio_high": r.ratio_high,
+                "p_value": r.p_value,
+                **{f"verdict_at_{p:g}pct": v for p, v in r.verdicts},
+            }
+            for r in results
+        ]
+    )
     folder.write_table("noise_trials", trials)
     found = rates(results)
     folder.write_table("noise_rates", pd.DataFrame([{**asdict(r), "rate": r.rate} for r in found]))
-    info = {"config": {**asdict(config), "specs": [s.case_id for s in config.specs]},
-            "command": list(command or sys.argv), "wall_s": wall_s,
-            "load_average_before": load_before, "load_average_after": load_after,
-            "metadata": machine.metadata()}
+    info = {
+        "config": {**asdict(config), "specs": [s.case_id for s in config.specs]},
+        "command": list(command or sys.argv),
+        "wall_s": wall_s,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "metadata": machine.metadata(),
+    }
     folder.write_text("study.json", storage.to_json(info))
-    folder.write_text("summary.md", summary_page(rates_table(found), config.trials,
-                                                 config.chunks, info))
+    folder.write_text(
+        "summary.md", summary_page(rates_table(found), config.trials, config.chunks, info)
+    )
     return folder.path

@@ -132,7 +132,9 @@ def measure_in_child(spec: CaseSpec, timeout_s: float = 1800.0) -> ChildResult:
     except subprocess.TimeoutExpired:
         return ChildResult("failed", f"memory child timed out after {timeout_s:.0f} s", {})
     if done.returncode != 0:
-        return ChildResult("failed", describe_exit(done.returncode, "memory child", done.stderr), {})
+        return ChildResult(
+            "failed", describe_exit(done.returncode, "memory child", done.stderr), {}
+        )
     try:
         return ChildResult("ok", "", json.loads(done.stdout.strip().splitlines()[-1]))
     except (json.JSONDecodeError, IndexError):

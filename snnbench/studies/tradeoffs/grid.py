@@ -66,16 +66,31 @@ class TradeoffGrid:
             for value in values:
                 expect(value in allowed, name, f"one of {', '.join(allowed)}", value)
         for value in self.train_backends:
-            expect(value in self.backends, "train_backends",
-                   f"one of the grid's backends {self.backends}", value)
-        expect("float64" in self.precisions, "precisions",
-               "a list that includes float64 (the reference runs in float64)", self.precisions)
+            expect(
+                value in self.backends,
+                "train_backends",
+                f"one of the grid's backends {self.backends}",
+                value,
+            )
+        expect(
+            "float64" in self.precisions,
+            "precisions",
+            "a list that includes float64 (the reference runs in float64)",
+            self.precisions,
+        )
         expect(self.weights_at in WEIGHTS_AT, "weights_at", f"one of {WEIGHTS_AT}", self.weights_at)
-        expect(isinstance(self.epochs, int) and self.epochs >= 0, "epochs", "an integer >= 0",
-               self.epochs)
-        expect(self.weights_at == "initial" or self.epochs > 0, "epochs",
-               "> 0 when weights_at='trained' (the reference is trained for that many epochs)",
-               self.epochs)
+        expect(
+            isinstance(self.epochs, int) and self.epochs >= 0,
+            "epochs",
+            "an integer >= 0",
+            self.epochs,
+        )
+        expect(
+            self.weights_at == "initial" or self.epochs > 0,
+            "epochs",
+            "> 0 when weights_at='trained' (the reference is trained for that many epochs)",
+            self.epochs,
+        )
         TaskConfig(dt_ms=self.source_dt_ms, t_max_ms=self.t_max_ms)
         n_source = round(self.t_max_ms / self.source_dt_ms)
         for dt in self.dts_ms:
@@ -100,15 +115,28 @@ class TradeoffGrid:
 
     def matrix(self) -> Matrix:
         """The benchmark matrix that times every point (one batch size, every dt)."""
-        return Matrix(backends=self.backends, batch_sizes=(self.batch_size,),
-                      precisions=self.precisions, platforms=(self.platform,),
-                      dts_ms=tuple(sorted(self.dts_ms)), phases=COST_PHASES, product=True,
-                      dt_batch_size=self.batch_size, t_max_ms=self.t_max_ms)
+        return Matrix(
+            backends=self.backends,
+            batch_sizes=(self.batch_size,),
+            precisions=self.precisions,
+            platforms=(self.platform,),
+            dts_ms=tuple(sorted(self.dts_ms)),
+            phases=COST_PHASES,
+            product=True,
+            dt_batch_size=self.batch_size,
+            t_max_ms=self.t_max_ms,
+        )
 
     def job(self, **changes: object) -> dict:
-        base = {"t_max_ms": self.t_max_ms, "batch_size": self.batch_size, "seed": self.seed,
-                "source_dt_ms": self.source_dt_ms, "at": self.weights_at, "epochs": self.epochs,
-                "reference": {"dt_ms": self.reference_dt_ms, "backend": self.backends[0]}}
+        base = {
+            "t_max_ms": self.t_max_ms,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "source_dt_ms": self.source_dt_ms,
+            "at": self.weights_at,
+            "epochs": self.epochs,
+            "reference": {"dt_ms": self.reference_dt_ms, "backend": self.backends[0]},
+        }
         return {**base, **changes}
 
 
@@ -123,7 +151,9 @@ def grid_from_options(full: bool = False, **options: object) -> TradeoffGrid:
     if changes.get("train_backends") == ("none",):
         changes["train_backends"] = ()
     if "backends" in changes and "train_backends" not in changes:
-        changes["train_backends"] = tuple(b for b in base.train_backends if b in changes["backends"])
+        changes["train_backends"] = tuple(
+            b for b in base.train_backends if b in changes["backends"]
+        )
     if changes.get("train_backends") == () and "epochs" not in changes:
         changes["epochs"] = 0
     return TradeoffGrid(**{**asdict(base), **changes})
@@ -149,19 +179,33 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("max_voltage_rmse_mv", "max_accuracy_drop"):
             value = getattr(self, name)
-            expect(value is None or (value >= 0 and math.isfinite(value)), name,
-                   "a finite number >= 0", value)
-        expect(self.min_grad_cosine is None or -1 <= self.min_grad_cosine <= 1, "min_grad_cosine",
-               "a number in [-1, 1]", self.min_grad_cosine)
-        expect(self.cost_column in ("grad_step_s", "forward_s"), "cost_column",
-               "grad_step_s or forward_s", self.cost_column)
+            expect(
+                value is None or (value >= 0 and math.isfinite(value)),
+                name,
+                "a finite number >= 0",
+                value,
+            )
+        expect(
+            self.min_grad_cosine is None or -1 <= self.min_grad_cosine <= 1,
+            "min_grad_cosine",
+            "a number in [-1, 1]",
+            self.min_grad_cosine,
+        )
+        expect(
+            self.cost_column in ("grad_step_s", "forward_s"),
+            "cost_column",
+            "grad_step_s or forward_s",
+            self.cost_column,
+        )
 
     def failures(self, row: pd.Series) -> list[str]:
         """Why ``row`` misses the budget (empty if it meets it); a missing figure fails."""
         out = []
-        checks = (("voltage_rmse_mv", self.max_voltage_rmse_mv, "<="),
-                  ("grad_cosine", self.min_grad_cosine, ">="),
-                  ("accuracy_drop", self.max_accuracy_drop, "<="))
+        checks = (
+            ("voltage_rmse_mv", self.max_voltage_rmse_mv, "<="),
+            ("grad_cosine", self.min_grad_cosine, ">="),
+            ("accuracy_drop", self.max_accuracy_drop, "<="),
+        )
         for column, limit, sense in checks:
             if limit is None:
                 continue
@@ -174,12 +218,15 @@ class Budget:
         return out
 
     def describe(self) -> str:
-        parts = [f"voltage RMSE <= {self.max_voltage_rmse_mv:g} mV"
-                 if self.max_voltage_rmse_mv is not None else "",
-                 f"gradient cosine >= {self.min_grad_cosine:g}"
-                 if self.min_grad_cosine is not None else "",
-                 f"accuracy drop <= {self.max_accuracy_drop:g}"
-                 if self.max_accuracy_drop is not None else ""]
+        parts = [
+            f"voltage RMSE <= {self.max_voltage_rmse_mv:g} mV"
+            if self.max_voltage_rmse_mv is not None
+            else "",
+            f"gradient cosine >= {self.min_grad_cosine:g}"
+            if self.min_grad_cosine is not None
+            else "",
+            f"accuracy drop <= {self.max_accuracy_drop:g}"
+            if self.max_accuracy_drop is not None
+            else "",
+        ]
         return ", ".join(p for p in parts if p) or "no constraint"
-
-

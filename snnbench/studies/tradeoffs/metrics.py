@@ -43,20 +43,25 @@ def point_metrics(grid: TradeoffGrid, out: dict, ref: dict, dt_ms: float) -> dic
         row[f"{layer}_spikes"] = int(np.sum(~np.isnan(times)))
         row[f"{layer}_count_abs_diff"] = per_train
         row[f"{layer}_count_rel_diff"] = relative
-        row[f"{layer}_coincidence"] = fidelity.coincidence_fraction(times, ref_times, grid.window_ms)
-        row[f"{layer}_van_rossum"] = float(np.mean(
-            fidelity.van_rossum_distance(times, ref_times, grid.van_rossum_tau_ms)))
+        row[f"{layer}_coincidence"] = fidelity.coincidence_fraction(
+            times, ref_times, grid.window_ms
+        )
+        row[f"{layer}_van_rossum"] = float(
+            np.mean(fidelity.van_rossum_distance(times, ref_times, grid.van_rossum_tau_ms))
+        )
     row["loss"] = float(out["loss"])
     row["loss_abs_diff"] = abs(float(out["loss"]) - float(ref["loss"]))
     row["grad_cosine"] = fidelity.cosine_similarity(out["grad"], ref["grad"])
     row["grad_rel_error"] = fidelity.relative_norm_error(out["grad"], ref["grad"])
     row["grad_norm"] = float(np.linalg.norm(out["grad"]))
     if "train_losses" in out:
-        row.update(train_loss=float(out["train_loss"]),
-                   train_accuracy=float(out["train_accuracy"]),
-                   train_loss_on_reference=float(out.get("ref_loss", np.nan)),
-                   train_accuracy_on_reference=float(out.get("ref_accuracy", np.nan)),
-                   train_wall_s=float(out["train_wall_s"]))
+        row.update(
+            train_loss=float(out["train_loss"]),
+            train_accuracy=float(out["train_accuracy"]),
+            train_loss_on_reference=float(out.get("ref_loss", np.nan)),
+            train_accuracy_on_reference=float(out.get("ref_accuracy", np.nan)),
+            train_wall_s=float(out["train_wall_s"]),
+        )
     return row
 
 
@@ -69,14 +74,22 @@ def fidelity_frame(grid: TradeoffGrid, outputs: dict) -> pd.DataFrame:
         for precision in grid.precisions:
             for dt in grid.dts_ms:
                 pid = point_id(backend, precision, dt)
-                row = {"point_id": pid, "backend": backend, "precision": precision, "dt_ms": dt,
-                       "is_reference": pid == ref_id, "reference_id": ref_id}
+                row = {
+                    "point_id": pid,
+                    "backend": backend,
+                    "precision": precision,
+                    "dt_ms": dt,
+                    "is_reference": pid == ref_id,
+                    "reference_id": ref_id,
+                }
                 row.update(point_metrics(grid, outputs[pid], ref, dt))
                 rows.append(row)
     frame = pd.DataFrame(rows)
     if "train_accuracy_on_reference" in frame:
         ref_acc = frame[frame["is_reference"]].set_index("backend")["train_accuracy_on_reference"]
-        frame["accuracy_drop"] = frame["backend"].map(ref_acc) - frame["train_accuracy_on_reference"]
+        frame["accuracy_drop"] = (
+            frame["backend"].map(ref_acc) - frame["train_accuracy_on_reference"]
+        )
     else:
         frame["accuracy_drop"] = np.nan
     return frame

@@ -55,13 +55,15 @@ def resample_currents(currents_na: np.ndarray, source_dt_ms: float, dt_ms: float
     if coarser is None and finer is None:
         raise SnnbenchError(
             f"`dt_ms` must be a whole multiple or divisor of the input grid's {source_dt_ms:g} ms "
-            f"so that step averages are exact; got {dt_ms:g}")
+            f"so that step averages are exact; got {dt_ms:g}"
+        )
     if finer is not None:
         return np.repeat(currents_na, finer, axis=-1)
     if n_source % coarser:
         raise SnnbenchError(
             f"`dt_ms` must divide the input duration {n_source * source_dt_ms:g} ms "
-            f"({n_source} bins of {source_dt_ms:g} ms) into whole steps; got {dt_ms:g}")
+            f"({n_source} bins of {source_dt_ms:g} ms) into whole steps; got {dt_ms:g}"
+        )
     blocks = currents_na.reshape(*currents_na.shape[:-1], n_source // coarser, coarser)
     return blocks.mean(axis=-1)
 
@@ -83,7 +85,8 @@ def common_step_ms(dts_ms: tuple[float, ...], reference_dt_ms: float) -> float:
         if ratio is None:
             raise SnnbenchError(
                 f"`dt_ms` values must be whole multiples of the reference step "
-                f"{reference_dt_ms:g} ms so they can be compared at its sample times; got {dt:g}")
+                f"{reference_dt_ms:g} ms so they can be compared at its sample times; got {dt:g}"
+            )
         multiples.append(ratio)
     return math.lcm(*multiples) * reference_dt_ms
 

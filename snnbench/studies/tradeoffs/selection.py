@@ -16,8 +16,11 @@ def cost_frame(bench: pd.DataFrame) -> pd.DataFrame:
     wide = ok.pivot_table(index=keys, columns="phase", values="median_s", aggfunc="first")
     wide = wide.reindex(columns=[p.value for p in COST_PHASES])
     wide.columns = [f"{phase}_s" for phase in wide.columns]
-    noisy = ok[ok["phase"].isin(["forward", "grad_step"])].groupby(keys)["noisy"].apply(
-        lambda s: bool(s.fillna(False).astype(bool).any()))
+    noisy = (
+        ok[ok["phase"].isin(["forward", "grad_step"])]
+        .groupby(keys)["noisy"]
+        .apply(lambda s: bool(s.fillna(False).astype(bool).any()))
+    )
     wide["cost_noisy"] = noisy
     failed = bench[bench["status"] != "ok"].groupby(keys)["reason"].first()
     wide = wide.join(failed.rename("cost_failure"), how="outer")

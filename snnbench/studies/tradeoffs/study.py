@@ -45,8 +45,9 @@ def _run_worker(job: dict, workdir: Path, name: str) -> None:
     with open(log, "w") as handle:
         done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
     if done.returncode != 0:
-        raise RuntimeError(describe_exit(done.returncode, f"tradeoffs worker {name!r}",
-                                         log.read_text()))
+        raise RuntimeError(
+            describe_exit(done.returncode, f"tradeoffs worker {name!r}", log.read_text())
+        )
 
 
 def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = print) -> dict:
@@ -55,18 +56,28 @@ def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = 
     separate_prepare = "float32" in grid.precisions  # float32 needs the data before float64 runs
     if separate_prepare:
         say("tradeoffs: drawing the shared inputs and weights (float64)")
-        _run_worker(grid.job(stage="prepare", precision="float64", out=str(shared)), workdir,
-                    "prepare")
+        _run_worker(
+            grid.job(stage="prepare", precision="float64", out=str(shared)), workdir, "prepare"
+        )
     outputs: dict[str, Path] = {}
     for precision in sorted(grid.precisions, key=lambda p: p == "float64"):  # float64 last
-        points = [{"dt_ms": dt, "backend": backend, "train": backend in grid.train_backends}
-                  for backend in grid.backends for dt in grid.dts_ms]
+        points = [
+            {"dt_ms": dt, "backend": backend, "train": backend in grid.train_backends}
+            for backend in grid.backends
+            for dt in grid.dts_ms
+        ]
         out = workdir / f"{precision}.npz"
         say(f"tradeoffs: evaluating {len(points)} {precision} points")
-        job = grid.job(stage="evaluate", precision=precision, points=points, shared=str(shared),
-                       out=str(out), transfer=precision == "float64",
-                       prepare_first=not separate_prepare,
-                       transfer_from=[str(p) for p in outputs.values()])
+        job = grid.job(
+            stage="evaluate",
+            precision=precision,
+            points=points,
+            shared=str(shared),
+            out=str(out),
+            transfer=precision == "float64",
+            prepare_first=not separate_prepare,
+            transfer_from=[str(p) for p in outputs.values()],
+        )
         _run_worker(job, workdir, precision)
         outputs[precision] = out
     return _collect(outputs.values())
@@ -82,7 +93,9 @@ def _collect(paths) -> dict[str, dict[str, np.ndarray]]:
     return found
 
 
-def measure_cost(grid: TradeoffGrid, out_root: Path, policy: str, progress: bool) -> tuple[pd.DataFrame, str]:
+def measure_cost(
+    grid: TradeoffGrid, out_root: Path, policy: str, progress: bool
+) -> tuple[pd.DataFrame, str]:
     """Time every point through the benchmark runner; ``(cost table, benchmark run id)``."""
     options = runner.RunOptions(out_root=Path(out_root), policy=policy, progress=progress)
     run_dir = runner.run_matrix(grid.matrix(), options)
@@ -101,15 +114,26 @@ class TradeoffResult:
 CostFunction = Callable[[TradeoffGrid], tuple[pd.DataFrame, str]]
 
 
-def run_tradeoffs(grid: TradeoffGrid, budget: Budget, out_root: Path, policy: str = "quick",
-                  progress: bool = True, cost: CostFunction | None = None,
-                  say: Callable[[str], None] = print,
-                  command: tuple[str, ...] | None = None) -> TradeoffResult:
+def run_tradeoffs(
+    grid: TradeoffGrid,
+    budget: Budget,
+    out_root: Path,
+    policy: str = "quick",
+    progress: bool = True,
+    cost: CostFunction | None = None,
+    say: Callable[[str], None] = print,
+    command: tuple[str, ...] | None = None,
+) -> TradeoffResult:
     """Run the study; writes ``<out_root>/<machine>/<stamp>-tradeoffs/`` and returns its result."""
     folder = storage.RunFolder.create(out_root, kind="tradeoffs")
-    info = storage.start_info(folder, command or sys.argv, grid=_plain(asdict(grid)),
-                              budget=asdict(budget), policy=policy,
-                              metadata=machine.metadata())
+    info = storage.start_info(
+        folder,
+        command or sys.argv,
+        grid=_plain(asdict(grid)),
+        budget=asdict(budget),
+        policy=policy,
+        metadata=machine.metadata(),
+    )
     with tempfile.TemporaryDirectory(prefix="snnbench-tradeoffs-") as tmp:
         outputs = run_workers(grid, Path(tmp), say)
     frame = fidelity_frame(grid, outputs)
@@ -123,8 +147,12 @@ def run_tradeoffs(grid: TradeoffGrid, budget: Budget, out_root: Path, policy: st
     plots.save_png(plots.fig_tradeoffs(frame, budget.cost_column), folder / "pareto.png")
     chosen = frame[frame["chosen"]].iloc[0] if frame["chosen"].any() else None
     folder.write_text("summary.md", summary_markdown(frame, budget.describe(), budget.cost_column))
-    info.update(status="complete", finished_utc=machine.utc_now(), bench_run_id=bench_run_id,
-                chosen=None if chosen is None else chosen["point_id"])
+    info.update(
+        status="complete",
+        finished_utc=machine.utc_now(),
+        bench_run_id=bench_run_id,
+        chosen=None if chosen is None else chosen["point_id"],
+    )
     folder.write_info(info)
     return TradeoffResult(folder.path, frame, chosen, budget)
 
@@ -139,8 +167,16 @@ def _with_metadata(frame: pd.DataFrame, grid: TradeoffGrid, run_id: str, bench_r
     frame.insert(1, "run_id", run_id)
     frame["bench_run_id"] = bench_run_id
     frame["n_steps"] = [round(grid.t_max_ms / dt) for dt in frame["dt_ms"]]
-    for name in ("t_max_ms", "batch_size", "seed", "epochs", "weights_at", "source_dt_ms",
-                 "van_rossum_tau_ms", "platform"):
+    for name in (
+        "t_max_ms",
+        "batch_size",
+        "seed",
+        "epochs",
+        "weights_at",
+        "source_dt_ms",
+        "van_rossum_tau_ms",
+        "platform",
+    ):
         frame[name] = getattr(grid, name)
     frame["coincidence_window_ms"] = grid.window_ms
     frame["common_step_ms"] = grid.common_step_ms

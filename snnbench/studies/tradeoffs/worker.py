@@ -43,8 +43,13 @@ from snnbench.task.model import (
 
 
 def point_config(job: dict, dt_ms: float, precision: str) -> TaskConfig:
-    return TaskConfig(dt_ms=dt_ms, t_max_ms=job["t_max_ms"], batch_size=job["batch_size"],
-                      seed=job["seed"], precision=precision)
+    return TaskConfig(
+        dt_ms=dt_ms,
+        t_max_ms=job["t_max_ms"],
+        batch_size=job["batch_size"],
+        seed=job["seed"],
+        precision=precision,
+    )
 
 
 def point_data(shared: dict, job: dict, dt_ms: float) -> TaskData:
@@ -68,15 +73,20 @@ def prepare(job: dict) -> None:
     """Draw the data once (float64, the tutorial's grid) and choose the evaluation weights."""
     config = point_config(job, job["source_dt_ms"], "float64")
     data = make_data(config)
-    arrays = {"weights": np.asarray(data.weights), "spikes": np.asarray(data.spikes),
-              "currents": np.asarray(data.inputs), "targets": np.asarray(data.targets)}
+    arrays = {
+        "weights": np.asarray(data.weights),
+        "spikes": np.asarray(data.spikes),
+        "currents": np.asarray(data.inputs),
+        "targets": np.asarray(data.targets),
+    }
     arrays["eval_weights"] = arrays["weights"]
     if job["at"] == "trained":
         ref = job["reference"]
         config = point_config(job, ref["dt_ms"], "float64")
         task = make_task(config, ref["backend"], point_data(arrays, job, ref["dt_ms"]))
-        trained = train(task, _simulator(config, ref["backend"], task), arrays["weights"],
-                        job["epochs"])
+        trained = train(
+            task, _simulator(config, ref["backend"], task), arrays["weights"], job["epochs"]
+        )
         arrays["eval_weights"] = trained["trained"]
     np.savez(job["out"], **arrays)
 
@@ -97,11 +107,15 @@ def _simulator(config: TaskConfig, backend: str, task: Task) -> Callable:
 
 
 def _loss_and_accuracy(v: jax.Array, targets: jax.Array) -> tuple[float, float]:
-    return (float(cross_entropy_of_max_voltage(v, targets)),
-            float(accuracy_of_max_voltage(v, targets)))
+    return (
+        float(cross_entropy_of_max_voltage(v, targets)),
+        float(accuracy_of_max_voltage(v, targets)),
+    )
 
 
-def train(task: Task, simulate: Callable, weights: np.ndarray, epochs: int) -> dict[str, np.ndarray]:
+def train(
+    task: Task, simulate: Callable, weights: np.ndarray, epochs: int
+) -> dict[str, np.ndarray]:
     """Adam for ``epochs`` full-batch steps (the task's jitted step), then score the result.
 
     Scoring reuses the compiled simulation, so training costs one extra compile.
@@ -116,9 +130,13 @@ def train(task: Task, simulate: Callable, weights: np.ndarray, epochs: int) -> d
     jax.block_until_ready(params)
     wall_s = time.perf_counter() - start
     loss, accuracy = _loss_and_accuracy(simulate(params, task.inputs)[0], task.targets)
-    return {"train_losses": np.asarray(losses, dtype=np.float64), "train_loss": np.asarray(loss),
-            "train_accuracy": np.asarray(accuracy), "train_wall_s": np.asarray(wall_s),
-            "trained": np.asarray(params[0][dense.WEIGHT], dtype=np.float64)}
+    return {
+        "train_losses": np.asarray(losses, dtype=np.float64),
+        "train_loss": np.asarray(loss),
+        "train_accuracy": np.asarray(accuracy),
+        "train_wall_s": np.asarray(wall_s),
+        "trained": np.asarray(params[0][dense.WEIGHT], dtype=np.float64),
+    }
 
 
 def evaluate_point(job: dict, shared: dict, point: dict) -> dict[str, np.ndarray]:
@@ -181,8 +199,9 @@ def evaluate(job: dict) -> None:
             trained[pid] = arrays[f"{pid}{SEP}trained"]
     for path in job.get("transfer_from", []):
         with np.load(path) as other:
-            trained.update({k.split(SEP)[0]: other[k] for k in other.files
-                            if k.endswith(f"{SEP}trained")})
+            trained.update(
+                {k.split(SEP)[0]: other[k] for k in other.files if k.endswith(f"{SEP}trained")}
+            )
     if job.get("transfer") and trained:
         arrays.update(transfer(job, shared, trained))
     np.savez(job["out"], **arrays)
