@@ -67,6 +67,7 @@ FLAGS = {
     "memory_batch_sizes": "--memory-batch-sizes",
     "min_grad_cosine": "--min-grad-cosine",
     "out_root": "--out",
+    "results_dir": "--results",
     "path": "PATH",
     "phase_threshold_pct": "--threshold-phase",
     "phases": "--phases",

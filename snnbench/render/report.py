@@ -112,7 +112,7 @@ def load_inputs(results_dir: str | Path) -> ReportInputs:
     root = Path(results_dir)
     if not root.is_dir():
         raise SnnbenchError(
-            f"`--results` must be a results folder; {str(root)!r} does not exist: "
+            f"`results_dir` must be a results folder; {str(root)!r} does not exist: "
             f"{HOW_TO_GET['benchmark']}"
         )
     notes: list[str] = []
@@ -120,7 +120,7 @@ def load_inputs(results_dir: str | Path) -> ReportInputs:
     tables = {kind: _load_tables(root, kind, notes) for kind in STUDY_TABLES}
     if bench is None and not any(tables.values()):
         raise SnnbenchError(
-            f"`--results` {str(root)!r} holds no benchmark, trade-off or profiling results; "
+            f"`results_dir` {str(root)!r} holds no benchmark, trade-off or profiling results; "
             f"{HOW_TO_GET['benchmark']}"
         )
     return ReportInputs(
