@@ -1,7 +1,10 @@
 """The benchmark run's summary for people: table cells, units, the quality line."""
 
+from pathlib import Path
+
 import pandas as pd
 
+from snnbench.measure import storage
 from snnbench.render import bench_summary
 from snnbench.render.units import format_bytes, format_seconds
 
@@ -64,7 +67,7 @@ def test_quality_summary_reports_cv_noisy_rows_and_overhead():
     text = bench_summary.quality_summary(frame)
     assert "Steady-state rows (forward, grad_step): 3" in text
     assert "median 4.0%" in text and "max 20.0%" in text
-    assert "1 with IQR/median > 10 %" in text
+    assert "Noisy rows (marked ~, IQR/median > 10%): 3 of 5." in text
     assert "20 us (float64)" in text
 
 
@@ -82,3 +85,25 @@ def test_summary_table_has_no_ratio_column_without_pairs():
         "jaxley_over_dense": float("nan"),
     }
     assert "jaxley/dense" not in bench_summary.summary_table(pd.DataFrame([row]))
+
+
+COMMITTED_RUN = (
+    Path(__file__).resolve().parent.parent / "results" / "vm-da3d1dc8" / "20261128T123212Z"
+)
+
+
+def test_the_terminal_view_of_a_whole_quick_matrix_fits_100_columns():
+    frame = storage.load_results(COMMITTED_RUN)
+    text = bench_summary.terminal_table(frame)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "cpu float64\nbackend" in text and "29.5x" in text  # jaxley/dense, b=64 float32
+    assert "gpu float32: 79 cases not run: no gpu device" in text
+    noisy, timed = bench_summary.noisy_count(frame)
+    assert f"{noisy} of {timed}" in bench_summary.quality_summary(frame)
+    assert text.count("~") == int(
+        frame[frame["phase"].isin(["forward", "grad_step", "forward_compile", "grad_compile"])][
+            "noisy"
+        ]
+        .fillna(False)
+        .sum()
+    )

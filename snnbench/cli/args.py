@@ -1,18 +1,67 @@
-"""Argument parsing pieces shared by every command: one-line errors, typed values."""
+"""Argument parsing pieces shared by every command: one-line errors, typed values, hints."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Sequence
 
 from snnbench.errors import SnnbenchError
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` to every option's help, unless its help already says it
+    or there is no value to show (``None``, a flag that is off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage, so errors stay one line."""
+    """argparse that raises one-line errors (with a "did you mean" hint) and shows defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse hook
-        raise SnnbenchError(f"{message} (see `{self.prog} --help`)")
+        raise SnnbenchError(f"{message}{_choice_hint(message)} (see `{self.prog} --help`)")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace=None):  # noqa: D102
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self._command_parser(parsed)
+            unknown = extras[0]
+            hint = suggest(unknown, command._option_string_actions) if unknown[:1] == "-" else ""
+            raise SnnbenchError(
+                f"unrecognized argument {unknown!r}{hint} (see `{command.prog} --help`)"
+            )
+        return parsed
+
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The subcommand's parser that read ``parsed`` (or this one)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(getattr(parsed, action.dest, None), self)
+        return self
+
+
+def suggest(word: str, known: Sequence[str]) -> str:
+    """``"; did you mean X?"`` for the closest of ``known``, or ``""``."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _choice_hint(message: str) -> str:
+    """A hint for argparse's "invalid choice: 'x' (choose from a, b)" messages."""
+    if "invalid choice: " not in message or "(choose from " not in message:
+        return ""
+    word = message.split("invalid choice: ", 1)[1].split(" ", 1)[0].strip("'\"")
+    choices = message.split("(choose from ", 1)[1].rstrip(")").replace("'", "").split(", ")
+    return suggest(word, choices)
 
 
 def _typed(convert: Callable[[str], float], accept: Callable[[float], bool], expected: str):
@@ -38,15 +87,22 @@ number = _typed(float, lambda v: True, "a number")
 
 
 def csv_list(kind: Callable[[str], object]) -> Callable[[str], tuple]:
-    """A comma-separated list of ``kind`` values."""
+    """A comma-separated list of ``kind`` values; an empty item (``1,,2``) is an error."""
 
     def parse(text: str) -> tuple:
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        if not items:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+        items = [t.strip() for t in text.split(",")]
+        if not text.strip() or any(not item for item in items):
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list without empty items, got {text!r}"
+            )
         return tuple(kind(t) for t in items)
 
     return parse
+
+
+def listed(values: Sequence[object]) -> str:
+    """Values as the comma list a user would type (for help texts)."""
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
 #: The flag that sets each library argument, so a library error names what the user typed.
@@ -55,9 +111,10 @@ FLAGS = {
     "backend": "--backend",
     "backends": "--backend",
     "batch_size": "--batch-size",
-    "batch_sizes": "--batch-sizes",
+    "batch_sizes": "--batch-size",
     "bench_dir": "--bench-dir",
     "by": "--by",
+    "chunks": "--chunks",
     "cost_column": "--optimise-for",
     "dt_ms": "--dt-ms",
     "dts_ms": "--dt-ms",
@@ -67,7 +124,6 @@ FLAGS = {
     "memory_batch_sizes": "--memory-batch-sizes",
     "min_grad_cosine": "--min-grad-cosine",
     "out_root": "--out",
-    "results_dir": "--results",
     "path": "PATH",
     "phase_threshold_pct": "--threshold-phase",
     "phases": "--phases",
@@ -75,11 +131,11 @@ FLAGS = {
     "platforms": "--device",
     "precision": "--precision",
     "precisions": "--precision",
+    "results_dir": "--results",
     "seed": "--seed",
     "spec": "--a-spec/--b-spec",
     "threshold_pct": "--threshold",
     "train_backends": "--train-backend",
     "trials": "--trials",
-    "chunks": "--chunks",
     "weights_at": "--weights-at",
 }

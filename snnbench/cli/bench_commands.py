@@ -6,56 +6,104 @@ import argparse
 import sys
 import time
 
-from snnbench.cli.args import (
-    csv_list,
-    positive_float,
-    positive_int,
-)
+from snnbench.cli.args import csv_list, listed, positive_float, positive_int
 
 
 def add_bench(sub) -> None:
-    p = sub.add_parser("bench", help="run the benchmark matrix and write a results folder")
+    p = sub.add_parser(
+        "bench",
+        help="run the benchmark matrix and write a results folder",
+        description="Time build, trace+lower, compile, forward and gradient step over the "
+        "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
+        "matrix takes about 7 min on a 2-core CPU.",
+    )
     add_matrix_axes(p)
-    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--out", default="results", help="results root")
     p.add_argument(
         "--bench-dir",
-        help="a folder of bench_*.py modules to run with snnbench's pytest plugin "
+        help="a folder of extra bench_*.py modules to run with snnbench's pytest plugin "
         "(default: the benchmark installed with snnbench)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(run=_run_bench)
 
 
 def add_matrix_axes(p) -> None:
-    """The matrix options shared by ``bench`` and ``ab``."""
+    """The matrix options shared by ``bench`` and ``ab`` (lists are comma-separated)."""
+    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX
+    from snnbench.measure.phases import PHASE_GROUPS
+    from snnbench.measure.records import PLATFORMS
+
+    quick, full = QUICK_MATRIX, FULL_MATRIX
     p.add_argument(
         "--full",
         action="store_true",
-        help="the full matrix (batch sizes up to 1024, every dt at every batch size)",
+        help="the full matrix: more batch sizes, every dt at every batch size, longer timing",
     )
-    p.add_argument("--backend", type=csv_list(str), help="comma list of jaxley,dense")
-    p.add_argument("--batch-sizes", type=csv_list(positive_int), help="e.g. 1,16,64,256")
-    p.add_argument("--precision", type=csv_list(str), help="comma list of float32,float64")
     p.add_argument(
-        "--device", type=csv_list(str), help="comma list of cpu,gpu,tpu (default: cpu,gpu)"
+        "--backend",
+        type=csv_list(str),
+        help=f"backends (default: {listed(quick.backends)})",
     )
-    p.add_argument("--dt-ms", type=csv_list(positive_float), help="e.g. 0.001,0.002,0.005")
     p.add_argument(
-        "--phases", type=csv_list(str), help="phases, or the groups trace_lower, compile"
+        "--batch-size",
+        "--batch-sizes",
+        dest="batch_sizes",
+        type=csv_list(positive_int),
+        help=f"batch sizes (default: {listed(quick.batch_sizes)}; "
+        f"--full: {listed(full.batch_sizes)})",
+    )
+    p.add_argument(
+        "--precision",
+        type=csv_list(str),
+        help=f"precisions (default: {listed(quick.precisions)})",
+    )
+    p.add_argument(
+        "--device",
+        type=csv_list(str),
+        help=f"devices, from {listed(PLATFORMS)} (default: every one JAX sees here); "
+        "a device asked for but absent is an error",
+    )
+    p.add_argument(
+        "--dt-ms",
+        type=csv_list(positive_float),
+        help=f"time steps in ms (default: {listed(quick.dts_ms)}; the first at every batch "
+        f"size, the others at batch {quick.dt_batch_size} unless --full)",
+    )
+    p.add_argument(
+        "--phases",
+        type=csv_list(str),
+        help=f"phases, or the groups {listed(PHASE_GROUPS)} (default: all: {listed(quick.phases)})",
     )
 
 
-def matrix_from_args(args: argparse.Namespace):
-    """The matrix the axis options ask for (the quick matrix, narrowed)."""
+def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
+    """The matrix the axis options ask for (the quick or full matrix, narrowed).
+
+    Without ``--device`` the matrix runs on every platform in ``visible`` (those JAX
+    sees here); a ``--device`` JAX does not see is bad input.
+    """
+    from snnbench.errors import SnnbenchError
     from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, Matrix
     from snnbench.measure.phases import expand_phases
+    from snnbench.measure.records import PLATFORMS
 
     base = FULL_MATRIX if args.full else QUICK_MATRIX
+    platforms = args.device
+    if visible is not None:
+        if platforms is None:
+            platforms = tuple(p for p in PLATFORMS if p in visible)
+        missing = [p for p in platforms if p in PLATFORMS and p not in visible]
+        if missing:
+            raise SnnbenchError(
+                f"`--device` {','.join(missing)} was asked for, but JAX sees no such device here "
+                f"(it sees: {listed(sorted(visible))}); leave out --device to use what it sees"
+            )
     changes = {
         "backends": args.backend,
         "batch_sizes": args.batch_sizes,
         "precisions": args.precision,
-        "platforms": args.device,
+        "platforms": platforms,
         "dts_ms": args.dt_ms,
         "phases": expand_phases(args.phases) if args.phases else None,
     }
@@ -70,7 +118,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     from snnbench.measure import runner, storage
     from snnbench.render import bench_summary
 
-    matrix = matrix_from_args(args)
+    visible = runner.probe_platforms()
+    matrix = matrix_from_args(args, visible)
     options = runner.RunOptions(
         out_root=Path(args.out),
         bench=runner.BenchTarget.folder(Path(args.bench_dir))
@@ -81,22 +130,21 @@ def _run_bench(args: argparse.Namespace) -> int:
         command=args.command_line,
     )
     start = time.perf_counter()
-    run_dir = runner.run_matrix(matrix, options)
+    run_dir = runner.run_matrix(matrix, options, platforms=visible)
     frame = storage.load_results(run_dir)
     run_id = storage.RunFolder(run_dir).run_id
     storage.atomic_write_text(run_dir / "summary.md", bench_summary.summary_page(frame, run_id))
-    print(bench_summary.summary_table(frame))
+    print(bench_summary.caption() + "\n")
+    print(bench_summary.terminal_table(frame))
     print("\n" + bench_summary.quality_summary(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
-    noisy = int(frame["noisy"].fillna(False).astype(bool).sum())
-    if noisy:
-        print(f"{noisy} rows marked ~ have IQR/median > 10 %: treat them with care.")
+    print(f"Every phase, per row: {run_dir / 'summary.md'}")
     return 0
 
 
 def add_report(sub) -> None:
     p = sub.add_parser("report", help="turn a results tree into REPORT.md with figures")
-    p.add_argument("--results", default="results", help="results tree to read (default: results/)")
+    p.add_argument("--results", default="results", help="results tree to read")
     p.add_argument(
         "--out", default="results", help="where REPORT.md and report/*.png go (default: results/)"
     )

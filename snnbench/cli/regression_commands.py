@@ -160,8 +160,8 @@ def add_noise_study(sub) -> None:
         default=8,
         help="interleaved measurements per side per trial (default 8)",
     )
-    p.add_argument("--out", default="results", help="results root (default: results/)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_noise_study)
 
 
@@ -220,7 +220,7 @@ def add_ab(sub) -> None:
     p.add_argument("--repo", default=".", help="git repository of NAME@REV specs (default: .)")
     p.add_argument("--envs", default=".snnbench-envs", help="cache of environments")
     add_matrix_axes(p)
-    p.add_argument("--out", default="results", help="results root (default: results/)")
+    p.add_argument("--out", default="results", help="results root")
     add_compare_policy(p)
     p.set_defaults(run=_run_ab)
 
@@ -228,11 +228,11 @@ def add_ab(sub) -> None:
 def _run_ab(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench.measure import storage
+    from snnbench.measure import runner, storage
     from snnbench.regress import ab, compare, envs
     from snnbench.render import compare_text as compare_render
 
-    matrix = matrix_from_args(args)
+    matrix = matrix_from_args(args, runner.probe_platforms())
     policy = _policy(args)
     storage.check_writable(args.out)
     repo = Path(args.repo)

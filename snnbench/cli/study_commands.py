@@ -48,7 +48,7 @@ def add_tradeoffs(sub) -> None:
         help="evaluate fidelity at the tutorial's initial weights, or at the "
         "reference's trained weights",
     )
-    p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu")
+    p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu", help="JAX platform")
     p.add_argument(
         "--max-voltage-rmse",
         type=number,
@@ -75,8 +75,8 @@ def add_tradeoffs(sub) -> None:
         default="grad_step",
         help="the time to minimise within the budget",
     )
-    p.add_argument("--out", default="results", help="results root (default: results/)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_tradeoffs)
 
 
@@ -134,23 +134,23 @@ def add_profile(sub) -> None:
     p.add_argument(
         "--phases", type=csv_list(str), help="comma list of forward,grad_step (default: both)"
     )
-    p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--precision", default="float64", help="float32 or float64 (default float64)")
-    p.add_argument("--device", default="cpu", help="cpu, gpu or tpu (default cpu)")
-    p.add_argument("--dt-ms", type=positive_float, default=1e-3)
-    p.add_argument("--t-max-ms", type=positive_float, default=0.2)
+    p.add_argument("--batch-size", type=positive_int, default=256, help="samples per batch")
+    p.add_argument("--precision", default="float64", help="float32 or float64")
+    p.add_argument("--device", default="cpu", help="cpu, gpu or tpu")
+    p.add_argument("--dt-ms", type=positive_float, default=1e-3, help="time step in ms")
+    p.add_argument("--t-max-ms", type=positive_float, default=0.2, help="simulated time in ms")
     p.add_argument(
         "--memory-batch-sizes",
         type=csv_list(positive_int),
         default=(1, 16, 64, 256),
-        help="batch sizes of the memory study, each in a fresh process (default 1,16,64,256)",
+        help="batch sizes of the memory study, each in a fresh process (default: 1,16,64,256)",
     )
     p.add_argument("--no-memory", action="store_true", help="skip the memory study")
     p.add_argument("--trace-steps", type=positive_int, default=5, help="gradient steps to trace")
     p.add_argument("--top", type=positive_int, default=15, help="rows of the top-ops table")
     p.add_argument("--full", action="store_true", help="the full timing policy (more rounds)")
-    p.add_argument("--out", default="results", help="results root (default: results/)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_profile)
 
 

@@ -6,21 +6,29 @@ import argparse
 import json
 import time
 
-from snnbench.cli.args import (
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
+from snnbench.cli.args import non_negative_int, positive_float, positive_int
+from snnbench.precision import PRECISIONS
+from snnbench.task.model import BACKENDS
 
 
 def add_train(sub) -> None:
-    p = sub.add_parser("train", help="train the reference task and print one JSON line")
-    p.add_argument("--backend", choices=("jaxley", "dense"), default="jaxley")
-    p.add_argument("--epochs", type=non_negative_int, default=500)
-    p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--dt-ms", type=positive_float, default=1e-3)
-    p.add_argument("--precision", choices=("float32", "float64"), default="float64")
-    p.add_argument("--seed", type=non_negative_int, default=1701)
+    p = sub.add_parser(
+        "train",
+        help="train the reference task and print one JSON line",
+        description="Train the reference task with Adam, as the tutorial does, and print one "
+        "JSON line (final loss and accuracy, wall time, config, versions). The defaults are the "
+        "tutorial's run: jaxley, 500 epochs at batch 256, float64, which takes about 19 minutes "
+        "on a 2-core CPU (the dense twin: under 2 minutes). Try "
+        "`snnbench train --backend dense --epochs 50` for a first look.",
+    )
+    p.add_argument(
+        "--backend", choices=BACKENDS, default="jaxley", help="jaxley or its plain-JAX twin"
+    )
+    p.add_argument("--epochs", type=non_negative_int, default=500, help="full-batch Adam steps")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="samples per batch")
+    p.add_argument("--dt-ms", type=positive_float, default=1e-3, help="time step in ms")
+    p.add_argument("--precision", choices=PRECISIONS, default="float64", help="JAX precision")
+    p.add_argument("--seed", type=non_negative_int, default=1701, help="seed of the data draw")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(run=_run_train)
 
@@ -56,7 +64,7 @@ def add_build_profile(sub) -> None:
     p = sub.add_parser(
         "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
     )
-    p.add_argument("--precision", choices=("float32", "float64"), default="float64")
+    p.add_argument("--precision", choices=PRECISIONS, default="float64", help="JAX precision")
     p.add_argument("--top", type=positive_int, default=10, help="rows to show")
     p.add_argument(
         "--tutorial-way",
