@@ -78,6 +78,31 @@ def test_budget_verdicts():
     ]
     with pytest.raises(SnnbenchError, match="`max_voltage_rmse_mv` must be a finite number"):
         G.Budget(max_voltage_rmse_mv=float("nan"))
+
+
+def test_an_untrained_point_is_not_failed_for_its_missing_accuracy():
+    budget = G.Budget(max_accuracy_drop=0.02)
+    reference = pd.Series(
+        {"voltage_rmse_mv": 0.0, "grad_cosine": 1.0, "accuracy_drop": np.nan, "grad_step_s": 1.0}
+    )
+    assert budget.failures(reference, trained=False) == []
+    assert budget.failures(reference, trained=True) == ["accuracy_drop=nan (needs <= 0.02)"]
+    frame = pd.DataFrame(
+        {
+            "backend": ["dense"],
+            "is_reference": [True],
+            "grad_step_s": [1.0],
+            "voltage_rmse_mv": [0.0],
+            "grad_rel_error": [0.0],
+            "grad_cosine": [1.0],
+            "accuracy_drop": [np.nan],
+            "point_id": ["dense-float64-dt0.001"],
+        }
+    )
+    chosen = selection.add_selection(frame, budget, trained_backends=())
+    assert chosen["chosen"].tolist() == [True]
+    text = tradeoffs_page.verdict(chosen, budget.describe(), budget.cost_column)
+    assert "accuracy not judged (this backend was not trained)" in text
     with pytest.raises(SnnbenchError, match="`min_grad_cosine`"):
         G.Budget(min_grad_cosine=2.0)
 

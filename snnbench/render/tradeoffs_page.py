@@ -59,12 +59,18 @@ def verdict(frame: pd.DataFrame, budget_text: str, cost_column: str) -> str:
             "reference's cost row (a point whose timing failed cannot be chosen)."
         )
     row = frame[frame["chosen"]].iloc[0]
+    drop = row.get("accuracy_drop", float("nan"))
+    accuracy = (
+        f"accuracy drop {drop:.3g}"
+        if pd.notna(drop)
+        else "accuracy not judged (this backend was not trained)"
+    )
     return (
         f"**Fastest within the budget** ({budget_text}): `{row['point_id']}` — "
         f"{cost} {format_seconds(row[cost_column])} per call, "
         f"{row['speedup_vs_reference']:.2f}x the reference's speed; voltage RMSE "
         f"{row['voltage_rmse_mv']:.3g} mV, gradient cosine {row['grad_cosine']:.6f}, "
-        f"accuracy drop {row['accuracy_drop']:.3g}."
+        f"{accuracy}."
     )
 
 

@@ -39,14 +39,23 @@ def pareto_front(frame: pd.DataFrame, cost_column: str, error_column: str) -> pd
     return flags
 
 
-def add_selection(frame: pd.DataFrame, budget: Budget) -> pd.DataFrame:
-    """Pareto flags, budget verdicts and the chosen (fastest within budget) row."""
+def add_selection(
+    frame: pd.DataFrame, budget: Budget, trained_backends: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Pareto flags, budget verdicts and the chosen (fastest within budget) row.
+
+    ``trained_backends``: backends whose points were trained (``None``: all); the
+    accuracy limit applies only to those.
+    """
     frame = frame.copy()
     cost = budget.cost_column
     frame["grad_angle_error"] = 1.0 - frame["grad_cosine"]
     frame["pareto_voltage"] = pareto_front(frame, cost, "voltage_rmse_mv")
     frame["pareto_grad"] = pareto_front(frame, cost, "grad_rel_error")
-    failures = [budget.failures(row) for _, row in frame.iterrows()]
+    failures = [
+        budget.failures(row, trained_backends is None or row["backend"] in trained_backends)
+        for _, row in frame.iterrows()
+    ]
     frame["meets_budget"] = [not f for f in failures]
     frame["budget_failures"] = ["; ".join(f) for f in failures]
     frame["chosen"] = False

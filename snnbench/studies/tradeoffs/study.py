@@ -141,7 +141,7 @@ def run_tradeoffs(
     cost = cost or (lambda g: measure_cost(g, out_root, policy, progress))
     costs, bench_run_id = cost(grid)
     frame = frame.merge(costs, on=["backend", "precision", "dt_ms"], how="left")
-    frame = add_selection(frame, budget)
+    frame = add_selection(frame, budget, grid.train_backends)
     frame = _with_metadata(frame, grid, folder.run_id, bench_run_id)
     folder.write_table("tradeoffs", frame)
     plots.save_png(plots.fig_tradeoffs(frame, budget.cost_column), folder / "pareto.png")
