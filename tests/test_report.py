@@ -182,13 +182,13 @@ def test_run_folders_without_run_json_still_listed(tmp_path):
 
 def test_plots_refuse_inputs_they_cannot_draw():
     frame = storage.rows_to_frame([_row("m/1", "2026-01-01T00:00:00Z", 1.0)])
-    with pytest.raises(SnnbenchError, match="run both backends"):
+    with pytest.raises(SnnbenchError, match="jaxley rows with a dense twin in the same run"):
         plots.fig_overhead_ratio(frame)
     with pytest.raises(SnnbenchError, match="one value only"):
         plots.fig_compare(frame, "machine_id", phase="forward")
     with pytest.raises(SnnbenchError, match="no ok grad_step rows to plot"):
         plots.fig_compare(frame, "machine_id")
-    with pytest.raises(SnnbenchError, match="no numeric \\*_bytes column"):
+    with pytest.raises(SnnbenchError, match="no \\*_bytes column that varies"):
         plots.fig_memory(pd.DataFrame({"batch_size": [1], "peak": [2]}))
 
 
@@ -216,3 +216,25 @@ def test_a_table_without_machine_columns_still_reports(tmp_path):
     storage.write_table(run, rows)
     page = report.write_report(tmp_path / "results", tmp_path).page.read_text()
     assert "| unknown " in page and "1 ms" in page
+
+
+def test_without_out_every_report_gets_a_new_folder(tmp_path, capsys):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    assert cli.main(["report", "--results", str(root)]) == 0
+    assert cli.main(["report", "--results", str(root)]) == 0
+    pages = sorted((root / "reports").rglob("REPORT.md"))
+    assert len(pages) == 2 and pages[0].read_text() == pages[1].read_text()
+    assert not (root / "REPORT.md").exists()  # nothing earlier is touched
+    assert str(pages[1]) in capsys.readouterr().out
+
+
+def test_the_overhead_table_shows_the_figures_dt_only():
+    rows = []
+    for dt, jaxley_s in ((1e-3, 4.0), (1e-3, 4.0), (5e-3, 9.0)):  # dt 1e-3 measured most
+        for backend, median in (("dense", 1.0), ("jaxley", jaxley_s)):
+            spec = CaseSpec(backend, "forward", 64, "float64", "cpu", dt)
+            meta = {"machine_id": "m", "jaxley_version": "0.14.0", "run_id": f"m/{dt}"}
+            rows.append(Measurement(spec, samples_s=(median,)).to_row(meta))
+    bench = report._labelled(storage.rows_to_frame(rows))
+    table = report._ratio_table(bench)
+    assert "4.00x" in table and "9.00x" not in table

@@ -143,18 +143,37 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def add_report(sub) -> None:
-    p = sub.add_parser("report", help="turn a results tree into REPORT.md with figures")
+    p = sub.add_parser(
+        "report",
+        help="turn a results tree into REPORT.md with figures",
+        description="Read every run under --results and write REPORT.md and report/*.png. "
+        "Without --out the page goes into a new folder <results>/reports/<machine>/<UTC stamp>/, "
+        "so no earlier page is touched; --out DIR writes DIR/REPORT.md and DIR/report/, "
+        "replacing the page and figures an earlier report wrote there (e.g. --out results to "
+        "refresh the committed results/REPORT.md).",
+    )
     p.add_argument("--results", default="results", help="results tree to read")
     p.add_argument(
-        "--out", default="results", help="where REPORT.md and report/*.png go (default: results/)"
+        "--out",
+        help="folder for REPORT.md and report/*.png (default: a new folder under "
+        "<results>/reports/)",
     )
     p.set_defaults(run=_run_report)
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from snnbench.measure import storage
     from snnbench.render import report
 
-    written = report.write_report(args.results, args.out)
+    inputs = report.load_inputs(args.results)  # bad input fails before any folder is made
+    out = (
+        Path(args.out)
+        if args.out
+        else storage.RunFolder.create(Path(args.results) / "reports").path
+    )
+    written = report.write_report_from(inputs, out)
     for note in written.notes:
         print(f"note: {note.strip('_')}", file=sys.stderr)
     print(

@@ -320,35 +320,43 @@ def _compile_legend() -> list[Patch]:
 
 @_styled
 def fig_overhead_ratio(frame: pd.DataFrame) -> Figure:
-    """jaxley median / dense median vs batch size, per precision, phase and device."""
+    """jaxley median / dense median vs batch size: one column per phase, one row per environment.
+
+    Forward and gradient step sit in separate panels (not line styles in one), so
+    no legend entry depends on telling a dashed line from a solid one.
+    """
     _require(frame, ("jaxley_over_dense",), "benchmark table")
     rows = steady_rows(frame, STEADY)
     rows = rows[(rows["backend"] == "jaxley") & rows["jaxley_over_dense"].notna()]
-    rows = _nonempty(rows, "jaxley rows with a dense twin (run both backends)")
+    rows = _nonempty(rows, "jaxley rows with a dense twin in the same run")
     dt = main_dt(rows)
     rows = rows[rows["dt_ms"] == dt]
     envs = sorted(rows["environment"].unique())
-    figure, axes = _new(len(envs), 1, 7.2, 3.2 * len(envs) + 0.6, sharey=True)
+    phases = [p for p in STEADY if p in set(rows["phase"])]
+    figure, axes = _new(
+        len(envs), len(phases), 4.8 * len(phases), 3.0 * len(envs) + 0.8, sharey=True
+    )
     for i, env in enumerate(envs):
-        ax = axes[i, 0]
-        panel = rows[rows["environment"] == env]
-        for index, (key, line) in enumerate(panel.groupby(["precision", "phase", "device"])):
-            line = line.sort_values("batch_size")
-            ax.plot(
-                line["batch_size"],
-                line["jaxley_over_dense"],
-                color=_color("jaxley", key[0], index),
-                linestyle="-" if key[1] == "grad_step" else "--",
-                marker=_marker(key[2]),
-                label=" ".join(key),
-            )
-        ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
-        _batch_axis(ax, rows["batch_size"])
-        _log_if_wide(ax, rows["jaxley_over_dense"], span=10.0)
-        ax.set_ylabel("jaxley / dense (x, median time)")
-        ax.set_title(_panel_title("1 = parity with the plain-JAX twin", env))
+        for j, phase in enumerate(phases):
+            ax = axes[i, j]
+            panel = rows[(rows["environment"] == env) & (rows["phase"] == phase)]
+            for index, (key, line) in enumerate(panel.groupby(["precision", "device"])):
+                line = line.sort_values("batch_size")
+                ax.plot(
+                    line["batch_size"],
+                    line["jaxley_over_dense"],
+                    color=_color("jaxley", key[0], index),
+                    marker=_marker(key[1]),
+                    label=" ".join(key),
+                )
+            ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
+            _batch_axis(ax, rows["batch_size"])
+            _log_if_wide(ax, rows["jaxley_over_dense"], span=10.0)
+            if j == 0:
+                ax.set_ylabel("jaxley / dense (median time)")
+            ax.set_title(_panel_title(phase, env))
     _figure_legend(figure, axes)
-    figure.suptitle(f"jaxley overhead over the dense twin (dt = {dt:g} ms)")
+    figure.suptitle(f"jaxley overhead over the dense twin (dt = {dt:g} ms; 1 = parity)")
     return figure
 
 
@@ -415,15 +423,26 @@ def _draw_grouped_bars(ax, panel: pd.DataFrame, series: list[str], scale: float)
 
 @_styled
 def fig_memory(memory: pd.DataFrame) -> Figure:
-    """Peak memory vs batch size, one panel per ``*_bytes`` column of profiling's memory.csv."""
+    """Memory vs batch size, one panel per measured ``*_bytes`` column of memory.csv.
+
+    Limits (the machine's or the device's memory) and columns that do not vary
+    are left out; panels wrap three to a row, so the figure stays 1000 px wide.
+    """
     _require(memory, ("batch_size",), "memory table (memory.csv)")
-    columns = [c for c in sorted(memory.columns) if c.endswith("_bytes")]
-    columns = [c for c in columns if pd.to_numeric(memory[c], errors="coerce").notna().any()]
+    columns = [c for c in _MEMORY_ORDER if c in memory and _varies(memory[c])]
+    if not columns:  # a table from elsewhere: whatever bytes it measured
+        columns = sorted(
+            c
+            for c in memory.columns
+            if c.endswith("_bytes") and c not in _MEMORY_LIMITS and _varies(memory[c])
+        )
     if not columns:
-        raise SnnbenchError("the memory table (memory.csv) has no numeric *_bytes column")
+        raise SnnbenchError("the memory table (memory.csv) has no *_bytes column that varies")
     keys = _varying(memory, ("phase", "function", "backend", "precision", "platform", "run_id"))
-    figure, axes = _new(1, len(columns), 4.4 * len(columns) + 2.2, 3.8)
-    for ax, column in zip(axes[0], columns, strict=True):
+    n_cols = min(3, len(columns))
+    n_rows = -(-len(columns) // n_cols)
+    figure, axes = _new(n_rows, n_cols, 3.3 * n_cols, 2.9 * n_rows + 0.9)
+    for ax, column in zip(axes.flat, columns, strict=False):  # spare panels are hidden
         rows = memory.assign(mib=pd.to_numeric(memory[column], errors="coerce") / 2**20)
         rows = rows[rows["mib"].notna()]
         groups = rows.groupby(keys, sort=True) if keys else [((), rows)]
@@ -435,9 +454,28 @@ def fig_memory(memory: pd.DataFrame) -> Figure:
         _log_if_wide(ax, rows["mib"])
         ax.set_ylabel("MiB")
         ax.set_title(column.removesuffix("_bytes").replace("_", " "))
+    for ax in list(axes.flat)[len(columns) :]:
+        ax.set_visible(False)
     _figure_legend(figure, axes)
-    figure.suptitle("Peak memory vs batch size")
+    figure.suptitle("Memory vs batch size")
     return figure
+
+
+#: Memory columns in the order a reader wants them; limits are not plotted.
+_MEMORY_ORDER = (
+    "peak_rss_bytes",
+    "program_peak_bytes",
+    "device_peak_bytes",
+    "xla_buffer_bytes",
+    "xla_temp_bytes",
+    "rss_after_build_bytes",
+)
+_MEMORY_LIMITS = ("machine_memory_bytes", "device_bytes_limit")
+
+
+def _varies(values: pd.Series) -> bool:
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    return numbers.nunique() > 1
 
 
 def _varying(frame: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
