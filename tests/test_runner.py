@@ -1,5 +1,6 @@
 """The matrix runner: separate processes, skipped devices, crash recovery, bad input."""
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -135,3 +136,32 @@ def test_build_phase_only_for_jaxley():
         phases=("build",),
     ).cases()
     assert {c.backend for c in cases} == {"jaxley"}
+
+
+def test_ctrl_c_keeps_the_rows_and_says_where(tmp_path, monkeypatch, capsys):
+    matrix = Matrix(
+        backends=("dense",),
+        batch_sizes=(1, 2, 3),
+        precisions=("float32",),
+        platforms=("cpu",),
+        dts_ms=(1e-3,),
+        phases=("forward",),
+        t_max_ms=0.01,
+    )
+    advance = runner._Progress.advance
+
+    def interrupt_after_first_row(self, n):
+        advance(self, n)
+        if n:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner._Progress, "advance", interrupt_after_first_row)
+    monkeypatch.setattr(runner, "probe_platforms", lambda: {"cpu"})
+    monkeypatch.setattr(cli.bench_commands, "matrix_from_args", lambda args, visible: matrix)
+    assert cli.main(["bench", "--out", str(tmp_path), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    (run_dir,) = [p for p in tmp_path.glob("*/*") if p.is_dir()]
+    frame = storage.load_results(run_dir)
+    assert f"interrupted: {len(frame)} of 3 rows kept in {run_dir}" in err
+    assert (frame["status"] == "ok").sum() >= 1
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"

@@ -25,7 +25,7 @@ from snnbench.errors import SnnbenchError
 from snnbench.measure import machine, storage
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.matrix import Matrix
-from snnbench.measure.records import CaseSpec, Measurement
+from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
 
 _POLL_S = 0.5
 PLUGIN = "snnbench.measure.pytest_plugin"
@@ -86,13 +86,11 @@ class RunOptions:
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; carries the run folder and how many rows it kept."""
+    """Ctrl-C during a run; says where the run folder is and what it kept."""
 
-    def __init__(self, run_dir: Path, n_rows: int, n_cases: int):
-        super().__init__(f"interrupted: {n_rows} of {n_cases} rows kept in {run_dir}")
+    def __init__(self, run_dir: Path, kept: str):
+        super().__init__(f"interrupted: {kept} kept in {run_dir}")
         self.run_dir = run_dir
-        self.n_rows = n_rows
-        self.n_cases = n_cases
 
 
 def probe_platforms() -> set[str]:
@@ -128,6 +126,7 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         policy=options.policy,
         bench=options.bench.description,
         n_cases=len(cases),
+        platforms_looked_for=list(PLATFORMS),
         platforms_found=sorted(platforms),
         metadata=machine.metadata(),
     )
@@ -152,7 +151,7 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         info.update(status=status, finished_utc=machine.utc_now(), n_rows=len(rows))
         folder.write_info(info)
     if status == "interrupted":
-        raise RunInterrupted(folder.path, len(rows), len(cases))
+        raise RunInterrupted(folder.path, f"{len(rows)} of {len(cases)} rows")
     return folder.path
 
 

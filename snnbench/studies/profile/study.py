@@ -130,7 +130,8 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
         info["status"] = "complete"
     except KeyboardInterrupt:
         info["status"] = "interrupted"
-        raise
+        kept = ", ".join(sorted(p.name for p in folder.path.glob("*.csv"))) or "no table"
+        raise runner.RunInterrupted(folder.path, kept) from None
     finally:
         info["finished_utc"] = machine.utc_now()
         folder.write_info(info)
