@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,20 @@ def test_metadata_names_versions_machine_and_commit():
     assert meta["machine_id"] == machine.machine_id()
     assert machine.device_info("cpu")["device_count"] >= 1
     assert machine.device_info("tpu") == {"device_kind": "", "device_count": 0}
+
+
+def test_git_commit_is_snnbench_own_not_the_surrounding_repository(tmp_path):
+    import subprocess
+
+    checkout = Path(__file__).resolve().parent.parent
+    commit, _ = machine.git_state(checkout)
+    head = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert commit == head
+    # An installed snnbench inside some other project's git tree (e.g. its .venv):
+    project = tmp_path / "project"
+    site = project / ".venv" / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    assert machine.git_state(site) == ("unknown", False)
