@@ -15,7 +15,8 @@ def add_bench(sub) -> None:
         help="run the benchmark matrix and write a results folder",
         description="Time build, trace+lower, compile, forward and gradient step over the "
         "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
-        "matrix takes about 7 min on a 2-core CPU.",
+        "matrix takes about 4 min on a 2-core CPU (compile and build timed at one batch size "
+        "per device and precision; --full times them at every one).",
     )
     add_matrix_axes(p)
     p.add_argument("--out", default="results", help="results root")
@@ -75,6 +76,35 @@ def add_matrix_axes(p) -> None:
         type=csv_list(str),
         help=f"phases, or the groups {listed(PHASE_GROUPS)} (default: all: {listed(quick.phases)})",
     )
+    _add_size_axes(p)
+
+
+def _add_size_axes(p) -> None:
+    """The network-size axis (issue 11): hidden width and input count, hence synapses."""
+    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SCALING_MATRIX
+
+    quick, full, scaling = QUICK_MATRIX, FULL_MATRIX, SCALING_MATRIX
+    p.add_argument(
+        "--n-hidden",
+        dest="n_hiddens",
+        type=csv_list(positive_int),
+        help=f"hidden-layer widths (default: the tutorial's {listed(quick.n_hiddens)}; --full: "
+        f"{listed(full.n_hiddens)}; --scaling: {listed(scaling.n_hiddens)}); every width runs "
+        "at every batch size",
+    )
+    p.add_argument(
+        "--n-input",
+        dest="n_inputs",
+        type=csv_list(positive_int),
+        help=f"input counts (default: the tutorial's {listed(quick.n_inputs)})",
+    )
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help=f"the scaling preset: cost against network size at batch "
+        f"{listed(scaling.batch_sizes)}, {listed(scaling.precisions)}, hidden widths "
+        f"{listed(scaling.n_hiddens)} (about 15 min on a 2-core CPU); other flags narrow it",
+    )
 
 
 def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
@@ -88,7 +118,13 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
     from snnbench.measure.phases import expand_phases
     from snnbench.measure.records import PLATFORMS
 
+    if getattr(args, "scaling", False) and args.full:
+        raise SnnbenchError("`--scaling` and `--full` are two presets; give one of them")
     base = FULL_MATRIX if args.full else QUICK_MATRIX
+    if getattr(args, "scaling", False):
+        from snnbench.measure.matrix import SCALING_MATRIX
+
+        base = SCALING_MATRIX
     platforms = args.device
     if visible is not None:
         if platforms is None:
@@ -106,6 +142,8 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
         "platforms": platforms,
         "dts_ms": args.dt_ms,
         "phases": expand_phases(args.phases) if args.phases else None,
+        "n_inputs": getattr(args, "n_inputs", None),
+        "n_hiddens": getattr(args, "n_hiddens", None),
     }
     if args.batch_sizes and not args.full:
         changes["dt_batch_size"] = args.batch_sizes[-1]

@@ -162,6 +162,16 @@ def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str], list[CaseSpec]]:
     return groups
 
 
+def _case_json(case: CaseSpec) -> dict:
+    """A case for the child's cases file; the tutorial's size is left implicit, so that
+    an snnbench from before the size axis (the other side of ``snnbench ab``) reads it."""
+    out = case.to_dict()
+    if case.is_tutorial_size:
+        out.pop("n_input")
+        out.pop("n_hidden")
+    return out
+
+
 def _append_parent_row(journal: Path, measurement: Measurement, run_id: str) -> None:
     meta = machine.metadata()
     meta["run_id"] = run_id
@@ -201,7 +211,7 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
         platform, precision = remaining[0].platform, remaining[0].precision
         tag = f"{platform}-{precision}" + (f"-part{part}" if part > 1 else "")
         cases_file = folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
+        storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
         env = dict(os.environ)
         if options.python:
             env.pop("PYTHONPATH", None)

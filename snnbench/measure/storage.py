@@ -20,7 +20,7 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import machine
-from snnbench.measure.records import SCHEMA_VERSION
+from snnbench.measure.records import SCHEMA_VERSION, fill_old_columns
 
 JOURNAL = "rows.jsonl"
 RUN_INFO = "run.json"
@@ -232,6 +232,7 @@ def read_table(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         ) from None
     if kind in VERSIONED:
         check_schema(frame, table)
+        frame = fill_old_columns(frame)  # columns added since schema 1 (network size ...)
     return frame
 
 
@@ -270,6 +271,7 @@ def rows_to_frame(rows: Iterable[dict]) -> pd.DataFrame:
 def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``jaxley_over_dense``: median jaxley time / median dense time, same config+phase."""
     keys = ["phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms"]
+    keys += [k for k in ("n_input", "n_hidden") if k in frame]
     if "run_id" in frame:
         keys = ["run_id", *keys]
     frame = frame.drop(columns=["jaxley_over_dense"], errors="ignore")
@@ -328,7 +330,7 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
             "`nox -s bench`) first.",
             argument="path",
         )
-    return add_overhead_ratio(pd.concat(frames, ignore_index=True))
+    return add_overhead_ratio(fill_old_columns(pd.concat(frames, ignore_index=True)))
 
 
 def _load_file(path: Path) -> pd.DataFrame:

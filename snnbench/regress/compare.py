@@ -24,12 +24,24 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError, expect
 from snnbench.measure.phases import DISPLAY_ORDER, Phase
-from snnbench.measure.records import EXACT_METRICS, CaseSpec
+from snnbench.measure.records import EXACT_METRICS, OLD_ROW_DEFAULTS, CaseSpec
 from snnbench.regress import stats
 
 #: Columns that identify one configuration and phase.
-KEY_COLUMNS = ("backend", "phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms")
-REQUIRED_COLUMNS = (*KEY_COLUMNS, "status", "samples_json")
+KEY_COLUMNS = (
+    "backend",
+    "phase",
+    "batch_size",
+    "precision",
+    "platform",
+    "dt_ms",
+    "t_max_ms",
+    "n_input",
+    "n_hidden",
+)
+#: Key columns that rows written before the size axis lack; read as the tutorial's size.
+_SIZE_DEFAULTS = {k: v for k, v in OLD_ROW_DEFAULTS.items() if k in ("n_input", "n_hidden")}
+REQUIRED_COLUMNS = (*(k for k in KEY_COLUMNS if k not in _SIZE_DEFAULTS), "status", "samples_json")
 
 SLOWER, FASTER, NO_CHANGE, NOT_COMPARABLE = "slower", "faster", "no change", "not comparable"
 VERDICTS = (SLOWER, FASTER, NO_CHANGE, NOT_COMPARABLE)
@@ -278,7 +290,12 @@ def spec_of(row: Mapping) -> CaseSpec:
         platform=str(row["platform"]),
         dt_ms=round(float(row["dt_ms"]), 12),
         t_max_ms=round(float(row["t_max_ms"]), 12),
+        **{k: _int_or(row.get(k), default) for k, default in _SIZE_DEFAULTS.items()},
     )
+
+
+def _int_or(value: object, default: int) -> int:
+    return default if value is None or pd.isna(value) else int(value)
 
 
 def _sides(frame: pd.DataFrame) -> dict[CaseSpec, Side]:
@@ -329,6 +346,8 @@ def _ordered(specs: list[CaseSpec]) -> list[CaseSpec]:
             s.precision,
             s.backend,
             s.batch_size,
+            s.n_input,
+            s.n_hidden,
             s.dt_ms,
             s.t_max_ms,
             DISPLAY_ORDER.index(s.phase),
