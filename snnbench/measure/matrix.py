@@ -13,7 +13,6 @@ from snnbench.precision import PRECISIONS
 from snnbench.task.config import TaskConfig
 from snnbench.task.model import BACKENDS
 
-
 _TUTORIAL = TaskConfig()
 
 
