@@ -175,6 +175,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     print(bench_summary.caption() + "\n")
     print(bench_summary.terminal_table(frame))
     print("\n" + bench_summary.quality_summary(frame))
+    if bench_summary.matmul_line(frame):
+        print(bench_summary.matmul_line(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     print(f"Every phase, per row: {run_dir / 'summary.md'}")
     return 0

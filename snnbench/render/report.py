@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import storage
+from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.render import plots
 from snnbench.render.tradeoffs_page import summary_table as tradeoffs_summary_table
 from snnbench.render.units import format_seconds
@@ -53,6 +54,8 @@ CONFIG_COLUMNS = (
     "precision",
     "dt_ms",
     "t_max_ms",
+    "n_input",
+    "n_hidden",
 )
 
 
@@ -330,6 +333,8 @@ def _runs_section(inputs: ReportInputs) -> Section:
 
 
 def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
+    sized = bench
+    bench = tutorial_size(bench)  # the batch-size figures: one network size
     out = [
         figures.section(
             "Time per call vs batch size",
@@ -354,6 +359,18 @@ def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
             table=_ratio_table(bench),
         ),
     ]
+    if "n_edges" in sized and sized["n_edges"].nunique() > 1:
+        out.append(
+            figures.section(
+                "Cost vs network size",
+                "fig_cost_vs_size.png",
+                lambda: plots.fig_cost_vs_size(sized),
+                "Time per call, cold XLA compile and XLA's temporary buffers of each backend "
+                "against the number of synapses (input x hidden + hidden x output), at one batch "
+                "size, log-log: a slope of 1 is linear growth.",
+                table=_size_table(sized),
+            )
+        )
     for by, title in (
         ("machine_id", "Across machines"),
         ("jaxley_version", "Across jaxley releases"),
@@ -365,6 +382,32 @@ def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
                 )
             )
     return out
+
+
+def tutorial_size(bench: pd.DataFrame) -> pd.DataFrame:
+    """Rows at one network size: the one with the most rows (ties: the tutorial's, then
+    the smallest), so the batch-size figures never mix sizes in one line."""
+    if "n_edges" not in bench or bench.empty:
+        return bench
+    counts = bench["n_edges"].value_counts()
+    best = sorted(
+        counts[counts == counts.max()].index,
+        key=lambda e: (e != OLD_ROW_DEFAULTS["n_edges"], e),
+    )[0]
+    return bench[bench["n_edges"] == best]
+
+
+def _size_table(bench: pd.DataFrame) -> str | None:
+    try:
+        rows = plots.size_rows(bench)
+    except SnnbenchError:
+        return None
+    rows = rows[rows["phase"].isin(plots.STEADY)]
+    rows = rows.assign(value=rows.apply(_cell, axis=1))
+    index = ["machine_id", "device", "backend", "precision", "phase", "batch_size"]
+    table = rows.pivot_table(index=index, columns="n_edges", values="value", aggfunc="last")
+    table.columns = [f"{c} syn." for c in table.columns]
+    return _markdown(table.fillna("").reset_index())
 
 
 def _time_table(bench: pd.DataFrame) -> str | None:
