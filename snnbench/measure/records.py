@@ -108,7 +108,7 @@ def fill_old_columns(frame: pd.DataFrame) -> pd.DataFrame:
     if "effective_matmul_precision" not in frame:
         frame["effective_matmul_precision"] = pd.NA
     missing = frame["effective_matmul_precision"].isna()
-    if missing.any():
+    if missing.any() and {"platform", "precision"} <= set(frame):
         old = frame.loc[missing]
         guess = old["precision"].map(_OLD_EFFECTIVE_CPU).where(old["platform"] == "cpu", "unknown")
         guess = guess.where(old["backend"] == "dense", "none")  # no matmul elsewhere
