@@ -152,7 +152,9 @@ def test_no_matching_events_gives_an_empty_table():
 
 
 def test_entry_computation_is_read_from_hlo_text():
-    text = "HloModule m\n\n%body (p: f32[]) -> f32[] {\n}\n\nENTRY %main.7 (a: f32[]) -> f32[] {\n}\n"
+    text = (
+        "HloModule m\n\n%body (p: f32[]) -> f32[] {\n}\n\nENTRY %main.7 (a: f32[]) -> f32[] {\n}\n"
+    )
     assert attribution.entry_computation(text) == "main.7"
     assert attribution.entry_computation("no module") == ""
 
@@ -164,7 +166,9 @@ def test_load_trace_reads_gzipped_chrome_trace_with_names(tmp_path):
         {"ph": "M", "pid": 7, "tid": 1, "name": "thread_name", "args": {"name": "python"}},
     ]
     with gzip.open(path, "wt") as handle:
-        json.dump({"traceEvents": [*meta, *EVENTS, {"ph": "i", "name": "instant", "ts": 1}]}, handle)
+        json.dump(
+            {"traceEvents": [*meta, *EVENTS, {"ph": "i", "name": "instant", "ts": 1}]}, handle
+        )
     trace = load_trace(path)
     assert len(trace.events) == len(EVENTS) == len(load_events(path))
     assert trace.process_names == {7: "/host:CPU"} and trace.thread_names == {(7, 1): "python"}

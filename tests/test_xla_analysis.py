@@ -59,7 +59,9 @@ def test_analysis_of_a_matmul_by_hand():
 
 
 def _entry(text: str) -> str:
-    return next(line.split()[1].lstrip("%") for line in text.splitlines() if line.startswith("ENTRY"))
+    return next(
+        line.split()[1].lstrip("%") for line in text.splitlines() if line.startswith("ENTRY")
+    )
 
 
 class _Empty:
