@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from snnbench import cli
-from snnbench.cli.bench_commands import matrix_from_args
 from snnbench.cli.__init__ import build_parser
+from snnbench.cli.bench_commands import matrix_from_args
 from snnbench.measure import harness, storage
 from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SCALING_MATRIX, Matrix
 from snnbench.measure.phases import Phase
