@@ -100,15 +100,15 @@ def fill_old_columns(frame: pd.DataFrame) -> pd.DataFrame:
     meant: "none" for jaxley (and the overhead row), the dtype on CPU, "unknown"
     elsewhere.
     """
-    if frame.empty or "backend" not in frame:
-        return frame
+    if frame.empty or not {"backend", "platform", "precision", "batch_size"} <= set(frame):
+        return frame  # not rows of cases (e.g. the trade-off study's points)
     frame = frame.copy()
     for column, value in OLD_ROW_DEFAULTS.items():
         frame[column] = frame[column].fillna(value) if column in frame else value
     if "effective_matmul_precision" not in frame:
         frame["effective_matmul_precision"] = pd.NA
     missing = frame["effective_matmul_precision"].isna()
-    if missing.any() and {"platform", "precision"} <= set(frame):
+    if missing.any():
         old = frame.loc[missing]
         guess = old["precision"].map(_OLD_EFFECTIVE_CPU).where(old["platform"] == "cpu", "unknown")
         guess = guess.where(old["backend"] == "dense", "none")  # no matmul elsewhere

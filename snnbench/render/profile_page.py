@@ -280,10 +280,10 @@ def _matmul(profile: pd.DataFrame) -> str:
     """The dense twin's declared and effective matmul precision, as one phrase."""
     if profile.empty or "effective_matmul_precision" not in profile:
         return "(not recorded)"
-    dense = profile[profile["backend"] == "dense"]
+    dense = profile[(profile["backend"] == "dense") & profile["effective_matmul_precision"].notna()]
     if dense.empty:
         return "(no dense rows)"
-    row = dense.iloc[0]
+    row = dense.iloc[0]  # rows timed by the harness carry it (staging-only rows do not)
     return f"{row.get('matmul_precision', '')} (effective: {row['effective_matmul_precision']})"
 
 

@@ -186,6 +186,7 @@ def measure_memory(options: ProfileOptions, say: Callable[[str], None]) -> list[
 #: Which measured quantity is fitted, and the limit it would run into.
 _FITTED = (
     ("peak_rss_bytes", "machine_memory_bytes", "MemTotal of this machine"),
+    ("program_peak_bytes", None, ""),
     ("device_peak_bytes", "device_bytes_limit", "the device's bytes_limit"),
     ("xla_buffer_bytes", None, ""),
 )
