@@ -10,19 +10,25 @@ from __future__ import annotations
 import pandas as pd
 
 from snnbench.measure.phases import DISPLAY_ORDER
+from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.measure.summary import NOISY_IQR_OVER_MEDIAN
 from snnbench.render.units import format_seconds
 
 #: What a ``~`` in front of a time means, said once wherever times are shown.
 NOISE_LEGEND = f"`~` marks a row whose IQR/median exceeds {NOISY_IQR_OVER_MEDIAN:.0%}"
 _INDEX = ["backend", "platform", "precision", "batch_size", "dt_ms"]
-#: Network-size columns shown only when a run has more than one size.
+#: Network-size columns, shown when a run has more than one size or not the tutorial's.
 _SIZE_INDEX = ["n_input", "n_hidden"]
+
+
+def _varies_or_not_tutorial(values: pd.Series, column: str) -> bool:
+    shown = set(values.dropna())
+    return len(shown) > 1 or shown - {OLD_ROW_DEFAULTS[column]} != set()
 
 
 def _index(frame: pd.DataFrame) -> list[str]:
     """The row keys of a table: the size columns join when the run varies them."""
-    sizes = [c for c in _SIZE_INDEX if c in frame and frame[c].nunique(dropna=True) > 1]
+    sizes = [c for c in _SIZE_INDEX if c in frame and _varies_or_not_tutorial(frame[c], c)]
     return [*_INDEX[:3], *sizes, *_INDEX[3:]]
 
 

@@ -619,6 +619,12 @@ def size_rows(frame: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows["batch_size"] == batch].copy()
     rows["device"] = device_labels(rows)
     rows["environment"] = environment_labels(rows)
+    # A configuration measured at one size only (e.g. a quick run at the same batch
+    # size) is a point, not a line: it would only clutter the figure.
+    keys = ["backend", "precision", "device", "environment"]
+    sizes = rows.groupby(keys)["n_edges"].transform("nunique")
+    rows = rows[sizes > 1]
+    rows["environment"] = environment_labels(rows)
     return rows
 
 
