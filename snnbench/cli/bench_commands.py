@@ -15,8 +15,8 @@ def add_bench(sub) -> None:
         help="run the benchmark matrix and write a results folder",
         description="Time build, trace+lower, compile, forward and gradient step over the "
         "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
-        "matrix takes about 4 min on a 2-core CPU (compile and build timed at one batch size "
-        "per device and precision; --full times them at every one).",
+        "matrix takes 4-6 min on a 2-core CPU (compile and build timed at one batch size per "
+        "device and precision; --full times them at every one).",
     )
     add_matrix_axes(p)
     p.add_argument("--out", default="results", help="results root")
@@ -103,7 +103,7 @@ def _add_size_axes(p) -> None:
         action="store_true",
         help=f"the scaling preset: cost against network size at batch "
         f"{listed(scaling.batch_sizes)}, {listed(scaling.precisions)}, hidden widths "
-        f"{listed(scaling.n_hiddens)} (about 15 min on a 2-core CPU); other flags narrow it",
+        f"{listed(scaling.n_hiddens)} (about 7 min on a 2-core CPU); other flags narrow it",
     )
 
 

@@ -27,6 +27,7 @@ from snnbench.errors import SnnbenchError
 from snnbench.measure import storage
 from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.render import plots
+from snnbench.render.bench_summary import matmul_line
 from snnbench.render.tradeoffs_page import summary_table as tradeoffs_summary_table
 from snnbench.render.units import format_seconds
 
@@ -340,6 +341,7 @@ def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
             "Time per call vs batch size",
             "fig_time_vs_batch.png",
             lambda: plots.fig_time_vs_batch(bench),
+            *((matmul_line(bench),) if matmul_line(bench) else ()),
             table=_time_table(bench),
         ),
         figures.section(
