@@ -151,7 +151,9 @@ def caption() -> str:
     """What the tables' cells are."""
     return (
         f"Median time per call; {NOISE_LEGEND}; compile rows are cold (persistent "
-        "compilation cache off); jaxley/dense is the grad step's ratio of medians."
+        "compilation cache off); jaxley/dense is the grad step's ratio of medians. The quick "
+        "matrix times build and compile at one batch size (they do not depend on it; --full "
+        "times them at every one), so a blank cell is a phase not run there."
     )
 
 
