@@ -128,7 +128,11 @@ def measure_case(
             timed = _timer(spec.phase)(spec, context)
     except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
         return Measurement(spec, status="failed", reason=describe_error(error))
-    cache = {"compilation_cache": "off" if spec.phase.is_staging else ""}
+    cache = {
+        "compilation_cache": "off" if spec.phase.is_staging else "",
+        # A row measured with the test-only compiled slowdown says so.
+        "slowdown": slowdown.fraction_from_env(),
+    }
     if with_yardstick:
         cache.update(yardstick.measure())
     return Measurement(
