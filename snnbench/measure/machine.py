@@ -58,7 +58,7 @@ def machine_id() -> str:
     """A short id stable across runs on one machine: hostname, CPU model and core count.
 
     The count is the machine's, not the process's, so a benchmark pinned to one
-    core (:func:`pin_to`) still files its results under the same machine.
+    core (:func:`pin`) still files its results under the same machine.
     """
     raw = f"{platform.node()}|{cpu_model()}|{machine_cores()}|{platform.machine()}"
     return f"{platform.node() or 'host'}-{hashlib.sha1(raw.encode()).hexdigest()[:8]}"
@@ -126,20 +126,18 @@ def choose_pin(text: str) -> int | None:
     )
 
 
-def pin_to(cpu: int | None):
-    """A ``preexec_fn`` that pins a child process to ``cpu`` before it starts (or None).
+def pin(pid: int, cpu: int | None) -> None:
+    """Pin the just-started process ``pid`` to ``cpu`` (nothing when ``cpu`` is None).
 
-    Pinned, the process's CPU time is the work itself: unpinned, XLA's helper
-    threads spin-wait on the other cores, which adds CPU time that shrinks when
-    the machine is busy.
+    Called right after the child is created, while it is still starting Python
+    (long before JAX makes its threads, which inherit the pinning). Pinned, the
+    process's CPU time is the work itself: unpinned, XLA's helper threads
+    spin-wait on the other cores, which adds CPU time that shrinks when the
+    machine is busy. (A ``preexec_fn`` would pin earlier, but forking a
+    multithreaded parent, e.g. one that imported JAX, can deadlock.)
     """
-    if cpu is None:
-        return None
-
-    def pin() -> None:
-        os.sched_setaffinity(0, {cpu})
-
-    return pin
+    if cpu is not None:
+        os.sched_setaffinity(pid, {cpu})
 
 
 def utc_now() -> str:

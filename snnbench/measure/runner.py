@@ -213,11 +213,9 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
         if platform == "cpu":
             env["JAX_PLATFORMS"] = "cpu"
         command = _child_command(options, tag, folder, cases_file)
-        pin = machine.pin_to(options.pin_cpu if platform == "cpu" else None)
         with open(folder / f"pytest-{tag}.log", "w") as log:
-            child = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=pin
-            )
+            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            machine.pin(child.pid, options.pin_cpu if platform == "cpu" else None)
             try:
                 returncode = _watch(child, journal, remaining, progress)
             except KeyboardInterrupt:

@@ -92,8 +92,8 @@ class Worker:
             stderr=self._log,
             env=env,
             text=True,
-            preexec_fn=machine.pin_to(pin_cpu),
         )
+        machine.pin(self._process.pid, pin_cpu)
         self.hello = self._answer(DEFAULT_TIMEOUT_S)
 
     def measure(

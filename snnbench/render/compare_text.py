@@ -96,18 +96,17 @@ def rule(comparison: Comparison) -> str:
     """The decision rule in words, with the thresholds, alpha and metrics in force."""
     p = comparison.policy
     overrides = ", ".join(f"{phase}: {pct:g} %" for phase, pct in p.phase_threshold_pct)
-    look = (
-        f" (look {p.look} of a sequential A/B job spends alpha {p.spent_alpha:.3g})"
-        if p.look
-        else ""
+    look = f" (look {p.look} of a sequential A/B job: its share of {p.alpha:g})" if p.look else ""
+    used = ", ".join(
+        f"{n} row{'s' if n != 1 else ''} by {_METRIC[m]}"
+        for m, n in sorted(comparison.metrics().items())
     )
-    used = ", ".join(f"{_METRIC[m]} {n}" for m, n in sorted(comparison.metrics().items()))
     return (
-        f"slower/faster = Holm-adjusted p < {p.alpha:g} over the job's rows{look} and a change "
-        f"beyond {p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + "; "
+        f"slower/faster = Holm-adjusted p < {p.spent_alpha:.3g} over all rows{look} and a "
+        f"change beyond {p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + "; "
         "no change = the simultaneous interval lies inside ± the threshold; inconclusive = "
-        "anything else. Rows decided by " + (used or "nothing") + " (per-call process CPU time "
-        "where both sides ran pinned to one core, else wall time)."
+        "anything else. Decided: " + (used or "no row") + " (per-call process CPU time where "
+        "both sides ran pinned to one core, else wall time)."
     )
 
 
