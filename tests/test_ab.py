@@ -185,7 +185,7 @@ def run(tmp_path, **options):
 
 def test_the_loop_stops_once_every_row_is_conclusive(tmp_path, monkeypatch):
     order = fake_run(monkeypatch, 1.0, [0.01, -0.01])
-    result = run(tmp_path)
+    result = run(tmp_path, rounds=4)
     assert (result.rounds, result.looks, result.grain) == (4, 1, "case")
     assert result.comparison.outcome() == CLEAN and result.stopped == "every row is conclusive"
     assert "".join(order) == "ABBABAAB"
@@ -197,7 +197,7 @@ def test_the_loop_stops_once_every_row_is_conclusive(tmp_path, monkeypatch):
 
 def test_the_loop_adds_rounds_while_a_row_is_inconclusive(tmp_path, monkeypatch):
     fake_run(monkeypatch, 1.0, [0.3, -0.25, 0.2, -0.3])  # too noisy to decide
-    result = run(tmp_path, max_rounds=12)
+    result = run(tmp_path, rounds=4, max_rounds=12)
     assert result.rounds == 12 and result.looks == 3
     assert result.comparison.outcome() == UNDECIDED
     assert result.comparison.policy.look == 3
@@ -206,10 +206,10 @@ def test_the_loop_adds_rounds_while_a_row_is_inconclusive(tmp_path, monkeypatch)
 
 def test_the_loop_stops_at_a_regression_and_within_its_budget(tmp_path, monkeypatch):
     fake_run(monkeypatch, 1.5, [0.01, -0.01])
-    result = run(tmp_path)
-    assert result.comparison.outcome() == REGRESSION and result.rounds == 4
+    result = run(tmp_path)  # the default first look: 8 rounds
+    assert result.comparison.outcome() == REGRESSION and result.rounds == 8
     fake_run(monkeypatch, 1.0, [0.3, -0.25, 0.2, -0.3])
-    result = run(tmp_path, budget_s=1e-9)
+    result = run(tmp_path, rounds=4, budget_s=1e-9)
     assert result.rounds == 4 and "overrun the budget" in result.stopped
 
 

@@ -24,7 +24,7 @@ def test_the_workflow_uses_the_ab_defaults():
     assert flags == {"--a-spec", "--b-spec", "--markdown", "--csv"}
     args = build_parser().parse_args(argv[1:])
     assert (args.rounds, args.budget_min, args.pin_cpu, args.on_inconclusive) == (
-        4,
+        8,
         12.0,
         "auto",
         "fail",

@@ -23,15 +23,21 @@ def _say(message: str) -> None:
 
 def add_job_options(p) -> None:
     """The A/B job's shape: matrix, rounds, budget, pinning, environments."""
-    from snnbench.regress.ab import BLOCK, DEFAULT_BUDGET_MIN, DEFAULT_MATRIX, DEFAULT_MAX_ROUNDS
+    from snnbench.regress.ab import (
+        BLOCK,
+        DEFAULT_BUDGET_MIN,
+        DEFAULT_MATRIX,
+        DEFAULT_MAX_ROUNDS,
+        AbOptions,
+    )
 
     add_matrix_axes(p, DEFAULT_MATRIX)
     p.add_argument(
         "--rounds",
         type=positive_int,
-        default=BLOCK,
-        help=f"rounds per side before the first verdict, a multiple of {BLOCK} (default {BLOCK}); "
-        f"more are added, {BLOCK} at a time, while a row is inconclusive",
+        default=AbOptions().rounds,
+        help=f"rounds per side before the first verdict, a multiple of {BLOCK} (default "
+        f"{AbOptions().rounds}); more are added, {BLOCK} at a time, while a row is inconclusive",
     )
     p.add_argument(
         "--max-rounds",

@@ -72,7 +72,9 @@ class AbOptions:
     """How an A/B job runs.
 
     Attributes:
-        rounds: rounds per side before the first look (a multiple of 4).
+        rounds: rounds per side before the first look (a multiple of 4). Default 8:
+            at 4 rounds a t interval has 3 degrees of freedom and almost never
+            decides, so a look there would only spend alpha.
         max_rounds: never more rounds than this (a multiple of 4).
         budget_s: no new block of rounds starts if it would end after this.
         policy: the verdict policy (its ``look`` is set by the job).
@@ -83,7 +85,7 @@ class AbOptions:
         command: the command line recorded in ``ab.json``.
     """
 
-    rounds: int = BLOCK
+    rounds: int = 2 * BLOCK
     max_rounds: int = DEFAULT_MAX_ROUNDS
     budget_s: float = DEFAULT_BUDGET_MIN * 60
     policy: Policy = field(default_factory=Policy)
@@ -221,11 +223,12 @@ def run_ab(
     stopped = "interrupted"
     try:
         while True:
-            for index in range(rounds, rounds + BLOCK):
+            batch = options.rounds if rounds == 0 else BLOCK
+            for index in range(rounds, rounds + batch):
                 say(f"round {index + 1} ({'-'.join(round_order(index))}), {_clock(start)}")
                 _one_round(sides, matrix, cases, index, fine, platforms)
                 info["rounds_log"].append(_round_log(index, start))
-            rounds, looks = rounds + BLOCK, looks + 1
+            rounds, looks = rounds + batch, looks + 1
             comparison = _judge(sides, options.policy, looks, environments)
             stopped = _stop_reason(comparison, rounds, time.perf_counter() - start, options)
             say(f"look {looks} after {rounds} rounds: {comparison.outcome()}")

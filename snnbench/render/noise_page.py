@@ -21,10 +21,11 @@ def _level(slowdown: float) -> str:
     return "none (A vs A)" if slowdown == 0 else f"+{slowdown * 100:g} %"
 
 
-def rates_table(found: Sequence) -> str:
+def rates_table(found: Sequence, metric: str = "deciding") -> str:
     """Markdown: per slowdown and load condition, jobs that ended in a regression.
 
-    ``found`` holds the noise study's ``Rate`` records.
+    ``found`` holds the noise study's ``Rate`` records; ``metric`` picks the job's own
+    outcome ("deciding") or the same jobs judged by "cpu" or "wall" time alone.
     """
     rows = [
         {
@@ -38,6 +39,7 @@ def rates_table(found: Sequence) -> str:
             "counts as": r.kind,
         }
         for r in found
+        if r.metric == metric
     ]
     return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
 
@@ -65,7 +67,14 @@ def target_lines(found: Sequence, jobs: pd.DataFrame) -> list[str]:
     """One line per target: met or missed, and by how much."""
     lines = []
     for what, slowdown, wanted, sense in TARGETS:
-        rate = next((r for r in found if r.slowdown == slowdown and r.condition == "all"), None)
+        rate = next(
+            (
+                r
+                for r in found
+                if r.slowdown == slowdown and r.condition == "all" and r.metric == "deciding"
+            ),
+            None,
+        )
         if rate is None:
             lines.append(f"- {what}: not measured (no jobs at {_level(slowdown)}).")
             continue
@@ -117,6 +126,11 @@ def summary_page(jobs: pd.DataFrame, found: Sequence, injected: pd.DataFrame, in
         head
         + "## Per job: what CI would have seen\n\n"
         + rates_table(found)
+        + "\n\n## The same jobs judged by one metric alone (at the same look)\n\n"
+        + "Per-call process CPU time (pinned to one core):\n\n"
+        + rates_table(found, "cpu")
+        + "\n\nWall time:\n\n"
+        + rates_table(found, "wall")
         + "\n\n## Targets\n\n"
         + "\n".join(target_lines(found, jobs))
         + "\n\n## The effect actually injected (quiet jobs)\n\n"

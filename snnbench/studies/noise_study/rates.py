@@ -7,6 +7,7 @@ one slower row among its 8 is one false alarm. Intervals are Clopper-Pearson
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,6 +29,7 @@ class Rate:
 
     slowdown: float
     condition: str
+    metric: str
     jobs: int
     flagged: int
     inconclusive: int
@@ -44,26 +46,31 @@ class Rate:
         return "false alarms" if self.slowdown == 0 else "detections"
 
 
+#: Which outcome column a rate counts: the job's own (its deciding metric), or the
+#: same job judged by CPU time or wall time alone.
+OUTCOMES = {"deciding": "outcome", "cpu": "outcome_cpu", "wall": "outcome_wall"}
+
+
 def job_rates(jobs: pd.DataFrame) -> list[Rate]:
-    """Rates per slowdown and load condition (all jobs, quiet ones, loaded ones)."""
+    """Rates per slowdown, load condition (all, quiet, loaded) and metric."""
     out = []
     if jobs.empty:
         return out
     for slowdown in sorted(jobs["slowdown"].unique()):
         level = jobs[jobs["slowdown"] == slowdown]
-        for condition in CONDITIONS:
-            part = (
-                level if condition == "all" else level[level["loaded"] == (condition == "loaded")]
-            )
-            if part.empty:
+        for metric, condition in itertools.product(OUTCOMES, CONDITIONS):
+            loaded = level["loaded"].astype(bool)
+            part = level if condition == "all" else level[loaded == (condition == "loaded")]
+            if part.empty or OUTCOMES[metric] not in part.columns:
                 continue
-            outcomes = part["outcome"].tolist()
+            outcomes = part[OUTCOMES[metric]].tolist()
             flagged = outcomes.count(REGRESSION)
             low, high = stats.proportion_interval(flagged, len(outcomes))
             out.append(
                 Rate(
                     float(slowdown),
                     condition,
+                    metric,
                     len(outcomes),
                     flagged,
                     outcomes.count(UNDECIDED),

@@ -28,6 +28,7 @@ from snnbench.errors import expect
 from snnbench.measure import machine, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.regress import ab, envs
+from snnbench.regress.compare import Comparison, compare_frames
 from snnbench.render import noise_page
 from snnbench.studies.noise_study import rates
 from snnbench.studies.noise_study.load import background_load, load_average
@@ -147,6 +148,9 @@ def _run_job(job: JobPlan, config, matrix, options, sides, folder: Path, say):
     record = {
         **asdict(job),
         "outcome": comparison.outcome(),
+        # The same job judged by the other metric, at the same look: the evidence for
+        # which metric should decide (the rounds were chosen by the deciding one).
+        **{f"outcome_{m}": _judged_by(result, options, m).outcome() for m in ("cpu", "wall")},
         "rounds": result.rounds,
         "looks": result.looks,
         "stopped": result.stopped,
@@ -178,6 +182,12 @@ def _run_job(job: JobPlan, config, matrix, options, sides, folder: Path, say):
         for row in comparison.rows
     ]
     return record, job_rows
+
+
+def _judged_by(result: ab.AbResult, options: ab.AbOptions, metric: str) -> Comparison:
+    frames = [storage.load_results(result.folder / side) for side in ab.SIDES]
+    policy = replace(options.policy, metric=metric, look=result.looks)
+    return compare_frames(frames[0], frames[1], policy, ("A", "B"))
 
 
 def _write(folder, config, options, jobs: pd.DataFrame, rows: pd.DataFrame, start: float) -> Study:
