@@ -236,3 +236,31 @@ def test_the_worker_measures_a_case_and_reports_its_death(tmp_path):
     assert row["yardstick_wall_s"] > 0 and row["pinned_cpu"] == ""
     with pytest.raises(WorkerDied, match="measuring worker exited with code"):
         Worker(sys.executable, "float16", env, None, tmp_path / "bad.log")
+
+
+def test_the_fallback_runs_whole_matrix_rounds_for_both_sides(tmp_path, monkeypatch):
+    """A revision without the worker: each round is a benchmark run per side, in the same order."""
+    order = []
+
+    def run_matrix(matrix, options, platforms=None):
+        side = options.out_root.parent.name
+        order.append(side)
+        folder = storage.RunFolder.create(options.out_root)
+        seconds = 1e-3 * (1.3 if side == "B" else 1.0) * (1 + 0.001 * len(order))
+        for case in matrix.cases():  # as an older snnbench writes them: no CPU time, unpinned
+            row = Measurement(case, samples_s=(seconds,) * 5).to_row({"machine_id": "m"})
+            storage.append_jsonl(folder / storage.JOURNAL, {"event": "done", "row": row})
+        return folder.path
+
+    monkeypatch.setattr(ab, "supports_worker", lambda python: False)
+    monkeypatch.setattr(ab.runner, "probe_platforms", lambda: {"cpu"})
+    monkeypatch.setattr(ab.runner, "run_matrix", run_matrix)
+    result = run(tmp_path, rounds=4, max_rounds=4)
+    assert result.grain == "round" and "".join(order) == "ABBABAAB"
+    rows = storage.load_results(result.folder / "B")
+    assert sorted(rows["ab_round"]) == [0, 1, 2, 3] and set(rows["ab_job"]) == {
+        result.folder.parent.name + "/" + result.folder.name
+    }
+    (row,) = result.comparison.rows
+    assert (row.verdict.metric, row.verdict.design) == ("wall", "paired rounds")
+    assert row.verdict.verdict == "slower"

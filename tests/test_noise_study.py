@@ -118,3 +118,12 @@ def test_background_load_starts_and_stops_its_processes():
             os.kill(pid, 0)
     with background_load(0) as none:
         assert none == []
+
+
+def test_each_metric_alone_is_rated_from_its_own_outcome_column():
+    jobs = jobs_table().assign(outcome_cpu=CLEAN, outcome_wall=REGRESSION)
+    found = {(r.slowdown, r.condition, r.metric): r for r in noise_study.job_rates(jobs)}
+    assert found[(0.0, "all", "cpu")].flagged == 0
+    assert found[(0.0, "all", "wall")].flagged == 4
+    assert found[(0.0, "all", "deciding")].flagged == 1
+    assert "| none (A vs A) | all" in noise_page.rates_table(list(found.values()), "wall")
