@@ -29,7 +29,7 @@ from snnbench.measure import machine, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.regress import ab, envs
 from snnbench.regress.compare import Comparison, compare_frames
-from snnbench.render import noise_page
+from snnbench.render import compare_text, noise_page
 from snnbench.studies.noise_study import rates
 from snnbench.studies.noise_study.load import background_load, load_average
 from snnbench.task.slowdown import ENV_VAR
@@ -145,6 +145,8 @@ def _run_job(job: JobPlan, config, matrix, options, sides, folder: Path, say):
         result = ab.run_ab(matrix, environments, options, folder / "jobs", lambda m: say(f"  {m}"))
     after = load_average()
     comparison = result.comparison
+    markdown = compare_text.render_markdown(comparison, title=f"noise-study job {job.index}")
+    storage.atomic_write_text(result.folder / "comparison.md", markdown)
     record = {
         **asdict(job),
         "outcome": comparison.outcome(),
