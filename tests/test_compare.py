@@ -261,3 +261,30 @@ def test_history_session_matches_supported_jaxley():
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HISTORY_JAXLEY"
     )
     assert tuple(ast.literal_eval(value)) == SUPPORTED_JAXLEY
+
+
+def test_a_run_whose_yardstick_did_not_hold_still_is_inconclusive():
+    def side(yardstick):
+        return Side((Run((1.0, 1.01, 0.99, 1.02), (1.0, 1.01, 0.99, 1.02), "1", yardstick),), 1)
+
+    rows = [("forward", "cpu", side(0.003), side(y)) for y in (0.003, 0.003, 0.0033, 0.006)]
+    steady = judge_rows(rows[:2], Policy(), ((0.003, 0.003), (0.003, 0.003)))
+    assert {v.verdict for v in steady} == {compare.NO_CHANGE}
+    moved = judge_rows(rows, Policy(), ((0.003,) * 4, (0.003, 0.003, 0.0033, 0.006)))
+    assert (
+        moved[0].verdict == compare.INCONCLUSIVE
+    )  # this row's yardstick agreed; the run's did not
+    assert (
+        "the yardstick took (over the whole run)" in moved[0].detail or "varied" in moved[0].detail
+    )
+
+
+COMMITTED = Path(__file__).resolve().parent.parent / "results" / "vm-da3d1dc8"
+
+
+def test_same_code_quiet_then_loaded_gives_no_slower_row(capsys):
+    """Two committed runs of one commit: the second under two extra busy processes."""
+    quiet, loaded = COMMITTED / "20261128T172202Z", COMMITTED / "20261128T172312Z"
+    result = compare.compare_frames(storage.load_results(quiet), storage.load_results(loaded))
+    assert result.counts()[compare.SLOWER] == 0 and result.counts()[compare.FASTER] == 0
+    assert all("machine drift" in r.verdict.detail for r in result.rows)

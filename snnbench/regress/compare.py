@@ -180,8 +180,11 @@ def compare_frames(
             f"{len(sides_b)} configurations; e.g. {_describe(next(iter(sides_a), None))} vs "
             f"{_describe(next(iter(sides_b), None))}); run both with the same matrix options."
         )
+    yardsticks = tuple(
+        tuple(y for s in shared for y in sides[s].yardsticks_s) for sides in (sides_a, sides_b)
+    )
     verdicts = judge_rows(
-        [(str(s.phase), s.platform, sides_a[s], sides_b[s]) for s in shared], policy
+        [(str(s.phase), s.platform, sides_a[s], sides_b[s]) for s in shared], policy, yardsticks
     )
     rows = tuple(
         RowComparison(spec, sides_a[spec], sides_b[spec], policy.threshold_for(spec.phase), v)

@@ -167,3 +167,43 @@ def yardstick_drift(
     if ratio > 1.0 + tolerance or ratio < 1.0 / (1.0 + tolerance):
         return f"machine drift: the yardstick took {ratio:.2f}x as long"
     return ""
+
+
+def unsteady(yardsticks_s: Sequence[float], tolerance: float) -> float | None:
+    """How far the yardstick moved *within* one side (90th over 10th percentile, or max
+    over min for fewer than 10 values), when that exceeds ``1 + tolerance``; else None."""
+    if len(yardsticks_s) < 2:
+        return None
+    values = pd.Series(yardsticks_s, dtype=float)
+    if len(values) >= 10:
+        spread = float(values.quantile(0.9) / values.quantile(0.1))
+    else:
+        spread = float(values.max() / values.min())
+    return spread if spread > 1.0 + tolerance else None
+
+
+def machine_drift(
+    row_a: Sequence[float],
+    row_b: Sequence[float],
+    side_a: Sequence[float],
+    side_b: Sequence[float],
+    tolerance: float,
+) -> str:
+    """Why separate runs cannot be compared on one row, or ``""``.
+
+    The yardstick next to the row (``row_*``) and over every row of each side
+    (``side_*``) must agree between the sides, and each side's yardstick must
+    have held still during its run: preemption comes in bursts, so one row's
+    short yardstick can miss a load that the run as a whole shows.
+    """
+    found = yardstick_drift(row_a, row_b, tolerance)
+    if found or not side_a or not side_b:
+        return found
+    found = yardstick_drift(side_a, side_b, tolerance)
+    if found:
+        return found.replace("took", "took (over the whole run)")
+    for name, values in (("baseline", side_a), ("candidate", side_b)):
+        spread = unsteady(values, tolerance)
+        if spread is not None:
+            return f"machine drift: the yardstick varied {spread:.2f}x during the {name} run"
+    return ""

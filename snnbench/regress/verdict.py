@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from snnbench.errors import expect
 from snnbench.measure.phases import Phase
 from snnbench.regress import stats
-from snnbench.regress.drift import DEFAULT_DRIFT_TOLERANCE_PCT, yardstick_drift
+from snnbench.regress.drift import DEFAULT_DRIFT_TOLERANCE_PCT, machine_drift
 from snnbench.regress.sides import METRICS, Side
 
 SLOWER, FASTER, NO_CHANGE = "slower", "faster", "no change"
@@ -162,7 +162,9 @@ class _Pending:
     drift: str
 
 
-def _pending(a: Side, b: Side, platform: str, policy: Policy) -> _Pending | Verdict:
+def _pending(
+    a: Side, b: Side, platform: str, policy: Policy, yardsticks: tuple
+) -> _Pending | Verdict:
     if a.problem or b.problem:
         if a.problem == b.problem:
             return Verdict(NOT_COMPARABLE, detail=f"both {a.problem}")
@@ -182,20 +184,25 @@ def _pending(a: Side, b: Side, platform: str, policy: Policy) -> _Pending | Verd
         other = estimate(a, b, other_metric).ratio
     drift = ""
     if found.design != "paired rounds":
-        drift = yardstick_drift(a.yardsticks_s, b.yardsticks_s, policy.drift_tolerance_pct / 100)
+        drift = machine_drift(
+            a.yardsticks_s, b.yardsticks_s, *yardsticks, policy.drift_tolerance_pct / 100
+        )
     return _Pending(metric, found, other, drift)
 
 
 def judge_rows(
-    rows: list[tuple[str, str, Side, Side]], policy: Policy | None = None
+    rows: list[tuple[str, str, Side, Side]],
+    policy: Policy | None = None,
+    yardsticks: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
 ) -> list[Verdict]:
     """Verdicts for one job's rows, each ``(phase, platform, baseline, candidate)``.
 
     The rows are judged together: Holm's adjustment and the simultaneous
-    intervals run over every row that has an estimate.
+    intervals run over every row that has an estimate. ``yardsticks`` holds every
+    yardstick of each side (all rows), for the drift check of separate runs.
     """
     policy = policy or Policy()
-    pending = [_pending(a, b, platform, policy) for _, platform, a, b in rows]
+    pending = [_pending(a, b, platform, policy, yardsticks) for _, platform, a, b in rows]
     estimated = [p for p in pending if isinstance(p, _Pending)]
     m = max(1, len(estimated))
     alpha = policy.spent_alpha
