@@ -1,5 +1,6 @@
 """The matrix runner: separate processes, skipped devices, crash recovery, bad input."""
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 
 from snnbench import cli
 from snnbench.errors import SnnbenchError
-from snnbench.measure import runner, storage
+from snnbench.measure import machine, runner, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.phases import expand_phases
 
@@ -31,7 +32,9 @@ def _options(out, bench=None):
 
 
 def test_tiny_matrix_end_to_end(tmp_path):
-    run_dir = runner.run_matrix(TINY, _options(tmp_path), platforms={"cpu"})
+    pin = machine.choose_pin("auto")
+    options = dataclasses.replace(_options(tmp_path), pin_cpu=pin)
+    run_dir = runner.run_matrix(TINY, options, platforms={"cpu"})
     frame = storage.load_results(run_dir)
     by_status = frame.groupby(["platform", "status"]).size().to_dict()
     assert by_status == {("cpu", "ok"): 2, ("gpu", "skipped"): 2}
@@ -40,6 +43,10 @@ def test_tiny_matrix_end_to_end(tmp_path):
     assert gpu["median_s"].isna().all()
     ok = frame[frame["status"] == "ok"]
     assert (ok["median_s"] > 0).all() and (ok["n_samples"] >= 5).all()
+    # pinned (recorded), with CPU time and the yardstick next to every row
+    pinned = "" if machine.machine_cores() == 1 else str(pin)
+    assert ok["pinned_cpu"].fillna("").astype(str).str.removesuffix(".0").eq(pinned).all()
+    assert (ok["cpu_median_s"] > 0).all() and (ok["yardstick_wall_s"] > 0).all()
     assert set(ok["precision"]) == {"float32"}
     assert (run_dir / "pytest-benchmark-cpu-float32.json").exists()
     assert (run_dir / "run.json").exists()

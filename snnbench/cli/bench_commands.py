@@ -24,17 +24,26 @@ def add_bench(sub) -> None:
         help="a folder of extra bench_*.py modules to run with snnbench's pytest plugin "
         "(default: the benchmark installed with snnbench)",
     )
+    p.add_argument(
+        "--pin-cpu",
+        default="none",
+        metavar="CORE",
+        help="pin each CPU benchmark process to one core: auto (the last core), a core "
+        "number, or none. Pinned, per-call CPU time measures the work alone (what verdicts "
+        "use), but XLA runs on one core",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(run=_run_bench)
 
 
-def add_matrix_axes(p) -> None:
-    """The matrix options shared by ``bench`` and ``ab`` (lists are comma-separated)."""
+def add_matrix_axes(p, base=None) -> None:
+    """The matrix options shared by ``bench`` and ``ab`` (lists are comma-separated);
+    ``base`` is the command's default matrix (the quick matrix unless given)."""
     from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX
     from snnbench.measure.phases import PHASE_GROUPS
     from snnbench.measure.records import PLATFORMS
 
-    quick, full = QUICK_MATRIX, FULL_MATRIX
+    quick, full = base or QUICK_MATRIX, FULL_MATRIX
     p.add_argument(
         "--full",
         action="store_true",
@@ -77,8 +86,8 @@ def add_matrix_axes(p) -> None:
     )
 
 
-def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
-    """The matrix the axis options ask for (the quick or full matrix, narrowed).
+def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None, base=None):
+    """The matrix the axis options ask for (``base``, or the quick or full matrix, narrowed).
 
     Without ``--device`` the matrix runs on every platform in ``visible`` (those JAX
     sees here); a ``--device`` JAX does not see is bad input.
@@ -88,7 +97,7 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
     from snnbench.measure.phases import expand_phases
     from snnbench.measure.records import PLATFORMS
 
-    base = FULL_MATRIX if args.full else QUICK_MATRIX
+    base = FULL_MATRIX if args.full else (base or QUICK_MATRIX)
     platforms = args.device
     if visible is not None:
         if platforms is None:
@@ -115,7 +124,7 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
 def _run_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench.measure import runner, storage
+    from snnbench.measure import machine, runner, storage
     from snnbench.render import bench_summary
 
     visible = runner.probe_platforms()
@@ -128,6 +137,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         policy="full" if args.full else "quick",
         progress=not args.no_progress,
         command=args.command_line,
+        pin_cpu=machine.choose_pin(args.pin_cpu),
     )
     start = time.perf_counter()
     run_dir = runner.run_matrix(matrix, options, platforms=visible)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from snnbench.measure import yardstick
 from snnbench.measure.failures import describe_error
 from snnbench.measure.jaxpr_stats import count_eqns
 from snnbench.measure.phases import Phase, Stage, target
@@ -30,6 +31,7 @@ from snnbench.measure.timing import (
 )
 from snnbench.measure.xla_analysis import analyze_compiled, stablehlo_op_count
 from snnbench.precision import current_precision, set_precision
+from snnbench.task import slowdown
 from snnbench.task.config import TaskConfig
 from snnbench.task.data import make_data
 from snnbench.task.model import Task, make_task
@@ -54,12 +56,18 @@ def prepare_process(precision: str) -> None:
 
 
 def config_for(spec: CaseSpec) -> TaskConfig:
-    """The task configuration a case measures."""
+    """The task configuration a case measures.
+
+    The test-only compiled slowdown (:mod:`snnbench.task.slowdown`) is read from
+    ``SNNBENCH_SLOWDOWN``, so that the noise study can slow one side of an A/B run
+    through that side's environment alone.
+    """
     return TaskConfig(
         batch_size=spec.batch_size,
         precision=spec.precision,
         dt_ms=spec.dt_ms,
         t_max_ms=spec.t_max_ms,
+        slowdown=slowdown.fraction_from_env(),
     )
 
 
@@ -94,8 +102,14 @@ def measure_case(
     policy: TimingPolicy = QUICK_POLICY,
     rounds_runner: Rounds = perf_counter_rounds,
     tasks: TaskCache | None = None,
+    with_yardstick: bool = False,
 ) -> Measurement:
-    """Measure one case; a case that cannot run here is returned as skipped or failed."""
+    """Measure one case; a case that cannot run here is returned as skipped or failed.
+
+    ``with_yardstick`` also measures the fixed yardstick workload right after the
+    case (:mod:`snnbench.measure.yardstick`), so a comparison of separate runs can
+    tell a machine that slowed down from code that did.
+    """
     if spec.platform not in available_platforms():
         return Measurement(
             spec,
@@ -114,13 +128,20 @@ def measure_case(
             timed = _timer(spec.phase)(spec, context)
     except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
         return Measurement(spec, status="failed", reason=describe_error(error))
-    cache = {"compilation_cache": "off" if spec.phase.is_staging else ""}
+    cache = {
+        "compilation_cache": "off" if spec.phase.is_staging else "",
+        # A row measured with the test-only compiled slowdown says so.
+        "slowdown": slowdown.fraction_from_env(),
+    }
+    if with_yardstick:
+        cache.update(yardstick.measure())
     return Measurement(
         spec,
         samples_s=timed.samples_s,
         iterations=timed.iterations,
         first_s=timed.first_s,
         extra={**cache, **timed.extra},
+        cpu_samples_s=timed.cpu_samples_s,
     )
 
 

@@ -49,9 +49,18 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def machine_cores() -> int:
+    """CPU cores of the machine, whatever this process is pinned to."""
+    return os.cpu_count() or cpu_count()
+
+
 def machine_id() -> str:
-    """A short id stable across runs on one machine: hostname, CPU model and core count."""
-    raw = f"{platform.node()}|{cpu_model()}|{cpu_count()}|{platform.machine()}"
+    """A short id stable across runs on one machine: hostname, CPU model and core count.
+
+    The count is the machine's, not the process's, so a benchmark pinned to one
+    core (:func:`pin`) still files its results under the same machine.
+    """
+    raw = f"{platform.node()}|{cpu_model()}|{machine_cores()}|{platform.machine()}"
     return f"{platform.node() or 'host'}-{hashlib.sha1(raw.encode()).hexdigest()[:8]}"
 
 
@@ -80,6 +89,57 @@ def git_state(repo: Path = _PACKAGE_PARENT) -> tuple[str, bool]:
     return commit, dirty
 
 
+def pinned_cpu() -> str:
+    """The core this process is pinned to, or "" when it may use several (or all)."""
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return ""
+    return str(allowed[0]) if len(allowed) == 1 and machine_cores() > 1 else ""
+
+
+def choose_pin(text: str) -> int | None:
+    """The core ``--pin-cpu`` asks for: ``auto`` (the last core this process may use),
+    ``none``, or a core number.
+
+    The last core rather than core 0, which on many machines takes more interrupts.
+
+    Raises:
+        SnnbenchError: if the text is none of these, or names a core this process
+            may not use.
+    """
+    from snnbench.errors import SnnbenchError
+
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    text = str(text).strip().lower()
+    if text == "none":
+        return None
+    if not allowed:
+        raise SnnbenchError("`pin_cpu` needs Linux (os.sched_setaffinity); use --pin-cpu none")
+    if text == "auto":
+        return allowed[-1]
+    if text.isdigit() and int(text) in allowed:
+        return int(text)
+    raise SnnbenchError(
+        f"`pin_cpu` must be auto, none or one of the cores {allowed}; got {text!r}",
+        argument="pin_cpu",
+    )
+
+
+def pin(pid: int, cpu: int | None) -> None:
+    """Pin the just-started process ``pid`` to ``cpu`` (nothing when ``cpu`` is None).
+
+    Called right after the child is created, while it is still starting Python
+    (long before JAX makes its threads, which inherit the pinning). Pinned, the
+    process's CPU time is the work itself: unpinned, XLA's helper threads
+    spin-wait on the other cores, which adds CPU time that shrinks when the
+    machine is busy. (A ``preexec_fn`` would pin earlier, but forking a
+    multithreaded parent, e.g. one that imported JAX, can deadlock.)
+    """
+    if cpu is not None:
+        os.sched_setaffinity(pid, {cpu})
+
+
 def utc_now() -> str:
     """Current UTC time, ISO 8601 to the second."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -106,6 +166,7 @@ def metadata() -> dict[str, object]:
         os=f"{platform.system()} {platform.release()}",
         cpu_model=cpu_model(),
         cpu_count=cpu_count(),
+        pinned_cpu=pinned_cpu(),
         git_commit=commit,
         git_dirty=dirty,
     )

@@ -66,6 +66,8 @@ ROW_COLUMNS = (
     "samples_per_s",
     "sample_steps_per_s",
     "samples_json",
+    "cpu_median_s",
+    "cpu_samples_json",
 )
 
 
@@ -132,8 +134,10 @@ class Measurement:
         spec: what ran.
         status: "ok", "skipped" or "failed".
         reason: why it was skipped or failed (empty when ok).
-        samples_s: per-call seconds, one per round (each round may average
+        samples_s: per-call wall seconds, one per round (each round may average
             ``iterations`` calls).
+        cpu_samples_s: per-call process CPU seconds of the same rounds (empty
+            when not recorded).
         iterations: calls per round.
         first_s: the very first call (for steady phases: trace + compile + run).
         extra: further noise-free figures (e.g. flops), column name -> value.
@@ -146,6 +150,7 @@ class Measurement:
     iterations: int = 1
     first_s: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    cpu_samples_s: tuple[float, ...] = ()
 
     @property
     def summary(self) -> Summary | None:
@@ -178,6 +183,9 @@ class Measurement:
         row["samples_per_s"] = spec.batch_size / per_call if per_call else None
         row["sample_steps_per_s"] = spec.batch_size * spec.n_steps / per_call if per_call else None
         row["samples_json"] = json.dumps(list(self.samples_s))
+        cpu = summarize(self.cpu_samples_s) if self.cpu_samples_s else None
+        row["cpu_median_s"] = cpu.median if cpu else None
+        row["cpu_samples_json"] = json.dumps(list(self.cpu_samples_s)) if cpu else ""
         row.update(self.extra)
         row.update(metadata)
         return row

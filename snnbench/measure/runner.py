@@ -83,6 +83,10 @@ class RunOptions:
     python: str = ""
     #: The command recorded in run.json.
     command: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
+    #: Pin each CPU benchmark process to this core (None: let it use every core).
+    pin_cpu: int | None = None
+    #: Extra environment variables for the benchmark processes.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -128,6 +132,7 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         n_cases=len(cases),
         platforms_looked_for=list(PLATFORMS),
         platforms_found=sorted(platforms),
+        pin_cpu=options.pin_cpu,
         metadata=machine.metadata(),
     )
     journal = folder / storage.JOURNAL
@@ -202,7 +207,7 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
         tag = f"{platform}-{precision}" + (f"-part{part}" if part > 1 else "")
         cases_file = folder / f"cases-{tag}.json"
         storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
-        env = dict(os.environ)
+        env = dict(os.environ, **dict(options.env))
         if options.python:
             env.pop("PYTHONPATH", None)
         if platform == "cpu":
@@ -210,6 +215,7 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
         command = _child_command(options, tag, folder, cases_file)
         with open(folder / f"pytest-{tag}.log", "w") as log:
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            machine.pin(child.pid, options.pin_cpu if platform == "cpu" else None)
             try:
                 returncode = _watch(child, journal, remaining, progress)
             except KeyboardInterrupt:

@@ -34,8 +34,10 @@ TABLES = {
     "memory_fit": "memory_fit.csv",
     "top_ops": "top_ops.csv",
     "snn_metrics": "snn_metrics.csv",
-    "noise_trials": "trials.csv",
+    "noise_jobs": "jobs.csv",
+    "noise_rows": "job_rows.csv",
     "noise_rates": "rates.csv",
+    "noise_injected": "injected.csv",
 }
 #: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
 VERSIONED = ("benchmark", "tradeoffs", "profile", "memory", "top_ops", "snn_metrics")

@@ -137,6 +137,12 @@ def _load_bench(root: Path) -> pd.DataFrame | None:
     if not storage.find_run_dirs(root):
         return None
     frame = storage.load_results(root)
+    # Rounds of A/B jobs (the noise study's side B deliberately slowed) are not
+    # benchmark runs of this machine: the report shows benchmark runs only.
+    for column in ("ab_side", "slowdown"):
+        if column in frame.columns:
+            marked = frame[column].fillna(0 if column == "slowdown" else "")
+            frame = frame[(marked == 0) if column == "slowdown" else (marked == "")]
     return frame if not frame.empty else None
 
 

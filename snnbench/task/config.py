@@ -51,6 +51,10 @@ class TaskConfig:
     weight_std: float = 10.0
     learning_rate: float = 0.1
     precision: str = "float64"
+    #: Test-only: extra compiled work in every time step, as a fraction of the step's
+    #: cost (0.2 is about +20 %); outputs and gradients stay bit for bit the same
+    #: (:mod:`snnbench.task.slowdown`). The noise study's injected regression.
+    slowdown: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_input", "n_hidden", "n_output", "batch_size"):
@@ -60,7 +64,7 @@ class TaskConfig:
         for name in ("dt_ms", "t_max_ms", "learning_rate", "weight_std", "synapse_decay"):
             value = getattr(self, name)
             expect(_is_number(value) and 0 < value < math.inf, name, "a positive number", value)
-        for name in ("leak_conductance_s_per_cm2", "input_rate_hz"):
+        for name in ("leak_conductance_s_per_cm2", "input_rate_hz", "slowdown"):
             value = getattr(self, name)
             expect(_is_number(value) and 0 <= value < math.inf, name, "a number >= 0", value)
         for name in ("leak_reversal_mv", "threshold_mv", "reset_mv", "v_init_mv", "weight_mean"):

@@ -29,6 +29,7 @@ from snnbench.task.config import (
     MEMBRANE_CAPACITANCE_UF_PER_CM2,
     TaskConfig,
 )
+from snnbench.task.slowdown import burn, iterations
 from snnbench.task.spiking import heaviside
 
 Params = list[dict[str, jax.Array]]
@@ -72,6 +73,7 @@ def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
     c_leak = g_leak * config.leak_reversal_mv
     denominator = 1.0 + dt * g_leak / cm
     vth, vreset, decay = config.threshold_mv, config.reset_mv, config.synapse_decay
+    n_fwd, n_bwd = iterations("dense", config.slowdown)
 
     def fire(v):
         spike = heaviside(v - vth)
@@ -97,6 +99,8 @@ def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
             v_in = membrane(v_in, i_ext_na * _NA_TO_UA_PER_CM2)
             v_hid = membrane(v_hid, -(s_in @ w_in) * _NA_TO_UA_PER_CM2)
             v_out = membrane(v_out, -(s_hid @ w_out) * _NA_TO_UA_PER_CM2)
+            if n_fwd or n_bwd:  # the test-only slowdown, on the carried v_hid (bit-identical)
+                v_hid = burn(v_hid, n_fwd, n_bwd)
             recorded = (v_out, spike_in, spike_hid) if record_spikes else (v_out,)
             return (v_in, v_hid, v_out, s_in, s_hid), recorded
 
