@@ -24,7 +24,8 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError, expect
 from snnbench.measure.phases import DISPLAY_ORDER, Phase
-from snnbench.measure.records import EXACT_METRICS, CaseSpec
+from snnbench.measure.records import EXACT_METRICS, SCALING_DEFAULTS, CaseSpec
+from snnbench.measure.shards import describe_missing
 from snnbench.regress import stats
 
 #: Columns that identify one configuration and phase.
@@ -226,7 +227,9 @@ def compare_frames(
     """Match rows of two result tables by configuration and judge each match.
 
     Several runs of one configuration on one side (rounds of an A/B run, repeated
-    CI runs) are pooled: their samples are concatenated.
+    CI runs, the shards of one campaign) are pooled: their samples are
+    concatenated. A side that is a sharded campaign missing some shards gets a
+    note naming them.
 
     Raises:
         SnnbenchError: if a table lacks the columns this needs, or the two share
@@ -252,6 +255,11 @@ def compare_frames(
         exact=_exact(baseline, candidate, rows),
         only_baseline=tuple(_ordered([k for k in sides_a if k not in sides_b])),
         only_candidate=tuple(_ordered([k for k in sides_b if k not in sides_a])),
+        notes=tuple(
+            f"{label}: {line}"
+            for frame, label in ((baseline, labels[0]), (candidate, labels[1]))
+            for line in describe_missing(frame)
+        ),
     )
 
 
@@ -269,7 +277,16 @@ def _describe(spec: CaseSpec | None) -> str:
 
 
 def spec_of(row: Mapping) -> CaseSpec:
-    """The configuration of a table row (floats rounded so CSV round trips match)."""
+    """The configuration of a table row (floats rounded so CSV round trips match).
+
+    A row without the device-count columns (written before they existed, or
+    read back with an empty cell) ran on one device in one process.
+    """
+    layout = {}
+    for name in ("devices", "scaling", "processes", "data_parallel"):
+        value, default = row.get(name), SCALING_DEFAULTS[name]
+        missing = value is None or (not isinstance(value, str) and pd.isna(value))
+        layout[name] = default if missing else type(default)(value)
     return CaseSpec(
         backend=str(row["backend"]),
         phase=str(row["phase"]),
@@ -278,6 +295,7 @@ def spec_of(row: Mapping) -> CaseSpec:
         platform=str(row["platform"]),
         dt_ms=round(float(row["dt_ms"]), 12),
         t_max_ms=round(float(row["t_max_ms"]), 12),
+        **layout,
     )
 
 
@@ -327,12 +345,16 @@ def _ordered(specs: list[CaseSpec]) -> list[CaseSpec]:
         return (
             s.platform,
             s.precision,
+            s.scaling,
             s.backend,
             s.batch_size,
             s.dt_ms,
             s.t_max_ms,
+            s.devices,
+            s.processes,
             DISPLAY_ORDER.index(s.phase),
             s.phase,
+            s.data_parallel,
         )
 
     return sorted(specs, key=key)
