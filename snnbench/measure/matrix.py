@@ -89,7 +89,7 @@ class Matrix:
             expect(
                 n == 1 or n % self.processes == 0,
                 "device_counts",
-                f"1 or multiples of processes={self.processes}",
+                f"1 or multiples of the process count ({self.processes})",
                 n,
             )
         if "strong" in self.scalings:

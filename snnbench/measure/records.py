@@ -142,13 +142,13 @@ class CaseSpec:
         expect(
             self.devices % self.processes == 0,
             "devices",
-            f"a multiple of processes={self.processes}",
+            f"a multiple of the process count ({self.processes})",
             self.devices,
         )
         expect(
             self.batch_size % self.devices == 0,
             "batch_size",
-            f"a global batch that divides over devices={self.devices}",
+            f"a global batch that divides over {self.devices} devices",
             self.batch_size,
         )
         function = self.phase.function

@@ -158,6 +158,7 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         n_cases=len(cases),
         platforms_found=sorted(platforms),
         metadata=machine.metadata(),
+        load_average_start=machine.load_average(),
         **shard_fields,
     )
     row_fields = {name: shard_fields[name] for name in storage.RUN_FIELDS if name in shard_fields}
@@ -180,7 +181,12 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         progress.close()
         rows = storage.journal_rows(journal)
         storage.write_table(folder.path, rows, row_fields)
-        info.update(status=status, finished_utc=machine.utc_now(), n_rows=len(rows))
+        info.update(
+            status=status,
+            finished_utc=machine.utc_now(),
+            n_rows=len(rows),
+            load_average_end=machine.load_average(),
+        )
         folder.write_info(info)
     if status == "interrupted":
         raise RunInterrupted(folder.path, len(rows), len(cases))
