@@ -119,6 +119,14 @@ def add_scaling_options(p) -> None:
         "processes (coordinator on 127.0.0.1); without --devices the counts are 1,N",
     )
     p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="this process is one of a multi-host job started by a launcher (srun, mpirun, a "
+        "Kubernetes Indexed Job): join it with jax.distributed.initialize() from the "
+        "environment and measure on all the job's devices (device counts: 1 and all); "
+        "process 0 writes the run folder. See docs/scaling.md",
+    )
+    p.add_argument(
         "--case-timeout",
         type=positive_float,
         default=900.0,
@@ -220,6 +228,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     from snnbench.measure import runner, storage
     from snnbench.render import bench_summary
 
+    if args.distributed:
+        return _run_distributed(args)
     visible = runner.probe_platforms()
     matrix = matrix_from_args(args, visible)
     options = runner.RunOptions(
@@ -250,6 +260,35 @@ def _run_bench(args: argparse.Namespace) -> int:
             f"{info['n_cases']} of {info['campaign_cases']} cases. Put every shard's run "
             "folder under one results tree; `snnbench report` and `compare` merge them."
         )
+    return 0
+
+
+def _run_distributed(args: argparse.Namespace) -> int:
+    """One process of a launcher's job: join it, then measure on all its devices."""
+    from pathlib import Path
+
+    from snnbench.errors import SnnbenchError
+    from snnbench.measure import distributed, runner, storage
+
+    if args.processes != 1 or args.shard:
+        raise SnnbenchError(
+            "`--distributed` takes its processes from the launcher; leave out "
+            "--processes and --shard"
+        )
+    storage.check_writable(Path(args.out))
+    processes, devices = distributed.join_from_environment()
+    args.processes = processes
+    args.devices = args.devices or ((1, devices) if devices > 1 else (1,))
+    matrix = matrix_from_args(args)
+    options = runner.RunOptions(
+        out_root=Path(args.out),
+        policy="full" if args.full else "quick",
+        progress=False,
+        command=args.command_line,
+    )
+    run_dir = distributed.run_as_job_member(matrix, options)
+    if run_dir is not None:
+        print(f"{processes} processes, {devices} devices -> {run_dir}")
     return 0
 
 

@@ -99,29 +99,114 @@ def serve(args: argparse.Namespace) -> None:
     """Join the job, measure every case, let process 0 write the rows, leave the job."""
     import jax
 
-    from snnbench.measure import harness, machine, storage, timing
+    from snnbench.measure import machine
     from snnbench.measure.records import CaseSpec
 
     join(args)
     _inject_fault()
     cases = [CaseSpec(**c) for c in json.loads(Path(args.cases).read_text())]
-    harness.prepare_process(cases[0].precision if cases else "float64")
-    policy = timing.FULL_POLICY if args.policy == "full" else timing.QUICK_POLICY
-    leader = jax.process_index() == 0
-    journal = Path(args.journal)
     metadata = {**machine.metadata(), "run_id": args.run_id}
+    measure_cases(cases, Path(args.journal), metadata, args.policy)
+    jax.distributed.shutdown()
+
+
+def measure_cases(cases: Sequence, journal: Path, metadata: dict, policy: str = "quick") -> None:
+    """Measure ``cases`` in this process of the job; process 0 appends the rows to ``journal``.
+
+    A case of one process (the 1-device baseline of a series in a job started
+    by a cluster's launcher) runs in process 0 alone; the others go on to the
+    next case, whose first collective waits for process 0.
+    """
+    import jax
+
+    from snnbench.measure import harness, machine, storage, timing
+    from snnbench.precision import current_precision
+
+    rules = timing.FULL_POLICY if policy == "full" else timing.QUICK_POLICY
+    leader = jax.process_index() == 0
     tasks = harness.TaskCache()
     for case in cases:
+        alone = case.processes == 1 and jax.process_count() > 1
+        if alone and not leader:
+            continue
+        if case.precision != current_precision():  # x64 is process-global: switch, rebuild
+            harness.prepare_process(case.precision)
+            tasks = harness.TaskCache()
         if leader:
             storage.append_jsonl(journal, {"event": "start", "case_id": case.case_id})
-        measurement = harness.measure_case(
-            case, policy, timing.perf_counter_rounds, tasks, agree_with_process_0
-        )
+        agree = None if alone else agree_with_process_0
+        measurement = harness.measure_case(case, rules, timing.perf_counter_rounds, tasks, agree)
         if leader:
             row = measurement.to_row(metadata)
             row.update(machine.device_info(case.platform), utc=machine.utc_now())
             storage.append_jsonl(journal, {"event": "done", "row": row})
-    jax.distributed.shutdown()
+
+
+def run_as_job_member(matrix, options) -> Path | None:
+    """``snnbench bench --distributed``: this process is one of a job a launcher started.
+
+    Call :func:`join_from_environment` first. Every process measures the same
+    cases; process 0 writes the run folder and returns it (the others return
+    None). The device counts must be 1 (process 0's first device) and the
+    job's whole device count.
+
+    Raises:
+        SnnbenchError: if a device count is neither.
+    """
+    import jax
+
+    from snnbench.errors import expect
+    from snnbench.measure import machine, storage
+
+    total = jax.device_count()
+    for n in matrix.device_counts:
+        expect(
+            n in (1, total),
+            "device_counts",
+            f"1 or the job's {total} devices (a distributed job spans all of them)",
+            n,
+        )
+    cases = matrix.cases()
+    leader = jax.process_index() == 0
+    folder = storage.RunFolder.create(options.out_root, kind="distributed") if leader else None
+    info = {}
+    if folder is not None:
+        info = storage.start_info(
+            folder,
+            options.command,
+            matrix=matrix.to_dict(),
+            policy=options.policy,
+            n_cases=len(cases),
+            processes=jax.process_count(),
+            devices=total,
+            metadata=machine.metadata(),
+            load_average_start=machine.load_average(),
+        )
+    journal = folder / storage.JOURNAL if folder is not None else Path(os.devnull)
+    metadata = {**machine.metadata(), "run_id": folder.run_id if folder else ""}
+    measure_cases(cases, journal, metadata, options.policy)
+    if folder is None:
+        return None
+    rows = storage.journal_rows(journal)
+    storage.write_table(folder.path, rows)
+    info.update(status="complete", finished_utc=machine.utc_now(), n_rows=len(rows))
+    folder.write_info(info)
+    return folder.path
+
+
+def join_from_environment(init_timeout_s: int = 300) -> tuple[int, int]:
+    """``jax.distributed.initialize()`` from the launcher's environment: (processes, devices)."""
+    import jax
+
+    join(
+        argparse.Namespace(
+            coordinator=None,
+            local_device_ids=None,
+            init_timeout_s=init_timeout_s,
+            heartbeat_timeout_s=100,
+        )
+    )
+    return jax.process_count(), jax.device_count()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -167,7 +167,7 @@ def _cannot_run(spec: CaseSpec) -> Measurement | None:
             status="skipped",
             reason=f"needs {spec.devices} {spec.platform} devices, JAX sees {seen}{how}",
         )
-    if spec.processes != jax.process_count():
+    if spec.processes not in (1, jax.process_count()):
         return Measurement(
             spec,
             status="failed",

@@ -35,10 +35,9 @@ def layout_columns(spec: CaseSpec, mesh: jax.sharding.Mesh) -> dict[str, object]
         "mesh": json.dumps({str(k): int(v) for k, v in mesh.shape.items()}),
         "input_sharding": str(parallel.INPUT_SPEC),
         "param_sharding": str(parallel.PARAM_SPEC),
-        "process_count": jax.process_count(),
         "local_devices": sum(d.process_index == jax.process_index() for d in mesh.devices.flat),
     }
-    if jax.process_count() > 1 and spec.platform == "cpu":  # how CPUs talk across processes
+    if spec.processes > 1 and spec.platform == "cpu":  # how CPUs talk across processes
         out["cpu_collectives"] = str(jax.config.jax_cpu_collectives_implementation)
     return out
 

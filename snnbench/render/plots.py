@@ -623,7 +623,9 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
     """
     _require(frame, ("scaling_efficiency",), "benchmark table")
     rows = series_rows(frame)
-    rows = _nonempty(rows[rows["scaling_efficiency"].notna()], "device-count series with efficiency")
+    rows = _nonempty(
+        rows[rows["scaling_efficiency"].notna()], "device-count series with efficiency"
+    )
     programs = sorted(
         {(p, f) for p, f in zip(rows["phase"], rows["data_parallel"], strict=True)},
         key=lambda k: (STEADY.index(k[0]), k[1]),

@@ -383,11 +383,11 @@ def _scaling_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
     if series.empty:
         return []
     text = (
-        "Data-parallel forward pass and gradient step on a `(\"batch\",)` mesh: inputs "
+        'Data-parallel forward pass and gradient step on a `("batch",)` mesh: inputs '
         "split along the batch, parameters replicated, reductions inserted by XLA "
         "(snnbench's `docs/scaling.md` says how, and what the rows record). "
         "Efficiency is throughput(n) / (n x throughput(1)) against the 1-device row of "
-        "the same series and run. On a CPU, n \"devices\" are partitions of the same "
+        'the same series and run. On a CPU, n "devices" are partitions of the same '
         "cores: these rows measure what the sharded program and its collectives cost, "
         "not a speed-up.",
     )
