@@ -13,6 +13,8 @@ from snnbench.cli.bench_commands import matrix_from_args
 from snnbench.errors import SnnbenchError
 from snnbench.measure import runner, shards, storage
 from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, Matrix
+from snnbench.regress.compare import compare_frames
+from snnbench.render.compare_text import render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
@@ -132,6 +134,9 @@ def test_shard_runs_record_their_shard_and_merge_with_the_missing_one_named(tmp_
     assert shards.describe_missing(frame) == [
         f"campaign {campaign}: shard 2/3 missing (their rows are absent from this table)"
     ]
+    comparison = compare_frames(frame, frame, labels=("a", "b"))
+    assert comparison.notes[0].startswith(f"a: campaign {campaign}: shard 2/3 missing")
+    assert f"note: b: campaign {campaign}: shard 2/3 missing" in render_text(comparison)
     # the journal alone (a shard that died before its table) still says which shard it was
     (folders[1] / storage.TABLE).unlink()
     assert set(storage.load_results(folders[1])["shard"]) == {"3/3"}

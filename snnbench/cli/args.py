@@ -137,6 +137,7 @@ FLAGS = {
     "precisions": "--precision",
     "processes": "--processes",
     "results_dir": "--results",
+    "scaling": "--scaling",
     "scalings": "--scaling",
     "seed": "--seed",
     "shard": "--shard",
