@@ -606,6 +606,11 @@ def series_rows(frame: pd.DataFrame) -> pd.DataFrame:
     rows["series_batch"] = np.where(
         rows["scaling"] == "weak", rows["batch_size"] // rows["devices"], rows["batch_size"]
     )
+    # A series run as multi-process jobs has its 1-device baseline in one process:
+    # label the whole series by the most processes any of its rows used.
+    keys = ["backend", "precision", "phase", "data_parallel", "scaling", "series_batch"]
+    keys += ["run_id"] if "run_id" in rows else []
+    rows["series_processes"] = rows.groupby(keys)["processes"].transform("max").astype(int)
     return rows
 
 
@@ -617,9 +622,10 @@ def _program_label(phase: str, formulation: str) -> str:
 def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
     """Scaling efficiency vs device count: columns weak | strong, a row per program.
 
-    Lines: backend x precision (fixed colours); one batch per series (the one
-    measured at most device counts, the largest on a tie), named in each panel.
-    1 is ideal; the dotted line marks it.
+    Lines: backend x precision (fixed colours), dashed for series run as
+    multi-process jobs; one batch per panel (the one with the most lines, then
+    the most device counts, then the largest), named in its title. 1 is ideal;
+    the dotted line marks it.
     """
     _require(frame, ("scaling_efficiency",), "benchmark table")
     rows = series_rows(frame)
@@ -656,21 +662,33 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
 
 
 def _series_batch(panel: pd.DataFrame) -> int | None:
+    """The batch with the most lines, then the most device counts, then the largest."""
     if panel.empty:
         return None
-    counts = panel.groupby("series_batch")["devices"].nunique()
-    return int(max(counts[counts == counts.max()].index))
+    lines = panel.groupby(["backend", "precision", "series_processes"]).ngroup()
+    score = {
+        int(batch): (lines[group.index].nunique(), group["devices"].nunique(), int(batch))
+        for batch, group in panel.groupby("series_batch")
+    }
+    return max(score, key=score.get)
 
 
 def _draw_efficiency(ax, panel: pd.DataFrame) -> None:
-    for index, (key, line) in enumerate(panel.groupby(["backend", "precision"], sort=True)):
+    keys = ["backend", "precision", "series_processes"]
+    for index, (key, line) in enumerate(panel.groupby(keys, sort=True)):
         line = line.groupby("devices", as_index=False)["scaling_efficiency"].mean()
+        if not (line["devices"] == 1).any():
+            # 1 by definition; a report keeps one 1-device row per configuration (the
+            # newest run's), which may belong to another series than this line's.
+            line = pd.concat([pd.DataFrame({"devices": [1], "scaling_efficiency": [1.0]}), line])
+        processes = int(key[2])
         ax.plot(
             line["devices"],
             line["scaling_efficiency"],
             color=_color(key[0], key[1], index),
-            marker="o",
-            label=" ".join(key),
+            marker="o" if processes == 1 else "s",
+            linestyle="-" if processes == 1 else "--",
+            label=f"{key[0]} {key[1]}" + (f", {processes} processes" if processes > 1 else ""),
         )
     ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
 
@@ -701,7 +719,8 @@ def fig_scaling_time_vs_batch(frame: pd.DataFrame, phase: str = "grad_step") -> 
     n_rows = -(-len(panels) // n_cols)
     scale, unit = _time_unit(rows["median_s"].to_numpy(float))
     figure, axes = _new(n_rows, n_cols, 4.7 * n_cols + 0.6, 3.2 * n_rows + 1.0)
-    devices = sorted(set(int(d) for d in rows["devices"]))
+    # One colour per (devices, processes): a count run in one process and as a job differ.
+    layouts = sorted(set(zip(rows["devices"].astype(int), rows["processes"].astype(int))))
     for ax, (backend, precision) in zip(axes.flat, panels, strict=False):
         panel = rows[(rows["backend"] == backend) & (rows["precision"] == precision)]
         keys = ["devices", "processes", "data_parallel"]
@@ -712,9 +731,9 @@ def fig_scaling_time_vs_batch(frame: pd.DataFrame, phase: str = "grad_step") -> 
             ax.plot(
                 line["batch_size"],
                 line["median_s"] / scale,
-                color=_DEVICE_COLORS[devices.index(int(n)) % len(_DEVICE_COLORS)],
+                color=_DEVICE_COLORS[layouts.index((int(n), int(processes))) % len(_DEVICE_COLORS)],
                 linestyle=_FORMULATION_STYLES.get(formulation, ":"),
-                marker="o",
+                marker="o" if processes == 1 else "s",
                 label=label + (f" ({formulation})" if formulation else ""),
             )
         _batch_axis(ax, rows["batch_size"])
