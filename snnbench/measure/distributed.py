@@ -50,6 +50,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--local-device-ids", help="comma list of this process's accelerators")
     parser.add_argument("--init-timeout-s", type=int, default=300)
     parser.add_argument("--heartbeat-timeout-s", type=int, default=100)
+    parser.add_argument(
+        "--die-with-parent", action="store_true", help="end when the starting process dies"
+    )
     return parser.parse_args(argv)
 
 
@@ -211,6 +214,10 @@ def join_from_environment(init_timeout_s: int = 300) -> tuple[int, int]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.die_with_parent:
+        from snnbench.measure.procgroup import die_with_parent
+
+        die_with_parent()
     try:
         serve(args)
     except SystemExit as stop:

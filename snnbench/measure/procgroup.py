@@ -6,16 +6,19 @@ after the heartbeat timeout (100 s by default), or leaves them blocked in a
 collective. So the parent starts every worker in one new process group, watches
 them, and on the first failure or when time runs out kills the whole group at
 once and says why, in one line. Linux workers also die with the parent
-(``PR_SET_PDEATHSIG``), so a parent killed outright leaves nothing behind.
+(:func:`die_with_parent`, ``PR_SET_PDEATHSIG``), so a parent killed outright
+leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,14 +38,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _join_group(group: int) -> None:
-    """Runs in each forked child before exec: join the job's group, die with the parent."""
-    os.setpgid(0, group)
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a no-op elsewhere).
+
+    Called first thing in a worker, not between fork and exec: code run there
+    in a parent with threads (JAX's) can deadlock. If the parent is already
+    gone (it died before the request), leave now.
+    """
+    parent = os.getppid()
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the group kill still covers a live parent
-        pass
+        return
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
+
+
+def _group_option(group: int) -> dict:
+    """Popen's way to put the child in process group ``group`` (0: a new one it leads).
+
+    Python 3.11 does it inside the child's start-up code; 3.10 needs a
+    ``preexec_fn``, kept to the one system call.
+    """
+    if sys.version_info >= (3, 11):
+        return {"process_group": group}
+    return {"preexec_fn": functools.partial(os.setpgid, 0, group)}
 
 
 class ProcessGroup:
@@ -69,7 +90,7 @@ class ProcessGroup:
                             stdout=out,
                             stderr=subprocess.STDOUT,
                             env=environment,
-                            preexec_fn=lambda g=group: _join_group(g),
+                            **_group_option(group),
                         )
                     )
                 if self.pgid is None:

@@ -356,6 +356,7 @@ def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file
             f"--num-processes={case.processes}",
             f"--process-id={rank}",
             f"--init-timeout-s={max(10, int(options.case_timeout_s))}",
+            "--die-with-parent",
         ]
         if case.platform != "cpu":  # each process drives its own slice of the accelerators
             ids = range(rank * per_process, (rank + 1) * per_process)

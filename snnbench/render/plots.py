@@ -720,7 +720,8 @@ def fig_scaling_time_vs_batch(frame: pd.DataFrame, phase: str = "grad_step") -> 
     scale, unit = _time_unit(rows["median_s"].to_numpy(float))
     figure, axes = _new(n_rows, n_cols, 4.7 * n_cols + 0.6, 3.2 * n_rows + 1.0)
     # One colour per (devices, processes): a count run in one process and as a job differ.
-    layouts = sorted(set(zip(rows["devices"].astype(int), rows["processes"].astype(int))))
+    pairs = zip(rows["devices"].astype(int), rows["processes"].astype(int), strict=True)
+    layouts = sorted(set(pairs))
     for ax, (backend, precision) in zip(axes.flat, panels, strict=False):
         panel = rows[(rows["backend"] == backend) & (rows["precision"] == precision)]
         keys = ["devices", "processes", "data_parallel"]
