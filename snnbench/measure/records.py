@@ -94,6 +94,11 @@ class CaseSpec:
     """One configuration and phase of the benchmark matrix, validated on construction.
 
     ``phase`` may be given as a string; it is stored as a :class:`Phase`.
+    ``batch_size`` is the global batch. A case of a device-count series
+    (``scaling`` ``"weak"`` or ``"strong"``) runs data-parallel on a mesh of
+    ``devices`` devices over ``processes`` processes, its gradient step written
+    as ``data_parallel`` (:mod:`snnbench.task.parallel`); every other case has
+    one device, one process, and empty ``scaling`` and ``data_parallel``.
     """
 
     backend: str
