@@ -94,8 +94,8 @@ def scaling_table(frame: pd.DataFrame, markdown: bool) -> str:
     """Device-count series: median per call and scaling efficiency, one column per count.
 
     ``batch`` is per device for weak scaling and global for strong scaling, so
-    each line is one series; a cell reads ``median (efficiency)``. Empty when
-    ``frame`` has no series.
+    each line is one series (of one run, when the rows come from several); a
+    cell reads ``median (efficiency)``. Empty when ``frame`` has no series.
     """
     rows = _series(frame)
     rows = rows[rows["phase"].isin(["forward", "grad_step"])]
@@ -111,9 +111,10 @@ def scaling_table(frame: pd.DataFrame, markdown: bool) -> str:
             for d, p in zip(rows["devices"], rows["processes"], strict=True)
         ],
     )
-    table = shown.pivot_table(
-        index=_SERIES_INDEX, columns="devices", values="value", aggfunc="last"
-    )
+    index = list(_SERIES_INDEX)
+    if "run_id" in rows and rows["run_id"].nunique() > 1:  # one line per run of a series
+        index.insert(1, "run_id")
+    table = shown.pivot_table(index=index, columns="devices", values="value", aggfunc="last")
     table = table[sorted(table.columns, key=lambda c: int(c.split()[0]))].fillna("")
     table = table.reset_index().rename(columns={"data_parallel": "dp"})
     if not markdown and table["platform"].nunique() == 1:  # keep the terminal narrow

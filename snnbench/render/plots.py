@@ -709,8 +709,9 @@ def fig_scaling_time_vs_batch(frame: pd.DataFrame, phase: str = "grad_step") -> 
     """Median time per call of ``phase`` vs global batch, one line per device count.
 
     One panel per backend x precision; solid lines for the ``grouped`` gradient
-    step, dashed for ``jit``. Where weak and strong scaling measured the same
-    program (devices, global batch), the point is the mean of their medians.
+    step, dashed for ``jit``. Where several rows measured the same program
+    (weak and strong scaling, or several runs, at the same devices and global
+    batch), the point is the mean of their medians.
     """
     rows = series_rows(frame)
     rows = _nonempty(rows[rows["phase"] == phase], f"device-count series of {phase}")

@@ -269,7 +269,9 @@ def build_report(inputs: ReportInputs) -> Report:
     if bench is not None:
         single = bench[bench["scaling"] == ""]
         sections += _bench_sections(single, figures) if not single.empty else []
-        sections += _scaling_sections(bench, figures)
+        # Every run of a series, not the newest row per configuration: each run's
+        # efficiencies are against its own 1-device row, which must stay beside them.
+        sections += _scaling_sections(_labelled(inputs.bench), figures)
     else:
         sections.append(Section("Benchmark", (f"No benchmark runs: {HOW_TO_GET['benchmark']}.",)))
     sections += _tradeoff_sections(inputs.tradeoffs, figures)
