@@ -238,3 +238,33 @@ def test_the_overhead_table_shows_the_figures_dt_only():
     bench = report._labelled(storage.rows_to_frame(rows))
     table = report._ratio_table(bench)
     assert "4.00x" in table and "9.00x" not in table
+
+
+SCALING_RUN = (
+    Path(__file__).resolve().parent.parent / "results" / "vm-da3d1dc8" / "20261128T163746Z"
+)
+
+
+def test_device_count_series_get_their_figures_table_and_missing_shards(tmp_path):
+    """The committed scaling run, plus the rows of one shard of a two-shard campaign."""
+    root = tmp_path / "results"
+    shutil.copytree(SCALING_RUN, root / "vm-da3d1dc8" / SCALING_RUN.name)
+    shard = storage.RunFolder.create(root, kind="shard1of2", stamp="20260101T000000Z")
+    spec = CaseSpec("dense", "forward", 4, "float64", "cpu", 1e-3)
+    row = Measurement(spec, samples_s=(0.001, 0.002)).to_row({"machine_id": "m"})
+    storage.write_table(shard.path, [row], {"shard": "1/2", "campaign": "cabc"})
+    written = report.write_report(root, tmp_path / "out")
+    names = {p.name for p in written.images}
+    assert {"fig_scaling_efficiency.png", "fig_scaling_time_vs_batch.png"} <= names
+    for name in ("fig_scaling_efficiency.png", "fig_scaling_time_vs_batch.png"):
+        pixels = imread(tmp_path / "out" / "report" / name)
+        assert pixels.shape[1] <= 1000 and pixels.shape[0] > 300  # readable at 1000 px
+        assert float(pixels[..., :3].var()) > 1e-3
+    page = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "## Scaling across devices: efficiency" in page
+    assert "grad_step | jit" in page and "(1.00)" in page
+    assert "Collectives XLA inserted per gradient step (jit): 202" in page
+    assert "campaign cabc: shard 2/2 missing" in page
+    # the series stay out of the single-device figures and tables
+    time_table = page.split("## Time per call vs batch size")[1].split("##")[0]
+    assert "b=8 " not in time_table and "b=4" in time_table

@@ -100,6 +100,13 @@ def test_a_killed_process_keeps_rows_and_the_run_goes_on(tmp_path):
         (["--precision", "float16"], "`--precision` must be one of"),
         (["--dt-ms", "0.003"], "`--dt-ms`"),
         (["--bench-dir", "/nonexistent"], "`--bench-dir`"),
+        (["--devices", "0"], "--devices"),
+        (["--devices", "1,3", "--batch-size", "4"], "`--batch-size` must be global batches"),
+        (["--scaling", "weak"], "`--scaling` needs `--devices`"),
+        (["--devices", "1,3", "--processes", "2"], "`--devices` must be 1 or multiples"),
+        (["--devices", "1,2", "--data-parallel", "pmap"], "`--data-parallel` must be one of"),
+        (["--shard", "3/2"], "--shard"),
+        (["--distributed", "--processes", "2"], "`--distributed` takes its processes"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):

@@ -13,6 +13,7 @@ from snnbench.measure.phases import Phase
 from snnbench.measure.summary import Summary, summarize
 from snnbench.precision import PRECISIONS
 from snnbench.task.model import BACKENDS
+from snnbench.task.parallel import FORMULATIONS
 
 #: Bump when a column changes meaning or disappears; see storage.read_table.
 SCHEMA_VERSION = 1
@@ -21,6 +22,8 @@ PLATFORMS = ("cpu", "gpu", "tpu")
 #: The backend of the ``overhead`` phase, which times an empty function.
 OVERHEAD_BACKEND = "none"
 STATUSES = ("ok", "skipped", "failed")
+#: How a device-count series holds the work fixed: per device (weak) or in total (strong).
+SCALINGS = ("weak", "strong")
 #: Noise-free figures a row may carry (from XLA's analyses of the compiled module
 #: and from the traced program); ``compare`` checks these exactly, not statistically.
 EXACT_METRICS = (
@@ -32,7 +35,20 @@ EXACT_METRICS = (
     "xla_output_bytes",
     "xla_temp_bytes",
     "xla_generated_code_bytes",
+    "collectives_per_call",
+    "collective_bytes_per_call",
 )
+#: Columns a row written before snnbench measured several devices lacks, with the
+#: value that row means (one device, one process, no scaling series, no shard).
+#: Readers fill them in (``storage.with_scaling_defaults``), so old result files still load.
+SCALING_DEFAULTS: dict[str, object] = {
+    "devices": 1,
+    "processes": 1,
+    "scaling": "",
+    "data_parallel": "",
+    "shard": "",
+    "campaign": "",
+}
 
 
 #: Columns every row has, in order (metadata columns from snnbench.machine follow).
@@ -46,6 +62,10 @@ ROW_COLUMNS = (
     "platform",
     "dt_ms",
     "t_max_ms",
+    "devices",
+    "scaling",
+    "processes",
+    "data_parallel",
     "n_steps",
     "status",
     "reason",
@@ -76,6 +96,11 @@ class CaseSpec:
     """One configuration and phase of the benchmark matrix, validated on construction.
 
     ``phase`` may be given as a string; it is stored as a :class:`Phase`.
+    ``batch_size`` is the global batch. A case of a device-count series
+    (``scaling`` ``"weak"`` or ``"strong"``) runs data-parallel on a mesh of
+    ``devices`` devices over ``processes`` processes, its gradient step written
+    as ``data_parallel`` (:mod:`snnbench.task.parallel`); every other case has
+    one device, one process, and empty ``scaling`` and ``data_parallel``.
     """
 
     backend: str
@@ -85,6 +110,10 @@ class CaseSpec:
     platform: str
     dt_ms: float
     t_max_ms: float = 0.2
+    devices: int = 1
+    scaling: str = ""
+    processes: int = 1
+    data_parallel: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase.parse(self.phase))
@@ -101,6 +130,50 @@ class CaseSpec:
         for name in ("dt_ms", "t_max_ms"):
             value = getattr(self, name)
             expect(isinstance(value, (int, float)) and value > 0, name, "a positive number", value)
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """Devices, processes, scaling and formulation fit together (and with the phase)."""
+        for name in ("devices", "processes"):
+            value = getattr(self, name)
+            expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
+        expect(self.scaling in ("", *SCALINGS), "scaling", f"one of {SCALINGS} or ''", self.scaling)
+        if not self.scaling:
+            expect(
+                (self.devices, self.processes, self.data_parallel) == (1, 1, ""),
+                "scaling",
+                "weak or strong when a case has several devices, processes or a formulation",
+                self.scaling,
+            )
+            return
+        expect(
+            self.devices % self.processes == 0,
+            "devices",
+            f"a multiple of the process count ({self.processes})",
+            self.devices,
+        )
+        expect(
+            self.batch_size % self.devices == 0,
+            "batch_size",
+            f"a global batch that divides over {self.devices} devices",
+            self.batch_size,
+        )
+        function = self.phase.function
+        expect(function is not None, "phase", "a phase of the forward or gradient step", self.phase)
+        # The forward pass reduces nothing across devices: the formulation is a gradient matter.
+        wanted = FORMULATIONS if function == "grad_step" else ("",)
+        expect(
+            self.data_parallel in wanted, "data_parallel", f"one of {wanted}", self.data_parallel
+        )
+
+    @property
+    def sharded(self) -> bool:
+        """Runs on a device mesh (a scaling series), even when the mesh has one device."""
+        return bool(self.scaling)
+
+    @property
+    def per_device_batch(self) -> int:
+        return self.batch_size // self.devices
 
     @property
     def n_steps(self) -> int:
@@ -109,15 +182,29 @@ class CaseSpec:
     @property
     def case_id(self) -> str:
         """A stable, human-readable id; also the pytest test id."""
-        return (
+        base = (
             f"{self.backend}-{self.phase}-b{self.batch_size}-{self.precision}"
             f"-{self.platform}-dt{self.dt_ms:g}"
         )
+        if not self.sharded:
+            return base  # the ids of single-device rows never change
+        processes = f"-p{self.processes}" if self.processes > 1 else ""
+        formulation = f"-{self.data_parallel}" if self.data_parallel else ""
+        return f"{base}-d{self.devices}{processes}-{self.scaling}{formulation}"
 
     @property
     def config_key(self) -> tuple:
         """The configuration without backend and phase (to pair jaxley with dense)."""
         return (self.batch_size, self.precision, self.platform, self.dt_ms, self.t_max_ms)
+
+    @property
+    def group_key(self) -> tuple[str, str, int, int]:
+        """The process (or ``jax.distributed`` job) that runs this case.
+
+        x64 is process-global and a CPU's device count is fixed when JAX starts,
+        so each (platform, precision, devices, processes) runs apart.
+        """
+        return (self.platform, self.precision, self.devices, self.processes)
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form (the phase as its string value)."""

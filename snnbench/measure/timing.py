@@ -169,13 +169,22 @@ def time_steady(
     args: tuple,
     policy: TimingPolicy = QUICK_POLICY,
     rounds_runner: Rounds = perf_counter_rounds,
+    agree: Callable[[float], float] | None = None,
 ) -> Timed:
-    """Time ``fn(*args)`` in steady state (first call and warm-up excluded)."""
+    """Time ``fn(*args)`` in steady state (first call and warm-up excluded).
+
+    ``agree`` maps this process's probe time to the one every process of a
+    ``jax.distributed`` job uses (process 0's), so that all of them run the same
+    number of calls: each call takes part in collectives, and a process that
+    stopped early would leave the others waiting forever.
+    """
     first_s, _ = time_once(fn, *args)
     target = blocking(fn)
     for _ in range(policy.warmup_calls):
         target(*args)
     probe_s, _ = time_once(fn, *args)
+    if agree is not None:
+        probe_s = agree(probe_s)
     iterations = max(1, math.ceil(policy.min_round_s / max(probe_s, 1e-9)))
     rounds = policy.rounds_for(probe_s * iterations)
     clock = CpuClock(iterations)

@@ -20,6 +20,7 @@ import pandas as pd
 from snnbench.errors import SnnbenchError
 from snnbench.measure.phases import DISPLAY_ORDER
 from snnbench.measure.records import EXACT_METRICS, CaseSpec
+from snnbench.measure.shards import describe_missing
 from snnbench.regress import drift
 from snnbench.regress.sides import Side, sides_of, spec_of
 from snnbench.regress.verdict import (
@@ -116,6 +117,8 @@ class Comparison:
     only_baseline: tuple[CaseSpec, ...] = ()
     only_candidate: tuple[CaseSpec, ...] = ()
     context: drift.Context = field(default_factory=drift.Context)
+    #: Further notes for the page (e.g. the shards a campaign is missing).
+    notes: tuple[str, ...] = ()
 
     @property
     def regressions(self) -> tuple[RowComparison, ...]:
@@ -163,6 +166,10 @@ def compare_frames(
 ) -> Comparison:
     """Match rows of two result tables by configuration and judge all matches together.
 
+    Several runs of one configuration on one side (rounds of an A/B run, repeated
+    CI runs, the shards of one campaign) are pooled. A side that is a sharded
+    campaign missing some shards gets a note naming them.
+
     Raises:
         SnnbenchError: if a table lacks the columns this needs, a side mixes
             machines or versions, the sides come from different machines (unless
@@ -199,6 +206,11 @@ def compare_frames(
         only_baseline=tuple(_ordered([k for k in sides_a if k not in sides_b])),
         only_candidate=tuple(_ordered([k for k in sides_b if k not in sides_a])),
         context=context,
+        notes=tuple(
+            f"{label}: {line}"
+            for frame, label in ((baseline, labels[0]), (candidate, labels[1]))
+            for line in describe_missing(frame)
+        ),
     )
 
 
@@ -220,12 +232,16 @@ def _ordered(specs: list[CaseSpec]) -> list[CaseSpec]:
         return (
             s.platform,
             s.precision,
+            s.scaling,
             s.backend,
             s.batch_size,
             s.dt_ms,
             s.t_max_ms,
+            s.devices,
+            s.processes,
             DISPLAY_ORDER.index(s.phase),
             s.phase,
+            s.data_parallel,
         )
 
     return sorted(specs, key=key)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from snnbench.measure.records import CaseSpec
+from snnbench.measure.records import SCALING_DEFAULTS, CaseSpec
 
 #: The timing metrics a verdict may use: per-call process CPU time, per-call wall time.
 METRICS = ("cpu", "wall")
@@ -120,7 +120,16 @@ class Side:
 
 
 def spec_of(row: Mapping) -> CaseSpec:
-    """The configuration of a table row (floats rounded so CSV round trips match)."""
+    """The configuration of a table row (floats rounded so CSV round trips match).
+
+    A row without the device-count columns (written before they existed, or
+    read back with an empty cell) ran on one device in one process.
+    """
+    layout = {}
+    for name in ("devices", "scaling", "processes", "data_parallel"):
+        value, default = row.get(name), SCALING_DEFAULTS[name]
+        missing = value is None or (not isinstance(value, str) and pd.isna(value))
+        layout[name] = default if missing else type(default)(value)
     return CaseSpec(
         backend=str(row["backend"]),
         phase=str(row["phase"]),
@@ -129,6 +138,7 @@ def spec_of(row: Mapping) -> CaseSpec:
         platform=str(row["platform"]),
         dt_ms=round(float(row["dt_ms"]), 12),
         t_max_ms=round(float(row["t_max_ms"]), 12),
+        **layout,
     )
 
 

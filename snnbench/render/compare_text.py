@@ -222,6 +222,7 @@ def _unmatched_lines(comparison: Comparison, bullet: str) -> list[str]:
             shown = ", ".join(s.case_id for s in specs[:5])
             more = f" and {len(specs) - 5} more" if len(specs) > 5 else ""
             lines.append(f"{bullet}only in {label} ({len(specs)}): {shown}{more}")
+    lines += [f"{bullet}note: {note}" for note in comparison.notes]
     return ([""] if lines and bullet.strip() == "" else []) + lines
 
 
