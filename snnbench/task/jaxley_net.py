@@ -18,7 +18,7 @@ from jaxley.channels import Leak
 
 from snnbench.jax_config import temporarily
 from snnbench.task.config import COMPARTMENT_LENGTH_UM, COMPARTMENT_RADIUS_UM, TaskConfig
-from snnbench.task.spiking import spiking_classes
+from snnbench.task.spiking import make_fire, spiking_classes
 
 Params = list[dict[str, jax.Array]]
 WEIGHT = "SpikeSynapse_gS"
@@ -48,7 +48,7 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
     leak.channel_params.update(
         {"Leak_gLeak": config.leak_conductance_s_per_cm2, "Leak_eLeak": config.leak_reversal_mv}
     )
-    fire = fire_cls()
+    fire = make_fire(fire_cls, config.surrogate)
     fire.channel_params.update({"Fire_vth": config.threshold_mv, "Fire_vreset": config.reset_mv})
     synapse = synapse_cls()
     synapse.synapse_params["SpikeSynapse_s_decay"] = config.synapse_decay
