@@ -106,8 +106,10 @@ def pulse_margin(neuron: InputNeuron, amplitude_na: float, pulse_ms: float) -> P
         fall = math.log((peak - neuron.rest_mv) / (neuron.threshold_mv - neuron.rest_mv)) / rate
         above_ms = (pulse_ms - rise) + fall
     smallest = (
-        (neuron.threshold_mv - start) / charge + start - neuron.rest_mv
-    ) * rate / neuron.mv_per_ms_per_na
+        ((neuron.threshold_mv - start) / charge + start - neuron.rest_mv)
+        * rate
+        / neuron.mv_per_ms_per_na
+    )
     return PulseMargin(float(peak), 1e3 * above_ms, float(smallest))
 
 
@@ -172,7 +174,9 @@ def event_driven_count(neuron: InputNeuron, currents_na: np.ndarray, bin_ms: flo
         active = np.ones(v.shape, dtype=bool)
         while active.any():
             with np.errstate(divide="ignore", invalid="ignore"):
-                crossing = np.where(target > vth, np.log((target - v) / (target - vth)) / rate, np.inf)
+                crossing = np.where(
+                    target > vth, np.log((target - v) / (target - vth)) / rate, np.inf
+                )
             crossing = np.where(v >= vth, 0.0, crossing)
             fires = active & (crossing <= left)
             count += int(fires.sum())
@@ -251,6 +255,8 @@ def kernel_sensitivity(
                     "dt_ms": dt,
                     "drawn": int(np.sum(spikes)),
                     "pulse_peak_mv": margin.peak_mv,
+                    "pulse_above_threshold_us": margin.above_threshold_us,
+                    "smallest_firing_na": margin.smallest_firing_na,
                     **counts,
                 }
             )
