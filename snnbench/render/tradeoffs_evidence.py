@@ -42,7 +42,7 @@ def convergence_section(convergence: pd.DataFrame) -> str:
                 "converged": "yes" if row["converged"] else "**no**",
             }
         )
-    table = pd.DataFrame(rows).to_markdown(index=False)
+    table = pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
     ok = convergence[convergence["converged"].astype(bool)]
     bad = convergence[~convergence["converged"].astype(bool)]
 
@@ -116,7 +116,7 @@ def surrogate_section(frame: pd.DataFrame) -> str:
             "the cosine with the extrapolated dt -> 0 gradient (from the reference's "
             'estimated error; "no limit" where the gradient does not converge). Training: '
             "Adam from the tutorial's initial weights, each setting on its own simulation.\n",
-            pd.DataFrame(rows).to_markdown(index=False) + "\n",
+            pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) + "\n",
         ]
     )
 
@@ -154,7 +154,7 @@ def spike_loss_section(sweep: pd.DataFrame, meta: pd.Series) -> str:
         "Input spikes fired by the task (implicit Euler, step-averaged input, threshold "
         "checked on the grid) relative to the continuous-time model's count for the same "
         "drawn spikes (exact integration, reset at the crossing), per kernel amplitude:\n",
-        pivot.rename_axis("dt (ms)").to_markdown() + "\n",
+        pivot.rename_axis("dt (ms)").to_markdown(disable_numparse=True) + "\n",
     ]
     if not own.empty:
         split = pd.DataFrame(
@@ -177,7 +177,7 @@ def spike_loss_section(sweep: pd.DataFrame, meta: pd.Series) -> str:
         )
         lines += [
             f"Where the loss comes from at {kernel:g} nA: each column changes one thing.\n",
-            split.to_markdown(index=False) + "\n",
+            split.to_markdown(index=False, disable_numparse=True) + "\n",
         ]
     return "\n".join(lines)
 
@@ -213,6 +213,6 @@ def redrawn_section(redrawn: pd.DataFrame, meta: pd.Series) -> str:
             "scales with dt. Every dt is then a different model, compared with itself (spikes "
             "fired vs drawn; the continuous-time count of the same current) and by its own "
             "trained accuracy, not against a common reference. Dense twin, float64.\n",
-            pd.DataFrame(rows).to_markdown(index=False) + "\n",
+            pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) + "\n",
         ]
     )

@@ -88,7 +88,7 @@ def summary_table(frame: pd.DataFrame) -> str:
                 out[column] = _cell(row, column)
         rows.append(out)
     table = pd.DataFrame(rows).rename(columns=_SUMMARY_COLUMNS)
-    return table.to_markdown(index=False, stralign="right")
+    return table.to_markdown(index=False, stralign="right", disable_numparse=True)
 
 
 def verdict(frame: pd.DataFrame, budget_text: str, cost_column: str) -> str:
@@ -122,9 +122,9 @@ def verdict(frame: pd.DataFrame, budget_text: str, cost_column: str) -> str:
     caveats = row.get("budget_caveats")
     if isinstance(caveats, str) and caveats:
         text += (
-            f" **Caveat:** {caveats} were judged against a reference that has not converged "
-            "(see below), so they say how close this setting is to the dt = "
-            f"{_reference_dt(frame):g} ms run, not to the dt -> 0 limit."
+            f" **Caveat:** the budget's limit on {caveats.replace(', ', ' and ')} was judged "
+            "against a reference that has not converged (see below): it says how close this "
+            f"setting is to the dt = {_reference_dt(frame):g} ms run, not to the dt -> 0 limit."
         )
     return text
 
