@@ -28,6 +28,7 @@ from snnbench.task.data import make_data
         ({"surrogates": ("per_second",)}, "`surrogates` must be one of per_step, per_time"),
         ({"surrogates": ()}, "`surrogates` must be one or more of"),
         ({"scenarios": ("rerun",)}, "`scenarios` must be one of resampled, redrawn"),
+        ({"scenarios": ("redrawn",)}, "`scenarios` must be a list that includes resampled"),
         ({"refinements": -1}, "`refinements` must be an integer >= 0"),
         ({"kernel_sweep_na": (508.0, 0.0)}, "`kernel_sweep_na` must be positive finite"),
         ({"kernel_na": (508.0, float("nan"))}, "`kernel_na` must be a non-empty tuple"),

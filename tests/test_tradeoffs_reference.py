@@ -120,7 +120,7 @@ def test_page_marks_unconverged_metrics_and_the_budget_caveat(checked):
     assert all(tradeoffs_page.NOT_CONVERGED in line for line in step_rows)
     page = tradeoffs_page.summary_markdown(frame, "b", "grad_step_s")
     assert "RMSE** = root-mean-square output-voltage difference over 2 samples" in page
-    assert "checked by halving its step to 0.000125, 6.25e-05 ms" in page
+    assert "checked by halving its step to 0.125e-3, 0.0625e-3 ms" in page
 
 
 def test_page_of_a_table_from_before_the_checks_has_no_marks(checked):

@@ -45,8 +45,8 @@ def add_tradeoffs(sub) -> None:
         "--scenario",
         type=csv_list(str),
         help="how dt changes (default resampled): resampled = the same input step-averaged "
-        "to every dt; redrawn = the tutorial re-run at each dt with its own draws (adds a "
-        "training run per dt and surrogate)",
+        "to every dt (always run); resampled,redrawn adds scenario (b), the tutorial re-run "
+        "at each dt with its own draws (a training run per dt and surrogate)",
     )
     p.add_argument(
         "--refinements",

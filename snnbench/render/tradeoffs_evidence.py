@@ -26,6 +26,14 @@ def _dts(text: str) -> str:
     return ", ".join(dt_label(float(v)) for v in text.split(";"))
 
 
+def _estimate(value: float) -> str:
+    return "none (no limit)" if not pd.notna(value) or value == float("inf") else f"{value:.3g}"
+
+
+def _cosine(value: float) -> str:
+    return f"{value:.5f}" if pd.notna(value) and value > 0.999 else f"{value:.4f}"
+
+
 def convergence_section(convergence: pd.DataFrame) -> str:
     """'Does the reference converge?': one row per checked quantity, then a plain verdict."""
     rows = []
@@ -37,8 +45,8 @@ def convergence_section(convergence: pd.DataFrame) -> str:
                 "steps (ms)": _dts(row["dts_ms"]),
                 "successive differences": _list(row["differences"]),
                 "observed orders": _list(row["orders"], 2),
-                "reference error (est.)": f"{row['reference_error']:.3g}",
-                "tolerance": f"{row['tolerance']:.3g}",
+                "reference error (est.)": _estimate(row["reference_error"]),
+                "tolerance": _estimate(row["tolerance"]),
                 "converged": "yes" if row["converged"] else "**no**",
             }
         )
@@ -92,15 +100,14 @@ def surrogate_section(frame: pd.DataFrame) -> str:
     rows = []
     for _, row in shown.sort_values(["dt_ms", "surrogate"]).iterrows():
         low, high = row.get("grad_cosine_vs_limit_low"), row.get("grad_cosine_vs_limit_high")
-        bounds = (
-            "no limit" if pd.isna(low) or (low, high) == (-1.0, 1.0) else f"{low:.4f} to {high:.4f}"
-        )
+        no_limit = pd.isna(low) or (low, high) == (-1.0, 1.0)
+        bounds = "no limit" if no_limit else f"{_cosine(low)} to {_cosine(high)}"
         rows.append(
             {
                 "dt (ms)": dt_label(row["dt_ms"]),
                 "surrogate": row["surrogate"],
                 "grad norm": f"{row['grad_norm']:.4g}",
-                "grad cos vs its reference": f"{row['grad_cosine']:.4f}",
+                "grad cos vs its reference": _cosine(row["grad_cosine"]),
                 "grad cos vs the limit": bounds,
                 "trained loss (own sim)": f"{row.get('train_loss', float('nan')):.4f}",
                 "trained acc (own sim)": f"{row.get('train_accuracy', float('nan')):.3f}",

@@ -50,7 +50,7 @@ def _cell(row: pd.Series, column: str) -> str:
     if column in _PERCENT:
         text = "n/a" if pd.isna(value) else f"{100 * value:+.1f} %"
     elif column == "grad_cosine" and pd.notna(value) and value > 0.999:
-        text = f"{value:.4f}"  # three digits would round a 0.9998 to 1
+        text = f"{value:.5f}"  # three digits would round a 0.99981 to 1
     else:
         text = _number(value, 2 if converged is False else 3)
     if converged is not None and pd.notna(converged) and not bool(converged):
@@ -169,7 +169,9 @@ def summary_markdown(
     dirty = " (dirty)" if bool(meta["git_dirty"]) else ""
     refinements = str(meta.get("refinement_dts_ms", "") or "")
     checked = (
-        f", checked by halving its step to {refinements.replace(';', ', ')} ms (dense twin)"
+        ", checked by halving its step to "
+        + ", ".join(evidence.dt_label(float(d)) for d in refinements.split(";"))
+        + " ms (dense twin)"
         if refinements
         else ", not checked by refinement"
     )

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from snnbench.render.plots import _new, _pick, _require, _styled
 
 _SURROGATE_STYLES = {"per_step": "-", "per_time": "--"}
 
 
-def _dt_axis(ax) -> None:
+def _dt_axis(ax, dts_ms) -> None:
+    """Log dt axis ticked at the study's own steps, labelled as multiples of 1e-3 ms."""
+    ticks = sorted(set(float(d) for d in dts_ms))
     ax.set_xscale("log")
+    ax.set_xticks(ticks, [f"{d * 1e3:g}e-3" for d in ticks], rotation=45)
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("dt (ms)")
 
 
@@ -38,7 +43,7 @@ def fig_spike_loss(sweep: pd.DataFrame, redrawn: pd.DataFrame | None = None) -> 
             rows = rows.sort_values("dt_ms")
             share = 100 * rows["implicit_euler"] / rows["continuous_time"]
             ax.plot(rows["dt_ms"], share, marker="o", color=_pick(index), label=f"{kernel:g} nA")
-    _dt_axis(ax)
+    _dt_axis(ax, sweep.get("dt_ms", []))
     ax.set_ylabel("input spikes fired / continuous-time count (%)")
     ax.set_title("(a) the same input, step-averaged to each dt")
     ax.legend(title="pulse amplitude", fontsize=7)
@@ -60,7 +65,7 @@ def fig_spike_loss(sweep: pd.DataFrame, redrawn: pd.DataFrame | None = None) -> 
             ls="--",
             label="continuous time, same current",
         )
-        _dt_axis(ax)
+        _dt_axis(ax, rows["dt_ms"])
         ax.set_yscale("log")
         ax.set_ylabel("input spikes / spikes drawn (%)")
         ax.set_title("(b) the tutorial re-run at each dt, own draws")
@@ -103,7 +108,7 @@ def fig_accuracy(frame: pd.DataFrame, redrawn: pd.DataFrame | None = None) -> Fi
             color=_pick(index),
             label=f"{label}, on its own simulation",
         )
-    _dt_axis(ax)
+    _dt_axis(ax, rows["dt_ms"])
     ax.set_ylabel("trained accuracy")
     ax.set_title("(a) the same input, step-averaged to each dt")
     ax.legend(fontsize=7)
@@ -119,7 +124,7 @@ def fig_accuracy(frame: pd.DataFrame, redrawn: pd.DataFrame | None = None) -> Fi
                 ls=_SURROGATE_STYLES.get(surrogate, "-"),
                 label=surrogate,
             )
-        _dt_axis(ax)
+        _dt_axis(ax, redrawn["dt_ms"])
         ax.set_ylabel("trained accuracy (own simulation)")
         ax.set_title("(b) the tutorial re-run at each dt, own draws")
         ax.legend(fontsize=7)

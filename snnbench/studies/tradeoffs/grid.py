@@ -90,6 +90,13 @@ class TradeoffGrid:
             expect(len(values) > 0, name, f"one or more of {', '.join(allowed)}", "none")
             for value in values:
                 expect(value in allowed, name, f"one of {', '.join(allowed)}", value)
+        expect(
+            "resampled" in self.scenarios,
+            "scenarios",
+            "a list that includes resampled (the budget and the reference checks use it; "
+            "add redrawn to run scenario (b) as well)",
+            self.scenarios,
+        )
         for value in self.train_backends:
             expect(
                 value in self.backends,
