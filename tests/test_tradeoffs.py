@@ -59,6 +59,14 @@ def test_default_grid_and_its_benchmark_matrix():
     assert {c.batch_size for c in cases} == {256}
 
 
+def test_the_kernel_and_surrogate_reach_every_points_task():
+    grid = G.grid_from_options(kernel_na=(530.0, 530.0), surrogates=("per_time",))
+    job = grid.job(precision="float64")
+    assert job["reference"]["surrogate"] == "per_time"
+    config = W.point_config(job, 2e-3, "float64", "per_time")
+    assert config.kernel_na == (530.0, 530.0) and config.surrogate == "per_time"
+
+
 def test_grid_options_turn_training_off_with_none():
     grid = G.grid_from_options(train_backends=("none",), dts_ms=(1e-3,))
     assert grid.train_backends == () and grid.epochs == 0
@@ -240,7 +248,12 @@ def test_end_to_end_through_worker_processes(tmp_path):
     # float64 only: one worker process (the float32 worker adds a second; the committed
     # quick run exercises it).
     grid = G.TradeoffGrid(
-        dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02, batch_size=2, epochs=1
+        dts_ms=(1e-3, 2e-3),
+        precisions=("float64",),
+        t_max_ms=0.02,
+        batch_size=2,
+        epochs=1,
+        kernel_sweep_na=(508.0,),
     )
     budget = G.Budget(max_voltage_rmse_mv=0.0, min_grad_cosine=1.0, max_accuracy_drop=0.0)
     result = study.run_tradeoffs(grid, budget, tmp_path, cost=_stub_cost, say=lambda _: None)
