@@ -30,6 +30,9 @@ RUN_INFO = "run.json"
 TABLES = {
     "benchmark": "benchmark.csv",
     "tradeoffs": "tradeoffs.csv",
+    "tradeoffs_convergence": "convergence.csv",
+    "tradeoffs_spike_loss": "spike_loss.csv",
+    "tradeoffs_redrawn": "redrawn.csv",
     "profile": "profile.csv",
     "memory": "memory.csv",
     "memory_fit": "memory_fit.csv",
@@ -41,7 +44,17 @@ TABLES = {
     "noise_injected": "injected.csv",
 }
 #: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
-VERSIONED = ("benchmark", "tradeoffs", "profile", "memory", "top_ops", "snn_metrics")
+VERSIONED = (
+    "benchmark",
+    "tradeoffs",
+    "tradeoffs_convergence",
+    "tradeoffs_spike_loss",
+    "tradeoffs_redrawn",
+    "profile",
+    "memory",
+    "top_ops",
+    "snn_metrics",
+)
 TABLE = TABLES["benchmark"]
 
 

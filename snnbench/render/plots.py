@@ -499,8 +499,14 @@ TRADEOFF_PANELS = (
 )
 
 
+@_styled
 def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figure:
-    """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``)."""
+    """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``).
+
+    One row of panels per surrogate (each against its own reference). A point whose
+    metric's reference has not converged (``<metric>_reference_converged`` false) is
+    drawn hollow, and its panel's title says so.
+    """
     columns = ("backend", "precision", "dt_ms", cost_column)
     _require(
         frame,
@@ -511,9 +517,42 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
     if "batch_size" in frame and len(frame):
         title = (
             f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
-            f"batch {int(frame['batch_size'].iloc[0])})"
+            f"batch {int(frame['batch_size'].iloc[0])}); hollow: reference not converged"
         )
-    return pareto_figure(frame, cost_column, TRADEOFF_PANELS, title)
+    surrogates = frame["surrogate"].unique() if "surrogate" in frame else [None]
+    figure = Figure(
+        figsize=(5.2 * len(TRADEOFF_PANELS), 4.2 * len(surrogates)), layout="constrained"
+    )
+    axes = figure.subplots(len(surrogates), len(TRADEOFF_PANELS), squeeze=False)
+    for row_axes, surrogate in zip(axes, surrogates, strict=True):
+        rows = frame if surrogate is None else frame[frame["surrogate"] == surrogate]
+        for ax, (error, front, label) in zip(row_axes, TRADEOFF_PANELS, strict=True):
+            _pareto_panel(ax, rows, cost_column, error, front, label)
+            converged = rows.get(f"{error}_reference_converged")
+            heading = "" if surrogate is None else f"{surrogate} surrogate"
+            if converged is not None and not converged.astype(bool).all():
+                heading += ": reference not converged"
+                _hollow(ax, rows, cost_column, error, converged.astype(bool))
+            ax.set_title(heading)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def _hollow(ax, frame, cost_column, error_column, converged: pd.Series) -> None:
+    """Redraw the points whose reference has not converged as white-filled markers."""
+    shown = frame.dropna(subset=[cost_column, error_column])
+    errors = shown[error_column].to_numpy(dtype=float)
+    positive = errors[errors > 0]
+    floor = positive.min() / 10 if positive.size else 1e-12
+    bad = ~converged.reindex(shown.index).fillna(True).to_numpy(dtype=bool)
+    ax.scatter(
+        shown[cost_column].to_numpy(dtype=float)[bad] * 1e3,
+        np.where(errors > 0, errors, floor)[bad],
+        s=22,
+        color="white",
+        zorder=5,
+    )
 
 
 def pareto_figure(

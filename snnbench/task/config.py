@@ -15,6 +15,14 @@ COMPARTMENT_LENGTH_UM = 1.0 / (2 * math.pi * 1e-5)
 COMPARTMENT_RADIUS_UM = 1.0
 MEMBRANE_CAPACITANCE_UF_PER_CM2 = 1.0  # jaxley's default
 
+#: How the surrogate derivative's size depends on the step. ``per_step`` is the
+#: tutorial's: one fixed-size derivative per step, so the surrogate gradient summed
+#: over a time interval grows like 1 / dt. ``per_time`` scales it by
+#: ``dt / SURROGATE_REFERENCE_DT_MS``, so its sum per unit time does not depend on dt.
+SURROGATES = ("per_step", "per_time")
+#: The step at which both scalings are the same: the tutorial's dt (ms).
+SURROGATE_REFERENCE_DT_MS = 1e-3
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -29,7 +37,9 @@ class TaskConfig:
     """The reference SNN task; defaults reproduce the jaxley tutorial.
 
     Units are jaxley's: ms, mV, uS, nA, S/cm^2. ``input_rate_hz * dt_ms`` is the
-    per-step spike probability, exactly as the tutorial computes it.
+    per-step spike probability, exactly as the tutorial computes it. ``surrogate``
+    is the surrogate derivative's dt scaling (one of :data:`SURROGATES`); the
+    default, ``per_step``, is the tutorial's.
     """
 
     n_input: int = 100
@@ -55,6 +65,7 @@ class TaskConfig:
     #: cost (0.2 is about +20 %); outputs and gradients stay bit for bit the same
     #: (:mod:`snnbench.task.slowdown`). The noise study's injected regression.
     slowdown: float = 0.0
+    surrogate: str = "per_step"
 
     def __post_init__(self) -> None:
         for name in ("n_input", "n_hidden", "n_output", "batch_size"):
@@ -79,6 +90,12 @@ class TaskConfig:
             self.kernel_na,
         )
         expect(self.precision in PRECISIONS, "precision", f"one of {PRECISIONS}", self.precision)
+        expect(
+            self.surrogate in SURROGATES,
+            "surrogate",
+            f"one of {', '.join(SURROGATES)}",
+            self.surrogate,
+        )
         expect(
             self.dt_ms <= self.t_max_ms and _divides(self.dt_ms, self.t_max_ms),
             "dt_ms",

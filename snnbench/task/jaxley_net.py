@@ -19,7 +19,7 @@ from jaxley.channels import Leak
 from snnbench.jax_config import temporarily
 from snnbench.task.config import COMPARTMENT_LENGTH_UM, COMPARTMENT_RADIUS_UM, TaskConfig
 from snnbench.task.slowdown import iterations, slowed_fire_class
-from snnbench.task.spiking import spiking_classes
+from snnbench.task.spiking import make_fire, spiking_classes
 
 Params = list[dict[str, jax.Array]]
 WEIGHT = "SpikeSynapse_gS"
@@ -50,7 +50,8 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
         {"Leak_gLeak": config.leak_conductance_s_per_cm2, "Leak_eLeak": config.leak_reversal_mv}
     )
     # The test-only slowdown burns inside Fire's voltage update; "Fire" keeps the names.
-    fire = slowed_fire_class(fire_cls, *iterations("jaxley", config.slowdown))(name="Fire")
+    slowed = slowed_fire_class(fire_cls, *iterations("jaxley", config.slowdown))
+    fire = make_fire(slowed, config.surrogate, base=fire_cls)
     fire.channel_params.update({"Fire_vth": config.threshold_mv, "Fire_vreset": config.reset_mv})
     synapse = synapse_cls()
     synapse.synapse_params["SpikeSynapse_s_decay"] = config.synapse_decay
