@@ -268,3 +268,23 @@ def test_device_count_series_get_their_figures_table_and_missing_shards(tmp_path
     # the series stay out of the single-device figures and tables
     time_table = page.split("## Time per call vs batch size")[1].split("##")[0]
     assert "b=8 " not in time_table and "b=4" in time_table
+
+
+def test_pareto_labels_of_one_dt_side_by_side_are_drawn_once():
+    assert plots._near_a_label([(100.0, 1e-3, 5e-4)], 120.0, 1.1e-3, 5e-4)
+    assert not plots._near_a_label([(100.0, 1e-3, 5e-4)], 120.0, 1.1e-3, 1e-3)  # other dt
+    assert not plots._near_a_label([(100.0, 1e-3, 5e-4)], 300.0, 1.1e-3, 5e-4)  # far in x
+    figure = plots.Figure()
+    ax = figure.subplots()
+    frame = pd.DataFrame(
+        {
+            "backend": ["dense"] * 3,
+            "precision": ["float32", "float64", "float64"],
+            "dt_ms": [5e-4, 5e-4, 1e-3],
+            "cost_s": [0.25, 0.27, 0.12],
+            "err": [2.6e-3, 2.7e-3, 6e-3],
+            "front": [True, True, True],
+        }
+    )
+    plots._pareto_panel(ax, frame, "cost_s", "err", "front", "error")
+    assert sorted(t.get_text() for t in ax.texts) == ["0.5e-3", "1e-3"]

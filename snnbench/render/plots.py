@@ -583,6 +583,16 @@ def pareto_figure(
     return figure
 
 
+def _near_a_label(
+    labelled: list[tuple[float, float, float]], x: float, y: float, dt: float
+) -> bool:
+    """Whether a point of this dt within a factor 1.6 in x and y (log axes) has a label."""
+    return any(
+        d == dt and max(x / lx, lx / x) < 1.6 and max(y / ly, ly / y) < 1.6
+        for lx, ly, d in labelled
+    )
+
+
 def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> None:
     shown = frame.dropna(subset=[cost_column, error_column])
     errors = shown[error_column].to_numpy(dtype=float)
@@ -600,7 +610,11 @@ def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> 
             label=f"{backend} {precision}",
             zorder=3,
         )
+    labelled: list[tuple[float, float, float]] = []
     for xi, yi, dt, exact in zip(x, y, shown["dt_ms"], errors <= 0, strict=True):
+        if _near_a_label(labelled, xi, yi, dt):
+            continue  # the same dt right next to it is labelled already
+        labelled.append((xi, yi, dt))
         ax.annotate(
             f"{dt * 1e3:g}e-3" + (" exact" if exact else ""),
             (xi, yi),
