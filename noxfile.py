@@ -101,6 +101,6 @@ def history(session: nox.Session, jaxley: str) -> None:
 
 @nox.session(name="noise-study", default=False)
 def noise_study(session: nox.Session) -> None:
-    """False-alarm and detection rates of ``compare`` on this machine (a few minutes)."""
+    """Per-job false alarms and detections of ``snnbench ab`` here (the campaign: hours)."""
     session.install("-e", ".")
     session.run("snnbench", "noise-study", *session.posargs)

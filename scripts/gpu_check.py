@@ -60,13 +60,13 @@ def steps(out: Path, dry_run: bool) -> list[Step]:
         bench = ("--backend", "dense", "--batch-size", "1", "--phases", "forward,compile")
         profile = ("--backend", "dense", "--batch-size", "2", "--memory-batch-sizes", "2")
         profile += ("--phases", "grad_step", "--t-max-ms", "0.01", "--trace-steps", "2")
-        scaling = ("--backend", "dense", "--n-hidden", "4,8", "--phases", "forward")
+        sweep = ("--backend", "dense", "--n-hidden", "4,8", "--phases", "forward")
         trace = profile + ("--no-memory",)
     else:
         tests = (PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *GPU_TESTS)
         bench = ()
         profile = ("--precision", "float32", "--memory-batch-sizes", "64,1024")
-        scaling = ("--n-hidden", "4,64,256,1024", "--phases", "forward,grad_step")
+        sweep = ("--n-hidden", "4,64,256,1024", "--phases", "forward,grad_step")
         trace = ("--precision", "float32", "--backend", "jaxley", "--phases", "grad_step")
         trace += ("--no-memory",)
     common = ("--device", device, "--out", results, "--no-progress")
@@ -79,7 +79,7 @@ def steps(out: Path, dry_run: bool) -> list[Step]:
         Step("tests", tests, 240, 60),
         Step("bench", _snnbench("bench", *common, *bench), 330, 20 if dry_run else 180),
         Step("profile", _snnbench(*profile_common, *profile), 240, 30 if dry_run else 140),
-        Step("scaling", _snnbench("bench", "--scaling", *common, *scaling), 180, 20),
+        Step("size_sweep", _snnbench("bench", "--size-sweep", *common, *sweep), 180, 20),
         Step("build_on_host", (*this, "--_build", "host"), 90, 15),
         Step("build_on_device", (*this, "--_build", "device", "--device", device), 90, 15),
         Step(

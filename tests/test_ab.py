@@ -1,12 +1,22 @@
-"""A/B planning: spec parsing, cache keys, interleaving, pip arguments (no venvs made)."""
+"""A/B: specs, cache keys from pip's resolution (pip mocked), the environment refusal,
+the balanced order, the converging loop (measurements faked), and the real worker."""
 
+import json
+import math
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from snnbench.errors import SnnbenchError
+from snnbench.measure import storage
+from snnbench.measure.matrix import Matrix
+from snnbench.measure.records import CaseSpec, Measurement
+from snnbench.measure.worker import Worker, WorkerDied
 from snnbench.regress import ab, envs
+from snnbench.regress.compare import CLEAN, REGRESSION, UNDECIDED
+from snnbench.regress.verdict import Policy
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,46 +49,218 @@ def test_path_spec(tmp_path):
         envs.parse_spec(str(tmp_path), REPO)
 
 
-def test_env_key_depends_on_what_is_installed_not_order():
-    a = envs.Requirement("pip", "jaxley==0.13.0", "", "jaxley==0.13.0")
-    b = envs.Requirement("pip", "optax==0.2.8", "", "optax==0.2.8")
-    assert envs.env_key((a, b), "3.11.7") == envs.env_key((b, a), "3.11.7")
-    assert envs.env_key((a,), "3.11.7") != envs.env_key((a,), "3.12.0")
-    assert len(envs.env_key((a,), "3.11.7")) == 16
+REPORT = {
+    "install": [
+        {"metadata": {"name": "Jax", "version": "0.10.2"}, "download_info": {"url": "x"}},
+        {
+            "metadata": {"name": "snnbench", "version": "0.2.0"},
+            "is_direct": True,
+            "download_info": {"url": "file:///envs/src/snnbench-0123456789ab"},
+        },
+    ]
+}
 
 
-def test_interleaved_order_balances_drift():
-    assert ab.interleaved_order(3) == ["A", "B", "B", "A", "A", "B"]
-    order = ab.interleaved_order(4)
-    assert order.count("A") == order.count("B") == 4
-    # mean position of each side is equal: a linear drift adds the same to both
-    assert sum(i for i, s in enumerate(order) if s == "A") == sum(
-        i for i, s in enumerate(order) if s == "B"
-    )
+def test_cache_key_is_what_pip_resolved():
+    resolved = envs.resolved_set(REPORT)
+    assert resolved == [
+        ("jax", "0.10.2", ""),  # an index package: its name and version say it all
+        ("snnbench", "0.2.0", "file:///envs/src/snnbench-0123456789ab"),
+    ]
+    key = envs.env_key(resolved, "3.11.7")
+    assert len(key) == 16 and key == envs.env_key(list(reversed(resolved)), "3.11.7")
+    newer = json.loads(json.dumps(REPORT))
+    newer["install"][0]["metadata"]["version"] = "0.10.3"  # a new jax release: a new env
+    assert envs.env_key(envs.resolved_set(newer), "3.11.7") != key
+    assert envs.env_key(resolved, "3.12.0") != key
+    assert envs.env_key(resolved, "3.11.7", tag="noise-study-B") != key
 
 
-def test_install_arguments_keep_this_checkout_unless_replaced(tmp_path):
-    pip = envs.Requirement("pip", "jaxley==0.13.0", "", "jaxley==0.13.0")
-    assert envs.install_arguments((pip,), {}, Path("/co")) == ["-e", "/co", "jaxley==0.13.0"]
-    rev = envs.Requirement("git", "snnbench@abc", "snnbench", "abc" * 13 + "a")
-    src = tmp_path / "src"
-    assert envs.install_arguments((rev,), {"snnbench@abc": src}, Path("/co")) == [str(src)]
+def test_prepare_keys_the_cache_by_the_resolution(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_pip(python, *args, quiet=True):
+        calls.append(args)
+        return json.dumps(REPORT)
+
+    monkeypatch.setattr(envs, "_pip", fake_pip)
+    monkeypatch.setattr(envs, "installed_packages", lambda python: {"jax": "0.10.2"})
+    monkeypatch.setattr(envs.subprocess, "run", lambda *a, **k: None)  # no venv is made
+    req = envs.parse_spec("jaxley==0.14.0", REPO)
+    env = envs.prepare("A", (req,), REPO, tmp_path, checkout=REPO)
+    assert env.folder.name == envs.env_key(envs.resolved_set(REPORT))
+    assert calls[0][:3] == ("--dry-run", "--ignore-installed", "--report")
+    assert calls[1] == ("-e", str(REPO), "jaxley==0.14.0")  # then installed for real
+    ready = json.loads((env.folder / "ready.json").read_text())
+    assert ready["resolved"][0] == ["jax", "0.10.2", ""]
+    envs.prepare("A", (req,), REPO, tmp_path, checkout=REPO)
+    assert len(calls) == 3  # reused: resolved again, not installed again
 
 
-def test_export_revision_writes_that_commit(tmp_path):
-    req = envs.parse_spec("snnbench@HEAD", REPO)
-    target = envs._export_revision(REPO, req, tmp_path)
-    assert (target / "pyproject.toml").exists()
-    assert (target / ".exported").read_text() == head()
+def test_packages_under_test_are_named_by_the_specs(tmp_path):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text('[project]\nname = "My_Pkg"\n')
+    specs = ("jaxley[extra]>=0.13", "snnbench@HEAD", str(folder))
+    assert envs.under_test(tuple(envs.parse_spec(s, REPO) for s in specs)) == {
+        "jaxley",
+        "snnbench",
+        "my-pkg",
+    }
 
 
-def test_an_environment_benches_with_its_own_snnbench(tmp_path):
-    new = tmp_path / "new"
-    (new / "snnbench" / "measure").mkdir(parents=True)
-    (new / "snnbench" / "measure" / "bench_cases.py").write_text("")
-    assert envs.bench_target(new).args[-1] == "snnbench.measure.bench_cases"
-    old = tmp_path / "old"  # a revision from before the plugin: its own bench/ and conftest
-    (old / "bench").mkdir(parents=True)
-    (old / "bench" / "bench_matrix.py").write_text("")
-    target = envs.bench_target(old)
-    assert "-p" not in target.args and target.args[-1].endswith("bench_matrix.py")
+def environment(side, specs, packages):
+    requirements = tuple(envs.parse_spec(s, REPO) for s in specs)
+    return envs.Environment(side, requirements, Path("."), Path(sys.executable), None, packages)
+
+
+def test_environments_that_differ_besides_what_is_under_test_are_refused():
+    a = environment("A", ["jaxley==0.13.0"], {"jaxley": "0.13.0", "jax": "0.10.2", "pip": "23"})
+    b = environment("B", ["jaxley==0.14.0"], {"jaxley": "0.14.0", "jax": "0.10.2", "pip": "24"})
+    envs.check_same_besides(a, b, set())  # jaxley is under test; pip is tooling
+    b_jax = environment("B", ["jaxley==0.14.0"], {"jaxley": "0.14.0", "jax": "0.10.3"})
+    with pytest.raises(
+        SnnbenchError, match=r"jax 0.10.2 \(A\) vs 0.10.3 \(B\).*--allow-difference jax"
+    ):
+        envs.check_same_besides(a, b_jax, set())
+    envs.check_same_besides(a, b_jax, {"jax"})
+    envs.check_same_besides(a, b_jax, {"all"})
+    assert envs.differences({"numpy": "2.0"}, {}, set()) == [("numpy", "2.0", "not installed")]
+
+
+def test_thue_morse_order_cancels_linear_and_quadratic_drift():
+    assert "".join(ab.schedule(4)) == "ABBABAAB"
+    assert "".join(ab.schedule(8)) == "ABBABAABBAABABBA"
+    for rounds in (4, 8, 12, 16):
+        slots = ab.schedule(rounds)
+        for power in (0, 1, 2):
+            moment = sum((t**power) * (1 if s == "A" else -1) for t, s in enumerate(slots))
+            assert moment == 0, (rounds, power)
+    # the old order, A B B A A B, leaves a linear drift on B
+    old = "ABBAAB"
+    assert sum(t * (1 if s == "A" else -1) for t, s in enumerate(old)) != 0
+
+
+def test_options_are_checked():
+    with pytest.raises(SnnbenchError, match="`rounds` must be a positive multiple of 4"):
+        ab.AbOptions(rounds=3)
+    with pytest.raises(SnnbenchError, match="`max_rounds` must be >= rounds"):
+        ab.AbOptions(rounds=8, max_rounds=4)
+    with pytest.raises(SnnbenchError, match="`budget_min`"):
+        ab.AbOptions(budget_s=0)
+
+
+CASE = CaseSpec("dense", "forward", 16, "float32", "cpu", 1e-3)
+TINY = Matrix(
+    backends=("dense",),
+    batch_sizes=(16,),
+    precisions=("float32",),
+    platforms=("cpu",),
+    dts_ms=(1e-3,),
+    phases=("forward",),
+)
+
+
+def fake_run(monkeypatch, b_over_a, noise):
+    """``run_ab`` with measurements made up: B/A = ``b_over_a``, per-round noise given."""
+    order = []
+
+    def measure_case(self, case, round_index):
+        order.append(self.env.side)
+        jitter = noise[round_index % len(noise)] if self.env.side == "B" else 0.0
+        seconds = 1e-3 * (b_over_a if self.env.side == "B" else 1.0) * math.exp(jitter)
+        meta = {"machine_id": "m", "pinned_cpu": "1", "yardstick_wall_s": 0.003}
+        row = Measurement(case, samples_s=(seconds,) * 5, cpu_samples_s=(seconds,) * 5).to_row(meta)
+        self.record(row | self.fields(round_index))
+
+    monkeypatch.setattr(ab._Side, "measure_case", measure_case)
+    monkeypatch.setattr(ab, "supports_worker", lambda python: True)
+    return order
+
+
+def run(tmp_path, **options):
+    sides = {s: environment(s, ["snnbench@HEAD"], {"jax": "0.10.2"}) for s in ab.SIDES}
+    return ab.run_ab(TINY, sides, ab.AbOptions(**options), tmp_path)
+
+
+def test_the_loop_stops_once_every_row_is_conclusive(tmp_path, monkeypatch):
+    order = fake_run(monkeypatch, 1.0, [0.01, -0.01])
+    result = run(tmp_path, rounds=4)
+    assert (result.rounds, result.looks, result.grain) == (4, 1, "case")
+    assert result.comparison.outcome() == CLEAN and result.stopped == "every row is conclusive"
+    assert "".join(order) == "ABBABAAB"
+    info = json.loads((result.folder / "ab.json").read_text())
+    assert info["rounds"] == 4 and len(info["rounds_log"]) == 4 and info["grain"] == "case"
+    rows = storage.load_results(result.folder / "B")
+    assert sorted(rows["ab_round"]) == [0, 1, 2, 3] and set(rows["ab_side"]) == {"B"}
+
+
+def test_the_loop_adds_rounds_while_a_row_is_inconclusive(tmp_path, monkeypatch):
+    fake_run(monkeypatch, 1.0, [0.3, -0.25, 0.2, -0.3])  # too noisy to decide
+    result = run(tmp_path, rounds=4, max_rounds=12)
+    assert result.rounds == 12 and result.looks == 3
+    assert result.comparison.outcome() == UNDECIDED
+    assert result.comparison.policy.look == 3
+    assert result.stopped == "the round limit (12) is reached"
+
+
+def test_the_loop_stops_at_a_regression_and_within_its_budget(tmp_path, monkeypatch):
+    fake_run(monkeypatch, 1.5, [0.01, -0.01])
+    result = run(tmp_path)  # the default first look: 8 rounds
+    assert result.comparison.outcome() == REGRESSION and result.rounds == 8
+    fake_run(monkeypatch, 1.0, [0.3, -0.25, 0.2, -0.3])
+    result = run(tmp_path, rounds=4, budget_s=1e-9)
+    assert result.rounds == 4 and "overrun the budget" in result.stopped
+
+
+def test_ab_refuses_environments_that_differ(tmp_path):
+    sides = {
+        "A": environment("A", ["snnbench@HEAD"], {"jax": "0.10.2"}),
+        "B": environment("B", ["snnbench@HEAD"], {"jax": "0.10.3"}),
+    }
+    with pytest.raises(SnnbenchError, match="differ besides what is under test"):
+        ab.run_ab(TINY, sides, ab.AbOptions(policy=Policy()), tmp_path)
+    assert not (tmp_path / "ab").exists()
+
+
+def test_the_worker_measures_a_case_and_reports_its_death(tmp_path):
+    case = CaseSpec("dense", "forward", 2, "float32", "cpu", 1e-3, 0.01)
+    env = {"JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"}
+    worker = Worker(sys.executable, "float32", env, None, tmp_path / "w.log")
+    try:
+        row = worker.measure(case.to_dict(), {"ab_round": 7}, policy="ab")
+    finally:
+        worker.close()
+    assert row["status"] == "ok" and row["ab_round"] == 7
+    assert len(json.loads(row["cpu_samples_json"])) == row["n_samples"] >= 5
+    assert row["yardstick_wall_s"] > 0 and row["pinned_cpu"] == ""
+    with pytest.raises(WorkerDied, match="measuring worker exited with code"):
+        Worker(sys.executable, "float16", env, None, tmp_path / "bad.log")
+
+
+def test_the_fallback_runs_whole_matrix_rounds_for_both_sides(tmp_path, monkeypatch):
+    """A revision without the worker: each round is a benchmark run per side, in the same order."""
+    order = []
+
+    def run_matrix(matrix, options, platforms=None):
+        side = options.out_root.parent.name
+        order.append(side)
+        folder = storage.RunFolder.create(options.out_root)
+        seconds = 1e-3 * (1.3 if side == "B" else 1.0) * (1 + 0.001 * len(order))
+        for case in matrix.cases():  # as an older snnbench writes them: no CPU time, unpinned
+            row = Measurement(case, samples_s=(seconds,) * 5).to_row({"machine_id": "m"})
+            storage.append_jsonl(folder / storage.JOURNAL, {"event": "done", "row": row})
+        return folder.path
+
+    monkeypatch.setattr(ab, "supports_worker", lambda python: False)
+    monkeypatch.setattr(ab.runner, "probe_platforms", lambda: {"cpu"})
+    monkeypatch.setattr(ab.runner, "run_matrix", run_matrix)
+    result = run(tmp_path, rounds=4, max_rounds=4)
+    assert result.grain == "round" and "".join(order) == "ABBABAAB"
+    rows = storage.load_results(result.folder / "B")
+    assert sorted(rows["ab_round"]) == [0, 1, 2, 3] and set(rows["ab_job"]) == {
+        result.folder.parent.name + "/" + result.folder.name
+    }
+    (row,) = result.comparison.rows
+    assert (row.verdict.metric, row.verdict.design) == ("wall", "paired rounds")
+    assert row.verdict.verdict == "slower"

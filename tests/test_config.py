@@ -83,6 +83,8 @@ def test_integration_steps_follow_jaxleys_formula(dt_ms, t_max_ms, n_steps, n_in
         ("reset_mv", math.inf),
         ("precision", "float16"),
         ("precision", "bfloat16"),
+        ("surrogate", "per_second"),
+        ("surrogate", None),
         ("kernel_na", ()),
         ("kernel_na", [508.0, 508.0]),
         ("kernel_na", (508.0, math.nan)),

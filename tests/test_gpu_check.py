@@ -39,14 +39,14 @@ def test_the_gpu_plan_parses_targets_the_gpu_and_fits_its_budget(tmp_path):
 def test_a_dry_run_on_the_cpu_writes_steps_and_summary(tmp_path):
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--dry-run", "--only",
-         "environment,build_on_host,scaling"],
+         "environment,build_on_host,size_sweep"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     outcomes = json.loads((tmp_path / "steps.json").read_text())
     assert [(o["name"], o["status"]) for o in outcomes] == [
         ("environment", "ok"),
-        ("scaling", "ok"),
+        ("size_sweep", "ok"),
         ("build_on_host", "ok"),
     ]
     page = (tmp_path / "SUMMARY.md").read_text()

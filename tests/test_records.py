@@ -104,3 +104,12 @@ def test_git_commit_is_snnbench_own_not_the_surrounding_repository(tmp_path):
     site.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     assert machine.git_state(site) == ("unknown", False)
+
+
+def test_cpu_samples_are_stored_raw_next_to_wall_samples():
+    m = Measurement(SPEC, samples_s=(0.002, 0.004), cpu_samples_s=(0.001, 0.003))
+    row = m.to_row({})
+    assert json.loads(row["cpu_samples_json"]) == [0.001, 0.003]
+    assert row["cpu_median_s"] == pytest.approx(0.002)
+    old = Measurement(SPEC, samples_s=(0.002,)).to_row({})  # not recorded: empty, not zero
+    assert old["cpu_samples_json"] == "" and old["cpu_median_s"] is None

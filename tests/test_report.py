@@ -240,13 +240,65 @@ def test_the_overhead_table_shows_the_figures_dt_only():
     assert "4.00x" in table and "9.00x" not in table
 
 
+SCALING_RUN = (
+    Path(__file__).resolve().parent.parent / "results" / "vm-da3d1dc8" / "20261128T163746Z"
+)
+
+
+def test_device_count_series_get_their_figures_table_and_missing_shards(tmp_path):
+    """The committed scaling run, plus the rows of one shard of a two-shard campaign."""
+    root = tmp_path / "results"
+    shutil.copytree(SCALING_RUN, root / "vm-da3d1dc8" / SCALING_RUN.name)
+    shard = storage.RunFolder.create(root, kind="shard1of2", stamp="20260101T000000Z")
+    spec = CaseSpec("dense", "forward", 4, "float64", "cpu", 1e-3)
+    row = Measurement(spec, samples_s=(0.001, 0.002)).to_row({"machine_id": "m"})
+    storage.write_table(shard.path, [row], {"shard": "1/2", "campaign": "cabc"})
+    written = report.write_report(root, tmp_path / "out")
+    names = {p.name for p in written.images}
+    assert {"fig_scaling_efficiency.png", "fig_scaling_time_vs_batch.png"} <= names
+    for name in ("fig_scaling_efficiency.png", "fig_scaling_time_vs_batch.png"):
+        pixels = imread(tmp_path / "out" / "report" / name)
+        assert pixels.shape[1] <= 1000 and pixels.shape[0] > 300  # readable at 1000 px
+        assert float(pixels[..., :3].var()) > 1e-3
+    page = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "## Scaling across devices: efficiency" in page
+    assert "grad_step | jit" in page and "(1.00)" in page
+    assert "Collectives XLA inserted per gradient step (jit): 202" in page
+    assert "campaign cabc: shard 2/2 missing" in page
+    # the series stay out of the single-device figures and tables
+    time_table = page.split("## Time per call vs batch size")[1].split("##")[0]
+    assert "b=8 " not in time_table and "b=4" in time_table
+
+
+def test_pareto_labels_of_one_dt_side_by_side_are_drawn_once():
+    assert plots._near_a_label([(100.0, 1e-3, 5e-4)], 120.0, 1.1e-3, 5e-4)
+    assert not plots._near_a_label([(100.0, 1e-3, 5e-4)], 120.0, 1.1e-3, 1e-3)  # other dt
+    assert not plots._near_a_label([(100.0, 1e-3, 5e-4)], 300.0, 1.1e-3, 5e-4)  # far in x
+    figure = plots.Figure()
+    ax = figure.subplots()
+    frame = pd.DataFrame(
+        {
+            "backend": ["dense"] * 3,
+            "precision": ["float32", "float64", "float64"],
+            "dt_ms": [5e-4, 5e-4, 1e-3],
+            "cost_s": [0.25, 0.27, 0.12],
+            "err": [2.6e-3, 2.7e-3, 6e-3],
+            "front": [True, True, True],
+        }
+    )
+    plots._pareto_panel(ax, frame, "cost_s", "err", "front", "error")
+    assert sorted(t.get_text() for t in ax.texts) == ["0.5e-3", "1e-3"]
+
+
 def _size_rows() -> pd.DataFrame:
     """A run over three network sizes, both backends, forward/grad_step/grad_compile."""
     rows = []
     for backend, per_edge in (("jaxley", 1e-5), ("dense", 1e-7)):
         for n_hidden in (4, 16, 64):
             for phase in ("forward", "grad_step", "grad_compile"):
-                spec = CaseSpec(backend, phase, 16, "float32", "cpu", 1e-3, 0.2, 100, n_hidden)
+                spec = CaseSpec(
+                    backend, phase, 16, "float32", "cpu", 1e-3, 0.2, n_input=100, n_hidden=n_hidden
+                )
                 seconds = per_edge * spec.n_edges * (3 if phase == "grad_step" else 1)
                 extra = {"xla_temp_bytes": 4096 * spec.n_edges} if "compile" in phase else {}
                 measured = Measurement(spec, samples_s=(seconds,) * 5, extra=extra)

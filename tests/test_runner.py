@@ -1,5 +1,6 @@
 """The matrix runner: separate processes, skipped devices, crash recovery, bad input."""
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 
 from snnbench import cli
 from snnbench.errors import SnnbenchError
-from snnbench.measure import runner, storage
+from snnbench.measure import machine, runner, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.phases import expand_phases
 
@@ -31,7 +32,9 @@ def _options(out, bench=None):
 
 
 def test_tiny_matrix_end_to_end(tmp_path):
-    run_dir = runner.run_matrix(TINY, _options(tmp_path), platforms={"cpu"})
+    pin = machine.choose_pin("auto")
+    options = dataclasses.replace(_options(tmp_path), pin_cpu=pin)
+    run_dir = runner.run_matrix(TINY, options, platforms={"cpu"})
     frame = storage.load_results(run_dir)
     by_status = frame.groupby(["platform", "status"]).size().to_dict()
     assert by_status == {("cpu", "ok"): 2, ("gpu", "skipped"): 2}
@@ -40,6 +43,10 @@ def test_tiny_matrix_end_to_end(tmp_path):
     assert gpu["median_s"].isna().all()
     ok = frame[frame["status"] == "ok"]
     assert (ok["median_s"] > 0).all() and (ok["n_samples"] >= 5).all()
+    # pinned (recorded), with CPU time and the yardstick next to every row
+    pinned = "" if machine.machine_cores() == 1 else str(pin)
+    assert ok["pinned_cpu"].fillna("").astype(str).str.removesuffix(".0").eq(pinned).all()
+    assert (ok["cpu_median_s"] > 0).all() and (ok["yardstick_wall_s"] > 0).all()
     assert set(ok["precision"]) == {"float32"}
     assert (run_dir / "pytest-benchmark-cpu-float32.json").exists()
     assert (run_dir / "run.json").exists()
@@ -93,6 +100,13 @@ def test_a_killed_process_keeps_rows_and_the_run_goes_on(tmp_path):
         (["--precision", "float16"], "`--precision` must be one of"),
         (["--dt-ms", "0.003"], "`--dt-ms`"),
         (["--bench-dir", "/nonexistent"], "`--bench-dir`"),
+        (["--devices", "0"], "--devices"),
+        (["--devices", "1,3", "--batch-size", "4"], "`--batch-size` must be global batches"),
+        (["--scaling", "weak"], "`--scaling` needs `--devices`"),
+        (["--devices", "1,3", "--processes", "2"], "`--devices` must be 1 or multiples"),
+        (["--devices", "1,2", "--data-parallel", "pmap"], "`--data-parallel` must be one of"),
+        (["--shard", "3/2"], "--shard"),
+        (["--distributed", "--processes", "2"], "`--distributed` takes its processes"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):

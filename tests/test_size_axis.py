@@ -9,13 +9,13 @@ from snnbench import cli
 from snnbench.cli.__init__ import build_parser
 from snnbench.cli.bench_commands import matrix_from_args
 from snnbench.measure import harness, storage
-from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SCALING_MATRIX, Matrix
+from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX, Matrix
 from snnbench.measure.phases import Phase
 from snnbench.measure.records import OLD_ROW_DEFAULTS, CaseSpec, Measurement, fill_old_columns
 from snnbench.regress import compare
 
 TUTORIAL = CaseSpec("jaxley", "forward", 16, "float32", "cpu", 1e-3)
-WIDE = CaseSpec("jaxley", "forward", 16, "float32", "cpu", 1e-3, 0.2, 100, 64)
+WIDE = CaseSpec("jaxley", "forward", 16, "float32", "cpu", 1e-3, n_input=100, n_hidden=64)
 
 
 def test_size_is_part_of_the_case_and_tutorial_ids_are_unchanged():
@@ -61,19 +61,19 @@ def test_the_quick_matrix_stages_once_per_device_precision_and_size():
         FULL_MATRIX.batch_sizes
     )
     assert max(c.n_hidden for c in full) == 256
-    assert {c.n_hidden for c in SCALING_MATRIX.cases()} == {4, 16, 64, 256, 1024}
+    assert {c.n_hidden for c in SIZE_SWEEP_MATRIX.cases()} == {4, 16, 64, 256, 1024}
 
 
 def _args(*argv):
     return build_parser().parse_args(["bench", *argv])
 
 
-def test_cli_size_flags_and_the_scaling_preset():
+def test_cli_size_flags_and_the_size_sweep_preset():
     matrix = matrix_from_args(_args("--n-hidden", "4,64,1024", "--n-input", "10"), {"cpu"})
     assert matrix.n_hiddens == (4, 64, 1024) and matrix.n_inputs == (10,)
     assert matrix.batch_sizes == QUICK_MATRIX.batch_sizes
-    scaling = matrix_from_args(_args("--scaling", "--backend", "dense"), {"cpu"})
-    assert scaling.n_hiddens == SCALING_MATRIX.n_hiddens and scaling.backends == ("dense",)
+    sweep = matrix_from_args(_args("--size-sweep", "--backend", "dense"), {"cpu"})
+    assert sweep.n_hiddens == SIZE_SWEEP_MATRIX.n_hiddens and sweep.backends == ("dense",)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_cli_size_flags_and_the_scaling_preset():
     [
         (["--n-hidden", "4,0"], "argument --n-hidden: expected a positive integer, got '0'"),
         (["--n-input", "many"], "argument --n-input: expected a positive integer, got 'many'"),
-        (["--scaling", "--full"], "`--scaling` and `--full` are two presets"),
+        (["--size-sweep", "--full"], "`--size-sweep` and `--full` are two presets"),
     ],
 )
 def test_bad_size_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys, monkeypatch):
@@ -140,7 +140,9 @@ def test_the_runner_leaves_the_tutorial_size_implicit_for_older_snnbench(tmp_pat
 def test_a_size_run_end_to_end_through_storage(tmp_path):
     harness.prepare_process("float32")
     rows = [
-        harness.measure_case(CaseSpec(b, "forward", 2, "float32", "cpu", 1e-3, 0.01, 10, h))
+        harness.measure_case(
+            CaseSpec(b, "forward", 2, "float32", "cpu", 1e-3, 0.01, n_input=10, n_hidden=h)
+        )
         for b in ("dense", "jaxley")
         for h in (2, 8)
     ]

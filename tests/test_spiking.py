@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import jaxley as jx
 import pytest
 
+from snnbench import SnnbenchError
 from snnbench.task import spiking
 from snnbench.task.spiking import (
     SUPPORTED_JAXLEY,
@@ -18,7 +19,9 @@ from snnbench.task.spiking import (
     check_jaxley_seam,
     heaviside,
     jaxley_version,
+    make_fire,
     spiking_classes,
+    surrogate_amplitude,
 )
 
 REL = 1e-6
@@ -169,3 +172,69 @@ def test_seam_check_fails_loudly_when_jaxley_changes_the_seam(monkeypatch):
     assert "pre_states" in message
     with pytest.raises(RuntimeError):
         spiking_classes()
+
+
+# --- the surrogate's dt scaling --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("surrogate", "dt_ms", "expected"),
+    [
+        ("per_step", 0.0625e-3, 1.0),
+        ("per_step", 5e-3, 1.0),
+        ("per_time", 1e-3, 1.0),  # the tutorial's dt: both scalings agree
+        ("per_time", 0.25e-3, 0.25),
+        ("per_time", 5e-3, 5.0),
+    ],
+)
+def test_surrogate_amplitude_is_one_per_step_and_dt_over_the_tutorials_per_time(
+    surrogate, dt_ms, expected
+):
+    assert surrogate_amplitude(surrogate, dt_ms) == pytest.approx(expected, rel=1e-12)
+
+
+def test_unknown_surrogate_is_a_one_line_error_naming_it():
+    with pytest.raises(SnnbenchError, match="`surrogate` must be one of per_step, per_time"):
+        surrogate_amplitude("per_second", 1e-3)
+    with pytest.raises(SnnbenchError, match="`surrogate`"):
+        Fire(surrogate="per_second")
+
+
+def test_heaviside_amplitude_scales_the_backward_pass_only():
+    # 0.25 / (10 * 0.1 + 1)^2 = 0.0625; the forward value stays 1.
+    assert float(heaviside(jnp.asarray(0.1), amplitude=0.25)) == 1.0
+    grad = jax.grad(lambda x: heaviside(x, amplitude=0.25))(0.1)
+    assert float(grad) == pytest.approx(0.0625, rel=REL)
+
+
+@pytest.mark.parametrize(
+    ("surrogate", "dt_ms", "expected"),
+    [
+        # v_new = v (1 - H) + vreset H at v = 0.95: dv_new/dv = 1 + a (vreset - v) / 1.5^2,
+        # a = 1 per step, dt / 1e-3 per time.
+        ("per_step", 0.5e-3, 1.0 - 1.45 / 2.25),
+        ("per_step", 2e-3, 1.0 - 1.45 / 2.25),
+        ("per_time", 0.5e-3, 1.0 - 0.5 * 1.45 / 2.25),
+        ("per_time", 1e-3, 1.0 - 1.45 / 2.25),
+        ("per_time", 2e-3, 1.0 - 2.0 * 1.45 / 2.25),
+    ],
+)
+def test_fire_scales_its_surrogate_by_the_step_jaxley_passes(surrogate, dt_ms, expected):
+    fire = Fire(surrogate=surrogate)
+
+    def v_new(v):
+        return fire.update_states({}, dt_ms, v, FIRE_PARAMS)["v"]
+
+    assert float(v_new(0.95)) == pytest.approx(0.95, rel=REL)
+    assert float(jax.grad(v_new)(0.95)) == pytest.approx(expected, rel=REL)
+
+
+def test_per_time_with_jaxleys_native_fire_is_a_one_line_error():
+    class NativeFire(Fire):  # stands in for jaxley.channels.Fire (jaxley >= 1.0)
+        pass
+
+    assert isinstance(make_fire(NativeFire, "per_step"), NativeFire)
+    assert make_fire(Fire, "per_time").surrogate == "per_time"
+    with pytest.raises(SnnbenchError, match="`surrogate` 'per_time' needs snnbench's own") as info:
+        make_fire(NativeFire, "per_time")
+    assert "\n" not in str(info.value)

@@ -1,4 +1,5 @@
-"""Statistics on samples with known distributions and hand-computed values."""
+"""Statistics against hand-computed values: paired and Welch log ratios, Holm, alpha spending,
+the detectable change, Clopper-Pearson."""
 
 import math
 
@@ -7,56 +8,79 @@ import pytest
 
 from snnbench.regress import stats
 
-SEEDS = range(40)
+# Student t quantiles, from tables: t(0.975, 3), t(0.995, 10), t(0.8, 10).
+T_975_3 = 3.182446305
+T_995_10 = 3.169272673
+T_80_10 = 0.879057828
 
 
-def lognormal(seed: int, n: int = 20, scale: float = 1.0) -> np.ndarray:
-    return scale * 1e-3 * np.random.default_rng(seed).lognormal(0.0, 0.1, size=n)
+def test_paired_rounds_hand_computed():
+    # log differences 0.1, 0.2, 0.1, 0.2: mean 0.15, sd sqrt(4 * 0.05^2 / 3), se sd / 2, df 3
+    a = [1.0, 2.0, 3.0, 4.0]
+    b = [x * math.exp(d) for x, d in zip(a, [0.1, 0.2, 0.1, 0.2], strict=True)]
+    found = stats.paired_log_ratio(a, b)
+    se = math.sqrt(4 * 0.05**2 / 3) / 2
+    assert found.estimate == pytest.approx(0.15)
+    assert found.se == pytest.approx(se)
+    assert (found.df, found.design) == (3.0, "paired rounds")
+    low, high = found.interval(0.05)
+    assert low == pytest.approx(math.exp(0.15 - T_975_3 * se))
+    assert high == pytest.approx(math.exp(0.15 + T_975_3 * se))
+    # the interval at alpha is exactly where p = alpha
+    edge = stats.LogRatio(T_975_3 * se, se, 3.0, 4, 4, "paired rounds")
+    assert edge.p_value() == pytest.approx(0.05)
 
 
-def test_mann_whitney_separated_samples_reach_min_p():
-    # every candidate above every baseline: U = n_a * n_b, p = 2 / C(10, 5) = 2/252
-    test = stats.mann_whitney_u([1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10])
-    assert test.u == 25
-    assert test.p_value == pytest.approx(2 / 252)
-    assert test.min_p_value == pytest.approx(2 / 252)
+def test_welch_hand_computed():
+    # logs: A 0, 0.2 (mean 0.1, var 0.02); B 0.3, 0.3, 0.6 (mean 0.4, var 0.03)
+    a = [1.0, math.exp(0.2)]
+    b = [math.exp(0.3), math.exp(0.3), math.exp(0.6)]
+    found = stats.welch_log_ratio(a, b)
+    assert found.estimate == pytest.approx(0.3)
+    assert found.se == pytest.approx(math.sqrt(0.02 / 2 + 0.03 / 3))
+    # Welch-Satterthwaite: 0.02^2 / (0.01^2 / 1 + 0.01^2 / 2)
+    assert found.df == pytest.approx(0.0004 / 0.00015)
 
 
-def test_min_p_value_hand_computed():
-    assert stats.min_p_value(3, 3) == pytest.approx(0.1)  # 2 / C(6, 3) = 2/20
-    assert stats.min_p_value(1, 1) == 1.0
+def test_one_unit_a_side_cannot_be_tested():
+    found = stats.welch_log_ratio([1.0], [2.0, 2.1])
+    assert not found.testable and found.p_value() == 1.0
+    assert found.interval(0.05) == (0.0, math.inf)
+    assert found.detectable_change(0.05, 0.1) == math.inf
+    assert not stats.paired_log_ratio([1.0], [1.2]).testable
+    with pytest.raises(ValueError, match="equal counts"):
+        stats.paired_log_ratio([1.0, 2.0], [1.0])
 
 
-def test_bootstrap_ratio_is_seeded_and_brackets_the_ratio():
-    a, b = lognormal(1), lognormal(2, scale=1.3)
-    first = stats.bootstrap_ratio_of_medians(a, b, seed=7)
-    again = stats.bootstrap_ratio_of_medians(a, b, seed=7)
-    assert first == again
-    assert first.ratio == pytest.approx(np.median(b) / np.median(a))
-    assert first.low < first.ratio < first.high
-    assert first.excludes_one()
+def test_identical_spread_free_samples():
+    same = stats.welch_log_ratio([1.0, 1.0], [1.0, 1.0])
+    assert same.se == 0.0 and same.p_value() == 1.0
+    shifted = stats.welch_log_ratio([1.0, 1.0], [2.0, 2.0])
+    assert shifted.p_value() == 0.0 and shifted.ratio == pytest.approx(2.0)
 
 
-def test_hodges_lehmann_of_a_pure_scaling():
-    a = np.array([1.0, 2.0, 4.0])
-    assert stats.hodges_lehmann_ratio(a, 1.5 * a) == pytest.approx(1.5)
+def test_holm_hand_computed():
+    # sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> running max 0.06
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+    assert stats.holm([]) == []
 
 
-def test_same_lognormal_rarely_significant():
-    significant = sum(
-        stats.mann_whitney_u(lognormal(2 * s), lognormal(2 * s + 1)).p_value < 0.05
-        and stats.bootstrap_ratio_of_medians(lognormal(2 * s), lognormal(2 * s + 1)).excludes_one()
-        for s in SEEDS
-    )
-    assert significant <= 0.05 * len(SEEDS)
+def test_alpha_spent_over_looks_never_exceeds_alpha():
+    assert stats.alpha_at_look(0.05, 0) == 0.05
+    assert [stats.alpha_at_look(0.05, k) for k in (1, 2, 3)] == [0.025, 0.0125, 0.00625]
+    assert sum(stats.alpha_at_look(0.05, k) for k in range(1, 60)) <= 0.05
 
 
-def test_shifted_lognormal_detected():
-    detected = sum(
-        stats.mann_whitney_u(lognormal(2 * s), lognormal(2 * s + 1, scale=1.3)).p_value < 0.05
-        for s in SEEDS
-    )
-    assert detected >= 0.95 * len(SEEDS)
+def test_detectable_change_hand_computed():
+    found = stats.LogRatio(0.0, 0.02, 10.0, 11, 11, "paired rounds")
+    # the bar is the threshold (log 1.1 > t(0.995, 10) * 0.02), plus t(0.8, 10) * se for power
+    expected = math.expm1(math.log(1.1) + T_80_10 * 0.02)
+    assert found.detectable_change(0.01, 0.10, power=0.8) == pytest.approx(expected)
+    # a noisy estimate: now significance is the bar
+    noisy = stats.LogRatio(0.0, 0.05, 10.0, 11, 11, "runs")
+    expected = math.expm1(T_995_10 * 0.05 + T_80_10 * 0.05)
+    assert noisy.detectable_change(0.01, 0.10, power=0.8) == pytest.approx(expected)
 
 
 def test_proportion_interval_hand_computed():
@@ -65,27 +89,20 @@ def test_proportion_interval_hand_computed():
     assert high == pytest.approx(1 - 0.025 ** (1 / 100))  # exact for 0 successes
     low, high = stats.proportion_interval(5, 10)
     assert low == pytest.approx(1 - high)
+    low, high = stats.proportion_interval(20, 20)
+    assert (low, high) == (pytest.approx(0.025 ** (1 / 20)), 1.0)
 
 
 @pytest.mark.parametrize("bad", [[], [0.0, 1.0], [math.nan], [-1.0]])
 def test_bad_samples_are_rejected(bad):
     with pytest.raises(ValueError, match="baseline"):
-        stats.mann_whitney_u(bad, [1.0])
+        stats.welch_log_ratio(bad, [1.0])
 
 
-def test_hodges_lehmann_bootstrap_pure_scaling_and_seed():
-    a = [[1.0, 1.1, 1.2, 1.3]]
-    b = [[1.3 * x for x in a[0]]]
-    found = stats.bootstrap_hodges_lehmann_ratio(a, b, seed=3)
-    assert found.ratio == pytest.approx(1.3)
-    assert found == stats.bootstrap_hodges_lehmann_ratio(a, b, seed=3)
-
-
-def test_runs_that_disagree_widen_the_interval():
-    # each side: one fast run and one slow run; pooled, B looks a little slower
-    a = [list(np.linspace(1.0, 1.05, 10)), list(np.linspace(2.0, 2.1, 10))]
-    b = [list(np.linspace(1.1, 1.15, 10)), list(np.linspace(2.2, 2.3, 10))]
-    flat = stats.bootstrap_hodges_lehmann_ratio([sum(a, [])], [sum(b, [])], seed=1)
-    by_run = stats.bootstrap_hodges_lehmann_ratio(a, b, seed=1)
-    assert by_run.high - by_run.low > flat.high - flat.low
-    assert not by_run.excludes_one()
+def test_paired_rounds_ignore_a_shared_drift():
+    # both sides drift by a factor of 2 over the rounds; B is 10 % slower in every round
+    drift = np.linspace(1.0, 2.0, 8)
+    found = stats.paired_log_ratio(drift, 1.1 * drift)
+    assert found.ratio == pytest.approx(1.1) and found.se == pytest.approx(0.0, abs=1e-12)
+    unpaired = stats.welch_log_ratio(drift, 1.1 * drift)
+    assert unpaired.se > 0.1  # the drift, taken as noise, swamps the change

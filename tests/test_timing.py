@@ -115,3 +115,32 @@ def test_rounds_follow_the_policy_bounds():
     assert policy.rounds_for(1.0) == 5
     assert policy.rounds_for(0.1) == 15
     assert policy.rounds_for(1e-6) == 30
+
+
+def _spin(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_cpu_time_is_recorded_per_round_next_to_wall_time():
+    policy = timing.TimingPolicy(min_round_s=0.02, min_rounds=4, max_rounds=4, target_s=0.0)
+    timed = timing.time_steady(lambda: _spin(0.005), (), policy)
+    assert len(timed.cpu_samples_s) == len(timed.samples_s) == 4
+    # each call burns at least 5 ms of this process's CPU, and CPU time never exceeds wall
+    # time by more than the other threads of the process could add
+    assert min(timed.cpu_samples_s) >= 0.005
+    slept = timing.time_steady(lambda: time.sleep(0.005), (), policy)
+    assert max(slept.cpu_samples_s) < 0.5 * min(slept.samples_s)  # waiting is not work
+
+
+def test_cpu_clock_follows_round_boundaries_and_drops_a_mismatch():
+    clock = timing.CpuClock(iterations=3)
+    call = clock.wrap(lambda: _spin(0.002))
+    for _ in range(6):
+        call()
+    samples = clock.samples(rounds=2)
+    assert len(samples) == 2 and min(samples) >= 0.002
+    assert clock.samples(rounds=3) == ()  # a loop that ran other rounds: no CPU samples
+    staged = timing.time_repeated(lambda x: _spin(0.002), lambda: (1,), rounds=3)
+    assert len(staged.cpu_samples_s) == 3

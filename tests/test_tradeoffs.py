@@ -25,6 +25,13 @@ from snnbench.task.data import make_data
         ({"backends": ("torch",)}, "`backends` must be one of"),
         ({"weights_at": "final"}, "`weights_at`"),
         ({"weights_at": "trained", "epochs": 0}, "`epochs` must be > 0"),
+        ({"surrogates": ("per_second",)}, "`surrogates` must be one of per_step, per_time"),
+        ({"surrogates": ()}, "`surrogates` must be one or more of"),
+        ({"scenarios": ("rerun",)}, "`scenarios` must be one of resampled, redrawn"),
+        ({"scenarios": ("redrawn",)}, "`scenarios` must be a list that includes resampled"),
+        ({"refinements": -1}, "`refinements` must be an integer >= 0"),
+        ({"kernel_sweep_na": (508.0, 0.0)}, "`kernel_sweep_na` must be positive finite"),
+        ({"kernel_na": (508.0, float("nan"))}, "`kernel_na` must be a non-empty tuple"),
     ],
 )
 def test_bad_grids_get_one_line_messages(changes, message):
@@ -36,6 +43,12 @@ def test_bad_grids_get_one_line_messages(changes, message):
 def test_default_grid_and_its_benchmark_matrix():
     grid = G.TradeoffGrid()
     assert grid.reference_dt_ms == 0.25e-3
+    assert grid.surrogates == ("per_step", "per_time") and grid.scenarios == ("resampled",)
+    # Two halvings below the reported reference check it; the chain runs up the grid's dts.
+    assert grid.refinement_dts_ms == (0.125e-3, 0.0625e-3)
+    assert grid.chain_dts_ms == (2e-3, 1e-3, 0.5e-3, 0.25e-3, 0.125e-3, 0.0625e-3)
+    assert G.point_id("dense", "float64", 1e-3) == "dense-float64-dt0.001"
+    assert G.point_id("dense", "float64", 1e-3, "per_time") == "dense-float64-dt0.001-per_time"
     assert grid.common_step_ms == pytest.approx(10e-3)
     assert grid.window_ms == 5e-3
     matrix = grid.matrix()
@@ -44,6 +57,14 @@ def test_default_grid_and_its_benchmark_matrix():
     assert len(cases) == 5 * 2 * 4  # dts x precisions x phases, dense only
     assert {c.phase for c in cases} == set(G.COST_PHASES)
     assert {c.batch_size for c in cases} == {256}
+
+
+def test_the_kernel_and_surrogate_reach_every_points_task():
+    grid = G.grid_from_options(kernel_na=(530.0, 530.0), surrogates=("per_time",))
+    job = grid.job(precision="float64")
+    assert job["reference"]["surrogate"] == "per_time"
+    config = W.point_config(job, 2e-3, "float64", "per_time")
+    assert config.kernel_na == (530.0, 530.0) and config.surrogate == "per_time"
 
 
 def test_grid_options_turn_training_off_with_none():
@@ -148,7 +169,11 @@ def test_cost_frame_takes_medians_from_benchmark_rows():
 def controlled():
     """Dense, float64, batch 4, 0.2 ms: raw outputs at three dts, evaluated in this process."""
     grid = G.TradeoffGrid(
-        dts_ms=(0.25e-3, 1e-3, 2e-3), precisions=("float64",), batch_size=4, epochs=0
+        dts_ms=(0.25e-3, 1e-3, 2e-3),
+        precisions=("float64",),
+        surrogates=("per_step",),
+        batch_size=4,
+        epochs=0,
     )
     data = make_data(TaskConfig(batch_size=4))
     shared = {
@@ -223,7 +248,12 @@ def test_end_to_end_through_worker_processes(tmp_path):
     # float64 only: one worker process (the float32 worker adds a second; the committed
     # quick run exercises it).
     grid = G.TradeoffGrid(
-        dts_ms=(1e-3, 2e-3), precisions=("float64",), t_max_ms=0.02, batch_size=2, epochs=1
+        dts_ms=(1e-3, 2e-3),
+        precisions=("float64",),
+        t_max_ms=0.02,
+        batch_size=2,
+        epochs=1,
+        kernel_sweep_na=(508.0,),
     )
     budget = G.Budget(max_voltage_rmse_mv=0.0, min_grad_cosine=1.0, max_accuracy_drop=0.0)
     result = study.run_tradeoffs(grid, budget, tmp_path, cost=_stub_cost, say=lambda _: None)
@@ -231,7 +261,16 @@ def test_end_to_end_through_worker_processes(tmp_path):
     assert {"tradeoffs.csv", "pareto.png", "summary.md", "run.json"} <= names
     assert result.run_dir.name.endswith("-tradeoffs")
     frame = storage.read_table(result.run_dir, "tradeoffs").set_index("point_id")
-    assert len(frame) == 2 and frame["schema_version"].eq(1).all()
+    assert len(frame) == 4 and frame["schema_version"].eq(1).all()  # 2 dts x 2 surrogates
+    assert frame["surrogate"].tolist() == ["per_step"] * 2 + ["per_time"] * 2
+    assert {"convergence.csv", "spike_loss.csv", "spike_loss.png", "accuracy.png"} <= names
+    convergence = storage.read_table(result.run_dir, "tradeoffs_convergence")
+    # Two refinements below the reference 1e-3: 0.5e-3 and 0.25e-3; the gradient per surrogate.
+    gradient = convergence[convergence["quantity"] == "gradient"]
+    assert sorted(gradient["surrogate"]) == ["per_step", "per_time"]
+    assert set(gradient["dts_ms"]) == {"0.002;0.001;0.0005;0.00025"}
+    assert frame["grad_cosine_reference_converged"].notna().all()
+    assert not (result.run_dir / "redrawn.csv").exists()  # scenario (b) is opt-in
     ref = frame.loc["dense-float64-dt0.001"]
     assert ref["voltage_rmse_mv"] == 0.0 and ref["grad_rel_error"] == 0.0
     assert ref["accuracy_drop"] == 0.0 and bool(ref["meets_budget"])
@@ -276,6 +315,13 @@ def test_pareto_plot_writes_a_png(tmp_path):
         (["--precision", "float32"], "includes float64"),
         (["--max-accuracy-drop", "nan"], "`--max-accuracy-drop`"),
         (["--epochs", "-1"], "expected an integer >= 0"),
+        (["--surrogate", "per_second"], "`--surrogate` must be one of per_step, per_time"),
+        (["--scenario", "both"], "`--scenario` must be one of resampled, redrawn"),
+        (["--kernel-sweep-na", "508,x"], "`--kernel-sweep-na` must be a comma list"),
+        (["--kernel-sweep-na", "-5"], "`--kernel-sweep-na` must be positive finite"),
+        (["--kernel-na", "0"], "argument --kernel-na: expected a positive number"),
+        (["--kernel-na", "inf"], "`--kernel-na` must be a non-empty tuple of finite numbers"),
+        (["--refinements", "-2"], "expected an integer >= 0"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):

@@ -1,7 +1,8 @@
 """Command line: the only place that turns errors into exit codes.
 
 Exit codes: 0 success, 1 a regression was found (``compare``, ``ab``) or no setting
-meets the error budget (``tradeoffs``), 2 bad input, 130 interrupted. Each command
+meets the error budget (``tradeoffs``), 2 bad input, 3 a comparison was
+inconclusive (``compare``, ``ab`` with ``--on-inconclusive fail``), 130 interrupted. Each command
 group lives in its own module; this one builds the parser, names library
 arguments by the flags that set them, and maps errors to exit codes.
 """
@@ -12,7 +13,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from snnbench.cli import bench_commands, regression_commands, study_commands, task_commands
+from snnbench.cli import (
+    ab_commands,
+    bench_commands,
+    regression_commands,
+    study_commands,
+    task_commands,
+)
 from snnbench.cli.args import FLAGS, Parser
 from snnbench.errors import SnnbenchError
 
@@ -27,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     study_commands.add_tradeoffs(sub)
     study_commands.add_profile(sub)
     regression_commands.add_compare(sub)
-    regression_commands.add_noise_study(sub)
-    regression_commands.add_ab(sub)
+    ab_commands.add_noise_study(sub)
+    ab_commands.add_ab(sub)
     return parser
 
 

@@ -19,23 +19,33 @@ def add_bench(sub) -> None:
         "device and precision; --full times them at every one).",
     )
     add_matrix_axes(p)
+    add_scaling_options(p)
     p.add_argument("--out", default="results", help="results root")
     p.add_argument(
         "--bench-dir",
         help="a folder of extra bench_*.py modules to run with snnbench's pytest plugin "
         "(default: the benchmark installed with snnbench)",
     )
+    p.add_argument(
+        "--pin-cpu",
+        default="none",
+        metavar="CORE",
+        help="pin each CPU benchmark process to one core: auto (the last core), a core "
+        "number, or none. Pinned, per-call CPU time measures the work alone (what verdicts "
+        "use), but XLA runs on one core",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(run=_run_bench)
 
 
-def add_matrix_axes(p) -> None:
-    """The matrix options shared by ``bench`` and ``ab`` (lists are comma-separated)."""
+def add_matrix_axes(p, base=None) -> None:
+    """The matrix options shared by ``bench`` and ``ab`` (lists are comma-separated);
+    ``base`` is the command's default matrix (the quick matrix unless given)."""
     from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX
     from snnbench.measure.phases import PHASE_GROUPS
     from snnbench.measure.records import PLATFORMS
 
-    quick, full = QUICK_MATRIX, FULL_MATRIX
+    quick, full = base or QUICK_MATRIX, FULL_MATRIX
     p.add_argument(
         "--full",
         action="store_true",
@@ -81,16 +91,16 @@ def add_matrix_axes(p) -> None:
 
 def _add_size_axes(p) -> None:
     """The network-size axis (issue 11): hidden width and input count, hence synapses."""
-    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SCALING_MATRIX
+    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX
 
-    quick, full, scaling = QUICK_MATRIX, FULL_MATRIX, SCALING_MATRIX
+    quick, full, sweep = QUICK_MATRIX, FULL_MATRIX, SIZE_SWEEP_MATRIX
     p.add_argument(
         "--n-hidden",
         dest="n_hiddens",
         type=csv_list(positive_int),
         help=f"hidden-layer widths (default: the tutorial's {listed(quick.n_hiddens)}; --full: "
-        f"{listed(full.n_hiddens)}; --scaling: {listed(scaling.n_hiddens)}); every width runs "
-        "at every batch size",
+        f"{listed(full.n_hiddens)}; --size-sweep: {listed(sweep.n_hiddens)}); every width "
+        "runs at every batch size",
     )
     p.add_argument(
         "--n-input",
@@ -99,34 +109,119 @@ def _add_size_axes(p) -> None:
         help=f"input counts (default: the tutorial's {listed(quick.n_inputs)})",
     )
     p.add_argument(
-        "--scaling",
+        "--size-sweep",
         action="store_true",
-        help=f"the scaling preset: cost against network size at batch "
-        f"{listed(scaling.batch_sizes)}, {listed(scaling.precisions)}, hidden widths "
-        f"{listed(scaling.n_hiddens)} (about 7 min on a 2-core CPU); other flags narrow it",
+        help=f"the network-size preset: cost against network size at batch "
+        f"{listed(sweep.batch_sizes)}, {listed(sweep.precisions)}, hidden widths "
+        f"{listed(sweep.n_hiddens)} (about 7 min on a 2-core CPU); other flags narrow it",
     )
 
 
-def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
-    """The matrix the axis options ask for (the quick or full matrix, narrowed).
+#: Batch sizes of a device-count series unless --batch-size says otherwise: each divides
+#: by every count up to 16, so strong scaling can split it.
+SCALING_BATCH_SIZES = (16, 64)
+
+
+def add_scaling_options(p) -> None:
+    """``bench`` only: the device-count axis, multi-process jobs, and matrix shards."""
+    from snnbench.measure.records import SCALINGS
+    from snnbench.task.parallel import FORMULATIONS
+
+    p.add_argument(
+        "--devices",
+        type=csv_list(positive_int),
+        help="device counts, e.g. 1,2,4,8: run the forward pass and gradient step "
+        "data-parallel on a ('batch',) mesh of each count (a CPU gets that many devices "
+        "per benchmark process; GPUs are the first N JAX sees); --batch-size is then per "
+        f"device for weak and global for strong scaling (default batch sizes: "
+        f"{listed(SCALING_BATCH_SIZES)}; default without --devices: one device, as always)",
+    )
+    p.add_argument(
+        "--scaling",
+        type=csv_list(str),
+        help=f"with --devices: {listed(SCALINGS)}: weak keeps the batch per device fixed, strong "
+        "the global batch (default: weak,strong)",
+    )
+    p.add_argument(
+        "--data-parallel",
+        type=csv_list(str),
+        help=f"with --devices, how the gradient step is written, from {listed(FORMULATIONS)}: "
+        "grouped = one parameter copy per device, one all-reduce per step; jit = the task's "
+        "step unchanged, whose all-reduce XLA's CPU compiler leaves inside the time loop "
+        "(default: grouped)",
+    )
+    p.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        help="run every device count above 1 as one jax.distributed job of this many local "
+        "processes (coordinator on 127.0.0.1); without --devices the counts are 1,N",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="this process is one of a multi-host job started by a launcher (srun, mpirun, a "
+        "Kubernetes Indexed Job): join it with jax.distributed.initialize() from the "
+        "environment and measure on all the job's devices (device counts: 1 and all); "
+        "process 0 writes the run folder. See docs/scaling.md",
+    )
+    p.add_argument(
+        "--case-timeout",
+        type=positive_float,
+        default=900.0,
+        metavar="SECONDS",
+        help="a multi-process job that finishes no case for this long is killed, every "
+        "process of it, and its case recorded as failed",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="run only shard K of N (1 <= K <= N) of the matrix, balanced by estimated cost "
+        "and the same on every machine; needs --device; each shard writes its own run "
+        "folder, and load/compare/report merge a campaign's shards",
+    )
+
+
+def _shard(text: str):
+    """``K/N`` as a :class:`~snnbench.measure.shards.Shard` (an argparse type)."""
+    from snnbench.errors import SnnbenchError
+    from snnbench.measure.shards import Shard
+
+    try:
+        return Shard.parse(text)
+    except SnnbenchError:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}") from None
+
+
+def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None, base=None):
+    """The matrix the axis options ask for (``base``, or the quick or full matrix, narrowed).
 
     Without ``--device`` the matrix runs on every platform in ``visible`` (those JAX
-    sees here); a ``--device`` JAX does not see is bad input.
+    sees here); a ``--device`` JAX does not see is bad input, except in a shard
+    of a campaign, whose machines may differ (its rows are then skipped, with
+    the reason).
     """
     from snnbench.errors import SnnbenchError
     from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, Matrix
     from snnbench.measure.phases import expand_phases
     from snnbench.measure.records import PLATFORMS
 
-    if getattr(args, "scaling", False) and args.full:
-        raise SnnbenchError("`--scaling` and `--full` are two presets; give one of them")
-    base = FULL_MATRIX if args.full else QUICK_MATRIX
-    if getattr(args, "scaling", False):
-        from snnbench.measure.matrix import SCALING_MATRIX
+    if getattr(args, "size_sweep", False) and args.full:
+        raise SnnbenchError("`--size-sweep` and `--full` are two presets; give one of them")
+    base = FULL_MATRIX if args.full else (base or QUICK_MATRIX)
+    if getattr(args, "size_sweep", False):
+        from snnbench.measure.matrix import SIZE_SWEEP_MATRIX
 
-        base = SCALING_MATRIX
+        base = SIZE_SWEEP_MATRIX
     platforms = args.device
-    if visible is not None:
+    sharded = getattr(args, "shard", None) is not None
+    if sharded and not platforms:
+        raise SnnbenchError(
+            "`--shard` needs `--device` (e.g. --device cpu): every shard must compute the "
+            "same matrix, whatever devices its own machine has"
+        )
+    if visible is not None and not sharded:
         if platforms is None:
             platforms = tuple(p for p in PLATFORMS if p in visible)
         missing = [p for p in platforms if p in PLATFORMS and p not in visible]
@@ -147,18 +242,46 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None):
     }
     if args.batch_sizes and not args.full:
         changes["dt_batch_size"] = args.batch_sizes[-1]
+    changes.update(_scaling_changes(args, base))
     return Matrix(**{**base.__dict__, **{k: v for k, v in changes.items() if v}})
+
+
+def _scaling_changes(args: argparse.Namespace, base) -> dict[str, object]:
+    """The device-count axis the options ask for; nothing without --devices or --processes."""
+    from snnbench.errors import SnnbenchError
+
+    devices = getattr(args, "devices", None)
+    processes = getattr(args, "processes", 1)
+    scaling_only = {"--scaling": getattr(args, "scaling", None)}
+    scaling_only["--data-parallel"] = getattr(args, "data_parallel", None)
+    if devices is None and processes == 1:
+        given = [flag for flag, value in scaling_only.items() if value]
+        if given:
+            raise SnnbenchError(f"`{given[0]}` needs `--devices` (e.g. --devices 1,2,4)")
+        return {}
+    return {
+        "device_counts": devices or (1, processes),
+        "processes": processes,
+        "scalings": args.scaling or ("weak", "strong"),
+        "data_parallel": args.data_parallel,
+        "batch_sizes": args.batch_sizes or SCALING_BATCH_SIZES,
+        "dts_ms": args.dt_ms or base.dts_ms[:1],
+    }
 
 
 def _run_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench.measure import runner, storage
+    from snnbench.measure import machine, runner, storage
     from snnbench.render import bench_summary
 
+    if args.distributed:
+        return _run_distributed(args)
     visible = runner.probe_platforms()
     matrix = matrix_from_args(args, visible)
     options = runner.RunOptions(
+        shard=args.shard,
+        case_timeout_s=args.case_timeout,
         out_root=Path(args.out),
         bench=runner.BenchTarget.folder(Path(args.bench_dir))
         if args.bench_dir
@@ -166,6 +289,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         policy="full" if args.full else "quick",
         progress=not args.no_progress,
         command=args.command_line,
+        pin_cpu=machine.choose_pin(args.pin_cpu),
     )
     start = time.perf_counter()
     run_dir = runner.run_matrix(matrix, options, platforms=visible)
@@ -179,6 +303,42 @@ def _run_bench(args: argparse.Namespace) -> int:
         print(bench_summary.matmul_line(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     print(f"Every phase, per row: {run_dir / 'summary.md'}")
+    if args.shard:
+        info = storage.RunFolder(run_dir).read_info()
+        print(
+            f"Shard {info['shard']} of campaign {info['campaign']}: "
+            f"{info['n_cases']} of {info['campaign_cases']} cases. Put every shard's run "
+            "folder under one results tree; `snnbench report` and `compare` merge them."
+        )
+    return 0
+
+
+def _run_distributed(args: argparse.Namespace) -> int:
+    """One process of a launcher's job: join it, then measure on all its devices."""
+    from pathlib import Path
+
+    from snnbench.errors import SnnbenchError
+    from snnbench.measure import distributed, runner, storage
+
+    if args.processes != 1 or args.shard:
+        raise SnnbenchError(
+            "`--distributed` takes its processes from the launcher; leave out "
+            "--processes and --shard"
+        )
+    storage.check_writable(Path(args.out))
+    processes, devices = distributed.join_from_environment()
+    args.processes = processes
+    args.devices = args.devices or ((1, devices) if devices > 1 else (1,))
+    matrix = matrix_from_args(args)
+    options = runner.RunOptions(
+        out_root=Path(args.out),
+        policy="full" if args.full else "quick",
+        progress=False,
+        command=args.command_line,
+    )
+    run_dir = distributed.run_as_job_member(matrix, options)
+    if run_dir is not None:
+        print(f"{processes} processes, {devices} devices -> {run_dir}")
     return 0
 
 

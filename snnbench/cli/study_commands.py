@@ -13,6 +13,7 @@ from snnbench.cli.args import (
     positive_float,
     positive_int,
 )
+from snnbench.errors import SnnbenchError
 
 
 def add_tradeoffs(sub) -> None:
@@ -33,6 +34,38 @@ def add_tradeoffs(sub) -> None:
         "--train-backend",
         type=csv_list(str),
         help="backends that also train (default dense); 'none' for no training",
+    )
+    p.add_argument(
+        "--surrogate",
+        type=csv_list(str),
+        help="surrogate scalings to compare (default per_step,per_time): per_step is the "
+        "tutorial's fixed-size derivative per step, per_time scales it by dt / 1e-3 ms",
+    )
+    p.add_argument(
+        "--scenario",
+        type=csv_list(str),
+        help="how dt changes (default resampled): resampled = the same input step-averaged "
+        "to every dt (always run); resampled,redrawn adds scenario (b), the tutorial re-run "
+        "at each dt with its own draws (a training run per dt and surrogate)",
+    )
+    p.add_argument(
+        "--refinements",
+        type=non_negative_int,
+        help="halvings of the reference dt that check its convergence (default 2; "
+        "fewer than 2 cannot tell, and every metric is then labelled unchecked)",
+    )
+    p.add_argument(
+        "--kernel-na",
+        type=positive_float,
+        metavar="NA",
+        help="input pulse amplitude of every point (default 508, the tutorial's)",
+    )
+    p.add_argument(
+        "--kernel-sweep-na",
+        type=csv_list(str),
+        metavar="LIST",
+        help="pulse amplitudes of the input-spike sensitivity check (default "
+        "505,508,510,520,530,540; 'none' to skip)",
     )
     p.add_argument(
         "--epochs", type=non_negative_int, help="training epochs per point (default 100)"
@@ -98,6 +131,11 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
         t_max_ms=args.t_max_ms,
         weights_at=args.weights_at,
         platform=args.device,
+        surrogates=args.surrogate,
+        scenarios=args.scenario,
+        refinements=args.refinements,
+        kernel_na=None if args.kernel_na is None else (args.kernel_na, args.kernel_na),
+        kernel_sweep_na=_amplitudes(args.kernel_sweep_na),
     )
     budget = tradeoff_grid.Budget(
         max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
@@ -122,6 +160,19 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
         f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}"
     )
     return 0 if result.chosen is not None else 1
+
+
+def _amplitudes(values: tuple[str, ...] | None) -> tuple[float, ...] | None:
+    """``--kernel-sweep-na``: positive amplitudes, or ``none`` for an empty sweep."""
+    if values is None or values == ("none",):
+        return None if values is None else ()
+    try:
+        return tuple(float(v) for v in values)
+    except ValueError:
+        raise SnnbenchError(
+            f"`--kernel-sweep-na` must be a comma list of amplitudes in nA, or none; got "
+            f"{','.join(values)!r}"
+        ) from None
 
 
 def add_profile(sub) -> None:

@@ -6,6 +6,7 @@ pytest-benchmark plugin, the trade-off study, the profiler, the noise study).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from snnbench.measure import collectives, scaling, yardstick
 from snnbench.measure.failures import describe_error
 from snnbench.measure.fits import DoesNotFit, check_fits
 from snnbench.measure.jaxpr_stats import count_eqns
@@ -33,6 +35,7 @@ from snnbench.measure.timing import (
 )
 from snnbench.measure.xla_analysis import analyze_compiled, stablehlo_op_count
 from snnbench.precision import current_precision, set_precision
+from snnbench.task import parallel, slowdown
 from snnbench.task.config import TaskConfig
 from snnbench.task.data import make_data
 from snnbench.task.model import BACKENDS, Task, effective_matmul_precision, make_task
@@ -57,7 +60,12 @@ def prepare_process(precision: str) -> None:
 
 
 def config_for(spec: CaseSpec) -> TaskConfig:
-    """The task configuration a case measures."""
+    """The task configuration a case measures.
+
+    The test-only compiled slowdown (:mod:`snnbench.task.slowdown`) is read from
+    ``SNNBENCH_SLOWDOWN``, so that the noise study can slow one side of an A/B run
+    through that side's environment alone.
+    """
     return TaskConfig(
         batch_size=spec.batch_size,
         precision=spec.precision,
@@ -65,12 +73,13 @@ def config_for(spec: CaseSpec) -> TaskConfig:
         t_max_ms=spec.t_max_ms,
         n_input=spec.n_input,
         n_hidden=spec.n_hidden,
+        slowdown=slowdown.fraction_from_env(),
     )
 
 
 def device_of(spec: CaseSpec) -> jax.Device:
-    """The device a case runs on: the first of its platform."""
-    return jax.devices(spec.platform)[0]
+    """The device a case runs on: the first of its platform in this process."""
+    return jax.local_devices(backend=spec.platform)[0]
 
 
 class TaskCache:
@@ -85,19 +94,34 @@ class TaskCache:
         if key not in self._tasks:
             while len(self._tasks) >= self._size:
                 self._tasks.popitem(last=False)
-            # Built on the host, placed on the case's device (make_task's `device`).
-            self._tasks[key] = make_task(config_for(spec), spec.backend, device=device_of(spec))
+            # Built on the host, placed on the case's device (make_task's `device`); a
+            # sharded case places its arguments on its mesh itself (phases.target).
+            device = None if spec.sharded else device_of(spec)
+            self._tasks[key] = make_task(config_for(spec), spec.backend, device=device)
         self._tasks.move_to_end(key)
         return self._tasks[key]
 
 
 @dataclass(frozen=True)
 class CaseContext:
-    """What every phase timer needs besides the case itself."""
+    """What every phase timer needs besides the case itself.
+
+    ``agree`` makes every process of a ``jax.distributed`` job settle on one
+    calibration (see :func:`snnbench.measure.timing.time_steady`); None alone.
+    """
 
     policy: TimingPolicy
     rounds_runner: Rounds
     tasks: TaskCache
+    agree: Callable[[float], float] | None = None
+
+    def target(self, spec: CaseSpec, jitted: bool = False) -> tuple[Callable, tuple]:
+        """The case's function and arguments: on a mesh of ``spec.devices`` if it is sharded."""
+        task = self.tasks.get(spec)
+        if not spec.sharded:
+            return target(task, spec.phase.function, jitted)
+        mesh = parallel.batch_mesh(spec.devices, jax.devices(spec.platform))
+        return target(task, spec.phase.function, jitted, mesh, spec.data_parallel or "grouped")
 
 
 def measure_case(
@@ -105,8 +129,58 @@ def measure_case(
     policy: TimingPolicy = QUICK_POLICY,
     rounds_runner: Rounds = perf_counter_rounds,
     tasks: TaskCache | None = None,
+    agree: Callable[[float], float] | None = None,
+    with_yardstick: bool = False,
 ) -> Measurement:
-    """Measure one case; a case that cannot run here is returned as skipped or failed."""
+    """Measure one case; a case that cannot run here is returned as skipped or failed.
+
+    A sharded case whose result differs from the 1-device result by more than
+    the precision's tolerance is ``failed``, its samples kept: a fast wrong
+    program is no result. ``with_yardstick`` also measures the fixed yardstick
+    workload right after the case (:mod:`snnbench.measure.yardstick`), so a
+    comparison of separate runs can tell a machine that slowed down from code that did.
+    """
+    problem = _cannot_run(spec)
+    if problem is not None:
+        return problem
+    context = CaseContext(policy, rounds_runner, tasks or TaskCache(), agree)
+    matmul = matmul_columns(spec)
+    try:
+        with jax.default_device(device_of(spec)):
+            timed = _timer(spec.phase)(spec, context)
+    except DoesNotFit as reason:
+        return Measurement(spec, status="skipped", reason=str(reason), extra=matmul)
+    except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
+        return Measurement(spec, status="failed", reason=describe_error(error), extra=matmul)
+    cache = {
+        "compilation_cache": "off" if spec.phase.is_staging else "",
+        # A row measured with the test-only compiled slowdown says so.
+        "slowdown": slowdown.fraction_from_env(),
+        **matmul,
+    }
+    if with_yardstick:
+        cache.update(yardstick.measure())
+    status, reason = "ok", ""
+    if timed.extra.get("check_ok") is False:
+        status = "failed"
+        reason = (
+            f"sharded result differs from the 1-device result: max relative difference "
+            f"{timed.extra['check_max_rel_diff']:.3g} > {timed.extra['check_rtol']:g}"
+        )
+    return Measurement(
+        spec,
+        status=status,
+        reason=reason,
+        samples_s=timed.samples_s,
+        iterations=timed.iterations,
+        first_s=timed.first_s,
+        extra={**cache, **timed.extra},
+        cpu_samples_s=timed.cpu_samples_s,
+    )
+
+
+def _cannot_run(spec: CaseSpec) -> Measurement | None:
+    """A skipped or failed measurement if this process cannot run ``spec``, else None."""
     if spec.platform not in available_platforms():
         return Measurement(
             spec,
@@ -119,23 +193,21 @@ def measure_case(
             status="failed",
             reason=f"process runs {current_precision()}, case needs {spec.precision}",
         )
-    context = CaseContext(policy, rounds_runner, tasks or TaskCache())
-    matmul = matmul_columns(spec)
-    try:
-        with jax.default_device(device_of(spec)):
-            timed = _timer(spec.phase)(spec, context)
-    except DoesNotFit as reason:
-        return Measurement(spec, status="skipped", reason=str(reason), extra=matmul)
-    except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
-        return Measurement(spec, status="failed", reason=describe_error(error), extra=matmul)
-    cache = {"compilation_cache": "off" if spec.phase.is_staging else ""}
-    return Measurement(
-        spec,
-        samples_s=timed.samples_s,
-        iterations=timed.iterations,
-        first_s=timed.first_s,
-        extra={**cache, **matmul, **timed.extra},
-    )
+    seen = len(jax.devices(spec.platform))
+    if spec.devices > seen:
+        how = " (the runner sets a CPU's count per process)" if spec.platform == "cpu" else ""
+        return Measurement(
+            spec,
+            status="skipped",
+            reason=f"needs {spec.devices} {spec.platform} devices, JAX sees {seen}{how}",
+        )
+    if spec.processes not in (1, jax.process_count()):
+        return Measurement(
+            spec,
+            status="failed",
+            reason=f"case needs {spec.processes} processes, this job has {jax.process_count()}",
+        )
+    return None
 
 
 def matmul_columns(spec: CaseSpec) -> dict[str, object]:
@@ -174,7 +246,7 @@ def _time_build(spec: CaseSpec, context: CaseContext) -> Timed:
 
 
 def _time_trace_lower(spec: CaseSpec, context: CaseContext) -> Timed:
-    fn, args = target(context.tasks.get(spec), spec.phase.function)
+    fn, args = context.target(spec)
     last = []  # the last round's traced and lowered program, measured after the timing
 
     def trace_and_lower(jitted):
@@ -197,33 +269,54 @@ def _time_trace_lower(spec: CaseSpec, context: CaseContext) -> Timed:
 
 
 def _time_compile(spec: CaseSpec, context: CaseContext) -> Timed:
-    fn, args = target(context.tasks.get(spec), spec.phase.function)
+    fn, args = context.target(spec)
     last = []  # the last round's executable: XLA's analyses of it go into the row
 
     def compile_(lowered):
         last[:] = [lowered.compile()]
+
+    def figures() -> dict[str, object]:
+        out = analyze_compiled(last[0])
+        if spec.sharded:
+            out.update(_layout(spec), **collectives.row_columns(last[0].as_text()))
+        return out
 
     return time_repeated(
         compile_,
         lambda: (trace_lower(fn, args),),
         context.policy.staging_rounds,
         context.rounds_runner,
-        lambda: analyze_compiled(last[0]),
+        figures,
     )
 
 
 def _time_run(spec: CaseSpec, context: CaseContext) -> Timed:
-    fn, args = target(context.tasks.get(spec), spec.phase.function, jitted=True)
-    # Compile ahead of the first call and check XLA's memory figures against what the
-    # device has free, so a configuration too large for it is skipped with a reason
-    # instead of taking the machine down. The jitted function reuses this compilation,
-    # so the first call's trace + compile time is this plus the call.
-    start = time.perf_counter()
-    check_fits(fn.trace(*args).lower().compile(), device_of(spec))
-    compile_s = time.perf_counter() - start
-    timed = time_steady(fn, args, context.policy, context.rounds_runner)
-    first = None if timed.first_s is None else compile_s + timed.first_s
-    return Timed(timed.samples_s, timed.iterations, first, timed.extra)
+    fn, args = context.target(spec, jitted=True)
+    first_extra = 0.0
+    if not spec.sharded:
+        # Compile ahead of the first call and check XLA's memory figures against what
+        # the device has free, so a configuration too large for it is skipped with a
+        # reason instead of taking the machine down. The jitted function reuses this
+        # compilation, so the first call's trace + compile time is this plus the call.
+        start = time.perf_counter()
+        check_fits(fn.trace(*args).lower().compile(), device_of(spec))
+        first_extra = time.perf_counter() - start
+    timed = time_steady(fn, args, context.policy, context.rounds_runner, context.agree)
+    if not spec.sharded:
+        first = None if timed.first_s is None else first_extra + timed.first_s
+        return dataclasses.replace(timed, first_s=first)
+    # After the timing, untimed: the executable is cached, so this compiles nothing.
+    hlo = fn.lower(*args).compile().as_text()
+    device = jax.local_devices(backend=spec.platform)[0]
+    check = scaling.check_against_one_device(spec, context.tasks.get(spec), fn, args, device)
+    extra = {**_layout(spec), **collectives.row_columns(hlo), **check}
+    return Timed(timed.samples_s, timed.iterations, timed.first_s, {**timed.extra, **extra})
+
+
+def _layout(spec: CaseSpec) -> dict[str, object]:
+    return scaling.layout_columns(
+        spec, parallel.batch_mesh(spec.devices, jax.devices(spec.platform))
+    )
 
 
 def _time_overhead(spec: CaseSpec, context: CaseContext) -> Timed:

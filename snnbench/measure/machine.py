@@ -51,9 +51,18 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def machine_cores() -> int:
+    """CPU cores of the machine, whatever this process is pinned to."""
+    return os.cpu_count() or cpu_count()
+
+
 def machine_id() -> str:
-    """A short id stable across runs on one machine: hostname, CPU model and core count."""
-    raw = f"{platform.node()}|{cpu_model()}|{cpu_count()}|{platform.machine()}"
+    """A short id stable across runs on one machine: hostname, CPU model and core count.
+
+    The count is the machine's, not the process's, so a benchmark pinned to one
+    core (:func:`pin`) still files its results under the same machine.
+    """
+    raw = f"{platform.node()}|{cpu_model()}|{machine_cores()}|{platform.machine()}"
     return f"{platform.node() or 'host'}-{hashlib.sha1(raw.encode()).hexdigest()[:8]}"
 
 
@@ -80,6 +89,66 @@ def git_state(repo: Path = _PACKAGE_PARENT) -> tuple[str, bool]:
     except (OSError, subprocess.SubprocessError):
         return "unknown", False
     return commit, dirty
+
+
+def pinned_cpu() -> str:
+    """The core this process is pinned to, or "" when it may use several (or all)."""
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return ""
+    return str(allowed[0]) if len(allowed) == 1 and machine_cores() > 1 else ""
+
+
+def choose_pin(text: str) -> int | None:
+    """The core ``--pin-cpu`` asks for: ``auto`` (the last core this process may use),
+    ``none``, or a core number.
+
+    The last core rather than core 0, which on many machines takes more interrupts.
+
+    Raises:
+        SnnbenchError: if the text is none of these, or names a core this process
+            may not use.
+    """
+    from snnbench.errors import SnnbenchError
+
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    text = str(text).strip().lower()
+    if text == "none":
+        return None
+    if not allowed:
+        raise SnnbenchError("`pin_cpu` needs Linux (os.sched_setaffinity); use --pin-cpu none")
+    if text == "auto":
+        return allowed[-1]
+    if text.isdigit() and int(text) in allowed:
+        return int(text)
+    raise SnnbenchError(
+        f"`pin_cpu` must be auto, none or one of the cores {allowed}; got {text!r}",
+        argument="pin_cpu",
+    )
+
+
+def pin(pid: int, cpu: int | None) -> None:
+    """Pin the just-started process ``pid`` to ``cpu`` (nothing when ``cpu`` is None).
+
+    Called right after the child is created, while it is still starting Python
+    (long before JAX makes its threads, which inherit the pinning). Pinned, the
+    process's CPU time is the work itself: unpinned, XLA's helper threads
+    spin-wait on the other cores, which adds CPU time that shrinks when the
+    machine is busy. (A ``preexec_fn`` would pin earlier, but forking a
+    multithreaded parent, e.g. one that imported JAX, can deadlock.)
+    """
+    if cpu is not None:
+        os.sched_setaffinity(pid, {cpu})
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where the OS has none): on a shared
+    machine they say how much else was running while a run measured."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def utc_now() -> str:
@@ -112,19 +181,12 @@ def metadata() -> dict[str, object]:
         os=f"{platform.system()} {platform.release()}",
         cpu_model=cpu_model(),
         cpu_count=cpu_count(),
+        pinned_cpu=pinned_cpu(),
         git_commit=commit,
         git_dirty=dirty,
     )
     out.update(
         {name.lower(): os.environ.get(name, "") for name in THREAD_VARIABLES + NUMERICS_VARIABLES}
     )
-    out["load_avg_1m"] = load_average()
+    out["load_avg_1m"] = (load_average() or [None])[0]  # when the metadata was taken
     return out
-
-
-def load_average() -> float | None:
-    """The 1-minute load average when this is called (a shared machine's timings depend on it)."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
+import jax
+
 from snnbench.errors import expect
+from snnbench.task import parallel
 from snnbench.task.model import Task
 
 
@@ -154,14 +157,37 @@ def expand_phases(names: tuple[str, ...] | list[str]) -> tuple[Phase, ...]:
     return tuple(p for p in MATRIX_PHASES if p in wanted)
 
 
-def target(task: Task, function: Function | str, jitted: bool = False) -> tuple[Callable, tuple]:
+def target(
+    task: Task,
+    function: Function | str,
+    jitted: bool = False,
+    mesh: jax.sharding.Mesh | None = None,
+    formulation: str = "grouped",
+) -> tuple[Callable, tuple]:
     """The Python function ``function`` means on ``task``, and its arguments.
 
     ``jitted=False`` gives the function before ``jax.jit`` (to trace, lower and
     compile it afresh); ``jitted=True`` the task's own jitted function (steady state).
+    With a ``mesh``, the data-parallel program instead (:mod:`snnbench.task.parallel`):
+    arguments placed on the mesh, the gradient step in ``formulation``; its jitted
+    form is a new ``jax.jit`` each time, so its first call always compiles.
     """
+    if mesh is not None:
+        return _sharded_target(task, Function(function), jitted, mesh, formulation)
     params = task.init_params()
     if Function(function) is Function.FORWARD:
         return (task.forward if jitted else task.raw_forward), (params, task.inputs)
     args = (params, task.init_opt_state(params), task.inputs, task.targets)
     return (task.jit_step if jitted else task.raw_step), args
+
+
+def _sharded_target(
+    task: Task, function: Function, jitted: bool, mesh: jax.sharding.Mesh, formulation: str
+) -> tuple[Callable, tuple]:
+    params, opt_state, inputs, targets = parallel.placed_step_args(task, mesh)
+    if function is Function.FORWARD:
+        fn, args = parallel.forward_function(task, mesh), (params, inputs)
+    else:
+        fn = parallel.step_function(task, mesh, formulation)
+        args = (params, opt_state, inputs, targets)
+    return (jax.jit(fn) if jitted else fn), args

@@ -27,7 +27,7 @@ def pytest_addoption(parser):
     group.addoption("--snnbench-cases", help="JSON file listing the cases to run")
     group.addoption("--snnbench-journal", help="append one JSON row per finished case here")
     group.addoption("--snnbench-run-id", default="adhoc", help="run id written into each row")
-    group.addoption("--snnbench-policy", default="quick", choices=("quick", "full"))
+    group.addoption("--snnbench-policy", default="quick", choices=tuple(timing.POLICIES))
     group.addoption(
         "--snnbench-precision",
         default=os.environ.get("SNNBENCH_PRECISION", "float64"),
@@ -70,8 +70,7 @@ def tasks() -> harness.TaskCache:
 
 @pytest.fixture(scope="session")
 def policy(pytestconfig) -> timing.TimingPolicy:
-    full = pytestconfig.getoption("--snnbench-policy") == "full"
-    return timing.FULL_POLICY if full else timing.QUICK_POLICY
+    return timing.POLICIES[pytestconfig.getoption("--snnbench-policy")]
 
 
 @pytest.fixture(scope="session")

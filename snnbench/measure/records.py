@@ -16,6 +16,7 @@ from snnbench.measure.summary import Summary, summarize
 from snnbench.precision import PRECISIONS
 from snnbench.task.config import TaskConfig
 from snnbench.task.model import BACKENDS
+from snnbench.task.parallel import FORMULATIONS
 
 #: Bump when a column changes meaning or disappears; see storage.read_table.
 SCHEMA_VERSION = 1
@@ -24,6 +25,8 @@ PLATFORMS = ("cpu", "gpu", "tpu")
 #: The backend of the ``overhead`` phase, which times an empty function.
 OVERHEAD_BACKEND = "none"
 STATUSES = ("ok", "skipped", "failed")
+#: How a device-count series holds the work fixed: per device (weak) or in total (strong).
+SCALINGS = ("weak", "strong")
 #: Noise-free figures a row may carry (from XLA's analyses of the compiled module
 #: and from the traced program); ``compare`` checks these exactly, not statistically.
 EXACT_METRICS = (
@@ -35,7 +38,20 @@ EXACT_METRICS = (
     "xla_output_bytes",
     "xla_temp_bytes",
     "xla_generated_code_bytes",
+    "collectives_per_call",
+    "collective_bytes_per_call",
 )
+#: Columns a row written before snnbench measured several devices lacks, with the
+#: value that row means (one device, one process, no scaling series, no shard).
+#: Readers fill them in (``storage.with_scaling_defaults``), so old result files still load.
+SCALING_DEFAULTS: dict[str, object] = {
+    "devices": 1,
+    "processes": 1,
+    "scaling": "",
+    "data_parallel": "",
+    "shard": "",
+    "campaign": "",
+}
 
 
 #: Columns every row has, in order (metadata columns from snnbench.machine follow).
@@ -49,6 +65,10 @@ ROW_COLUMNS = (
     "platform",
     "dt_ms",
     "t_max_ms",
+    "devices",
+    "scaling",
+    "processes",
+    "data_parallel",
     "n_input",
     "n_hidden",
     "n_edges",
@@ -72,6 +92,8 @@ ROW_COLUMNS = (
     "samples_per_s",
     "sample_steps_per_s",
     "samples_json",
+    "cpu_median_s",
+    "cpu_samples_json",
 )
 
 # ---- network size and matmul precision (issue 11): columns added after schema 1 shipped
@@ -123,6 +145,11 @@ class CaseSpec:
     """One configuration and phase of the benchmark matrix, validated on construction.
 
     ``phase`` may be given as a string; it is stored as a :class:`Phase`.
+    ``batch_size`` is the global batch. A case of a device-count series
+    (``scaling`` ``"weak"`` or ``"strong"``) runs data-parallel on a mesh of
+    ``devices`` devices over ``processes`` processes, its gradient step written
+    as ``data_parallel`` (:mod:`snnbench.task.parallel`); every other case has
+    one device, one process, and empty ``scaling`` and ``data_parallel``.
     """
 
     backend: str
@@ -132,6 +159,10 @@ class CaseSpec:
     platform: str
     dt_ms: float
     t_max_ms: float = 0.2
+    devices: int = 1
+    scaling: str = ""
+    processes: int = 1
+    data_parallel: str = ""
     n_input: int = _TUTORIAL.n_input
     n_hidden: int = _TUTORIAL.n_hidden
 
@@ -158,6 +189,50 @@ class CaseSpec:
                 "a positive integer",
                 value,
             )
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """Devices, processes, scaling and formulation fit together (and with the phase)."""
+        for name in ("devices", "processes"):
+            value = getattr(self, name)
+            expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
+        expect(self.scaling in ("", *SCALINGS), "scaling", f"one of {SCALINGS} or ''", self.scaling)
+        if not self.scaling:
+            expect(
+                (self.devices, self.processes, self.data_parallel) == (1, 1, ""),
+                "scaling",
+                "weak or strong when a case has several devices, processes or a formulation",
+                self.scaling,
+            )
+            return
+        expect(
+            self.devices % self.processes == 0,
+            "devices",
+            f"a multiple of the process count ({self.processes})",
+            self.devices,
+        )
+        expect(
+            self.batch_size % self.devices == 0,
+            "batch_size",
+            f"a global batch that divides over {self.devices} devices",
+            self.batch_size,
+        )
+        function = self.phase.function
+        expect(function is not None, "phase", "a phase of the forward or gradient step", self.phase)
+        # The forward pass reduces nothing across devices: the formulation is a gradient matter.
+        wanted = FORMULATIONS if function == "grad_step" else ("",)
+        expect(
+            self.data_parallel in wanted, "data_parallel", f"one of {wanted}", self.data_parallel
+        )
+
+    @property
+    def sharded(self) -> bool:
+        """Runs on a device mesh (a scaling series), even when the mesh has one device."""
+        return bool(self.scaling)
+
+    @property
+    def per_device_batch(self) -> int:
+        return self.batch_size // self.devices
 
     @property
     def n_steps(self) -> int:
@@ -180,10 +255,15 @@ class CaseSpec:
         tutorial-size cases are the same as before the size axis existed.
         """
         size = "" if self.is_tutorial_size else f"-i{self.n_input}-h{self.n_hidden}"
-        return (
+        base = (
             f"{self.backend}-{self.phase}-b{self.batch_size}-{self.precision}"
             f"-{self.platform}-dt{self.dt_ms:g}{size}"
         )
+        if not self.sharded:
+            return base  # the ids of single-device rows never change
+        processes = f"-p{self.processes}" if self.processes > 1 else ""
+        formulation = f"-{self.data_parallel}" if self.data_parallel else ""
+        return f"{base}-d{self.devices}{processes}-{self.scaling}{formulation}"
 
     @property
     def config_key(self) -> tuple:
@@ -197,6 +277,15 @@ class CaseSpec:
             self.n_input,
             self.n_hidden,
         )
+
+    @property
+    def group_key(self) -> tuple[str, str, int, int]:
+        """The process (or ``jax.distributed`` job) that runs this case.
+
+        x64 is process-global and a CPU's device count is fixed when JAX starts,
+        so each (platform, precision, devices, processes) runs apart.
+        """
+        return (self.platform, self.precision, self.devices, self.processes)
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form (the phase as its string value)."""
@@ -213,8 +302,10 @@ class Measurement:
         spec: what ran.
         status: "ok", "skipped" or "failed".
         reason: why it was skipped or failed (empty when ok).
-        samples_s: per-call seconds, one per round (each round may average
+        samples_s: per-call wall seconds, one per round (each round may average
             ``iterations`` calls).
+        cpu_samples_s: per-call process CPU seconds of the same rounds (empty
+            when not recorded).
         iterations: calls per round.
         first_s: the very first call (for steady phases: trace + compile + run).
         extra: further noise-free figures (e.g. flops), column name -> value.
@@ -227,6 +318,7 @@ class Measurement:
     iterations: int = 1
     first_s: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    cpu_samples_s: tuple[float, ...] = ()
 
     @property
     def summary(self) -> Summary | None:
@@ -260,6 +352,9 @@ class Measurement:
         row["samples_per_s"] = spec.batch_size / per_call if per_call else None
         row["sample_steps_per_s"] = spec.batch_size * spec.n_steps / per_call if per_call else None
         row["samples_json"] = json.dumps(list(self.samples_s))
+        cpu = summarize(self.cpu_samples_s) if self.cpu_samples_s else None
+        row["cpu_median_s"] = cpu.median if cpu else None
+        row["cpu_samples_json"] = json.dumps(list(self.cpu_samples_s)) if cpu else ""
         row.update(self.extra)
         row.update(metadata)
         return row

@@ -1,19 +1,28 @@
-"""Runs the benchmark matrix: one pytest-benchmark process per (device, precision).
+"""Runs the benchmark matrix: one pytest-benchmark process per (device, precision, count).
 
 x64 is process-global in JAX, and a device is best chosen before JAX starts, so
 each (device, precision) group runs in its own ``pytest`` process, which
 measures its cases with snnbench's pytest plugin
-(:mod:`snnbench.measure.pytest_plugin`). The parent only plans, watches the
-journal for progress, and writes the table. If a child dies (out of memory, a
-crash), the case it was running is recorded as failed with the reason, and a
-new child carries on with the rest. Ctrl-C stops the run; every row already
-measured stays on disk.
+(:mod:`snnbench.measure.pytest_plugin`). A device-count series adds the count
+to the group: a CPU exposes as many devices as
+``--xla_force_host_platform_device_count`` says when JAX starts, so the runner
+sets that flag in each child's environment (never in its own). A group of
+several processes runs as one ``jax.distributed`` job on this machine
+(:mod:`snnbench.measure.distributed`), supervised as one process group
+(:mod:`snnbench.measure.procgroup`) with a per-case timeout.
+
+The parent only plans, watches the journal for progress, and writes the table.
+If a child dies (out of memory, a crash), the case it was running is recorded
+as failed with the reason, and a new child carries on with the rest. Ctrl-C
+stops the run; every row already measured stays on disk. With a shard
+(:mod:`snnbench.measure.shards`) the run measures only that shard's cases.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,8 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from snnbench.errors import SnnbenchError
-from snnbench.measure import machine, storage
+from snnbench.errors import SnnbenchError, expect
+from snnbench.measure import machine, procgroup, shards, storage
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
@@ -83,6 +92,23 @@ class RunOptions:
     python: str = ""
     #: The command recorded in run.json.
     command: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
+    #: Pin each CPU benchmark process to this core (None: let it use every core).
+    pin_cpu: int | None = None
+    #: Extra environment variables for the benchmark processes.
+    env: tuple[tuple[str, str], ...] = ()
+    #: Run only this shard of the matrix (``--shard K/N``); None: all of it.
+    shard: shards.Shard | None = None
+    #: A ``jax.distributed`` job that finishes no case for this long is killed
+    #: and its current case recorded as failed.
+    case_timeout_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        expect(
+            isinstance(self.case_timeout_s, (int, float)) and self.case_timeout_s > 0,
+            "case_timeout_s",
+            "a positive number of seconds",
+            self.case_timeout_s,
+        )
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -118,7 +144,13 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
     storage.check_writable(options.out_root)
     platforms = probe_platforms() if platforms is None else platforms
     cases = matrix.cases()
-    folder = storage.RunFolder.create(options.out_root)
+    shard_fields: dict[str, object] = {}
+    kind = ""
+    if options.shard is not None:
+        shard_fields = shards.shard_info(cases, options.shard)
+        cases = shards.split(cases, options.shard.count)[options.shard.index - 1]
+        kind = f"shard{options.shard.index}of{options.shard.count}"
+    folder = storage.RunFolder.create(options.out_root, kind=kind)
     info = storage.start_info(
         folder,
         options.command,
@@ -128,15 +160,20 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         n_cases=len(cases),
         platforms_looked_for=list(PLATFORMS),
         platforms_found=sorted(platforms),
+        pin_cpu=options.pin_cpu,
         metadata=machine.metadata(),
+        load_average_start=machine.load_average(),
+        **shard_fields,
     )
+    row_fields = {name: shard_fields[name] for name in storage.RUN_FIELDS if name in shard_fields}
     journal = folder / storage.JOURNAL
     progress = _Progress(len(cases), options.progress, journal)
     status = "complete"
     try:
-        for (platform, _), group_cases in _groups(cases).items():
+        for (platform, *_), group_cases in _groups(cases).items():
             if platform in platforms:
-                _run_group(group_cases, folder, options, journal, progress)
+                run = _run_job if group_cases[0].processes > 1 else _run_group
+                run(group_cases, folder, options, journal, progress)
                 continue
             reason = f"no {platform} device: JAX found none on this machine"
             for case in group_cases:
@@ -147,18 +184,23 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
     finally:
         progress.close()
         rows = storage.journal_rows(journal)
-        storage.write_table(folder.path, rows)
-        info.update(status=status, finished_utc=machine.utc_now(), n_rows=len(rows))
+        storage.write_table(folder.path, rows, row_fields)
+        info.update(
+            status=status,
+            finished_utc=machine.utc_now(),
+            n_rows=len(rows),
+            load_average_end=machine.load_average(),
+        )
         folder.write_info(info)
     if status == "interrupted":
         raise RunInterrupted(folder.path, f"{len(rows)} of {len(cases)} rows")
     return folder.path
 
 
-def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str], list[CaseSpec]]:
-    groups: dict[tuple[str, str], list[CaseSpec]] = {}
+def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str, int, int], list[CaseSpec]]:
+    groups: dict[tuple[str, str, int, int], list[CaseSpec]] = {}
     for case in cases:
-        groups.setdefault((case.platform, case.precision), []).append(case)
+        groups.setdefault(case.group_key, []).append(case)
     return groups
 
 
@@ -170,6 +212,44 @@ def _case_json(case: CaseSpec) -> dict:
         out.pop("n_input")
         out.pop("n_hidden")
     return out
+
+
+def _tag(case: CaseSpec, part: int) -> str:
+    """``cpu-float64`` for one device (the names runs always had), else with the count."""
+    tag = f"{case.platform}-{case.precision}"
+    if case.devices > 1:
+        tag += f"-d{case.devices}"
+    if case.processes > 1:
+        tag += f"-p{case.processes}"
+    return tag + (f"-part{part}" if part > 1 else "")
+
+
+_HOST_COUNT = re.compile(r"--xla_force_host_platform_device_count=\S*")
+
+
+def child_env(case: CaseSpec, python: str = "") -> dict[str, str]:
+    """The environment of the process (or each job process) that runs ``case``'s group.
+
+    A CPU runs on as many devices as ``--xla_force_host_platform_device_count``
+    says in ``XLA_FLAGS`` when JAX starts; the count is set here, for the child
+    only, replacing any count the user's own flags carry. Accelerators are real
+    devices: their children see every one.
+    """
+    env = dict(os.environ)
+    if python:
+        env.pop("PYTHONPATH", None)
+    if case.platform != "cpu":
+        return env
+    env["JAX_PLATFORMS"] = "cpu"
+    per_process = case.devices // case.processes
+    flags = _HOST_COUNT.sub("", env.get("XLA_FLAGS", "")).split()
+    if per_process > 1:
+        flags.append(f"--xla_force_host_platform_device_count={per_process}")
+    if flags:
+        env["XLA_FLAGS"] = " ".join(flags)
+    else:
+        env.pop("XLA_FLAGS", None)
+    return env
 
 
 def _append_parent_row(journal: Path, measurement: Measurement, run_id: str) -> None:
@@ -208,18 +288,15 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
     part = 0
     while remaining:
         part += 1
-        platform, precision = remaining[0].platform, remaining[0].precision
-        tag = f"{platform}-{precision}" + (f"-part{part}" if part > 1 else "")
+        tag = _tag(remaining[0], part)
         cases_file = folder / f"cases-{tag}.json"
         storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
-        env = dict(os.environ)
-        if options.python:
-            env.pop("PYTHONPATH", None)
-        if platform == "cpu":
-            env["JAX_PLATFORMS"] = "cpu"
+        env = {**child_env(remaining[0], options.python), **dict(options.env)}
         command = _child_command(options, tag, folder, cases_file)
         with open(folder / f"pytest-{tag}.log", "w") as log:
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            pinned = options.pin_cpu if remaining[0].platform == "cpu" else None
+            machine.pin(child.pid, pinned)
             try:
                 returncode = _watch(child, journal, remaining, progress)
             except KeyboardInterrupt:
@@ -239,6 +316,97 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
                 _append_parent_row(journal, Measurement(case, "failed", reason), folder.run_id)
                 progress.advance(1)
             return
+
+
+def _run_job(cases, folder: storage.RunFolder, options: RunOptions, journal, progress) -> None:
+    """Run a group of several processes as one local ``jax.distributed`` job.
+
+    A process that dies, or a job that finishes no case within
+    ``options.case_timeout_s``, fails the case it was on (with the reason); the
+    whole process group is killed and a new job carries on with the rest.
+    """
+    remaining = list(cases)
+    part = 0
+    while remaining:
+        part += 1
+        tag = _tag(remaining[0], part)
+        cases_file = folder / f"cases-{tag}.json"
+        storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
+        job = _start_job(remaining[0], options, tag, folder, cases_file)
+        try:
+            reason = _watch_job(job, journal, remaining, progress, options.case_timeout_s)
+        except KeyboardInterrupt:
+            job.kill()
+            _record_crash(journal, remaining, folder.run_id, "interrupted (Ctrl-C)")
+            raise
+        finally:
+            job.kill()  # a finished job's group is empty; a failed one's dies here
+        remaining = _unfinished(journal, remaining)
+        if not remaining:
+            return
+        reason = reason or "job ended before finishing its cases"
+        crashed = _record_crash(journal, remaining, folder.run_id, reason)
+        progress.advance(1 if crashed else 0)
+        remaining = _unfinished(journal, remaining)
+        if not crashed:  # the job failed before its first case: do not loop forever
+            for case in remaining:
+                _append_parent_row(journal, Measurement(case, "failed", reason), folder.run_id)
+                progress.advance(1)
+            return
+
+
+def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file: Path):
+    coordinator = f"127.0.0.1:{procgroup.free_port()}"
+    per_process = case.devices // case.processes
+    commands, envs, logs = [], [], []
+    for rank in range(case.processes):
+        command = [
+            options.python or sys.executable,
+            "-m",
+            "snnbench.measure.distributed",
+            f"--cases={cases_file}",
+            f"--journal={folder / storage.JOURNAL}",
+            f"--run-id={folder.run_id}",
+            f"--policy={options.policy}",
+            f"--coordinator={coordinator}",
+            f"--num-processes={case.processes}",
+            f"--process-id={rank}",
+            f"--init-timeout-s={max(10, int(options.case_timeout_s))}",
+            "--die-with-parent",
+        ]
+        if case.platform != "cpu":  # each process drives its own slice of the accelerators
+            ids = range(rank * per_process, (rank + 1) * per_process)
+            command.append(f"--local-device-ids={','.join(str(i) for i in ids)}")
+        commands.append(command)
+        envs.append(child_env(case, options.python))
+        logs.append(folder / f"worker-{tag}-{rank}.log")
+    return procgroup.ProcessGroup(commands, envs, logs)
+
+
+def _watch_job(job, journal: Path, cases: list[CaseSpec], progress, timeout_s: float) -> str:
+    """Wait for the job; ``""`` when every process exited 0, else why it was stopped."""
+    wanted = {c.case_id for c in cases}
+    seen = _done_ids(journal) & wanted
+    events = len(storage.read_jsonl(journal))
+    last_progress = time.monotonic()
+    while True:
+        failure = job.failure()
+        if failure:
+            return failure
+        now = _done_ids(journal) & wanted
+        progress.advance(len(now - seen))
+        seen = now
+        if all(code == 0 for code in job.poll()):
+            return ""
+        count = len(storage.read_jsonl(journal))
+        if count != events:
+            events, last_progress = count, time.monotonic()
+        elif time.monotonic() - last_progress > timeout_s:
+            return (
+                f"timed out: no progress for {timeout_s:g} s; "
+                f"processes {job.running()} still running"
+            )
+        time.sleep(_POLL_S)
 
 
 def _watch(child: subprocess.Popen, journal: Path, cases: list[CaseSpec], progress) -> int:

@@ -20,7 +20,8 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import machine
-from snnbench.measure.records import SCHEMA_VERSION, fill_old_columns
+from snnbench.measure.records import SCALING_DEFAULTS, SCHEMA_VERSION, fill_old_columns
+from snnbench.measure.scaling import add_scaling_efficiency
 
 JOURNAL = "rows.jsonl"
 RUN_INFO = "run.json"
@@ -29,16 +30,31 @@ RUN_INFO = "run.json"
 TABLES = {
     "benchmark": "benchmark.csv",
     "tradeoffs": "tradeoffs.csv",
+    "tradeoffs_convergence": "convergence.csv",
+    "tradeoffs_spike_loss": "spike_loss.csv",
+    "tradeoffs_redrawn": "redrawn.csv",
     "profile": "profile.csv",
     "memory": "memory.csv",
     "memory_fit": "memory_fit.csv",
     "top_ops": "top_ops.csv",
     "snn_metrics": "snn_metrics.csv",
-    "noise_trials": "trials.csv",
+    "noise_jobs": "jobs.csv",
+    "noise_rows": "job_rows.csv",
     "noise_rates": "rates.csv",
+    "noise_injected": "injected.csv",
 }
 #: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
-VERSIONED = ("benchmark", "tradeoffs", "profile", "memory", "top_ops", "snn_metrics")
+VERSIONED = (
+    "benchmark",
+    "tradeoffs",
+    "tradeoffs_convergence",
+    "tradeoffs_spike_loss",
+    "tradeoffs_redrawn",
+    "profile",
+    "memory",
+    "top_ops",
+    "snn_metrics",
+)
 TABLE = TABLES["benchmark"]
 
 
@@ -265,12 +281,34 @@ def find_run_dirs(path: Path, kind: str = "benchmark") -> list[Path]:
 def rows_to_frame(rows: Iterable[dict]) -> pd.DataFrame:
     """Benchmark rows as a DataFrame with the derived columns added."""
     frame = pd.DataFrame(list(rows))
-    return add_overhead_ratio(frame) if not frame.empty else frame
+    return add_derived(frame) if not frame.empty else frame
+
+
+def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill the columns older rows lack, then derive ratios and scaling efficiency."""
+    filled = fill_old_columns(with_scaling_defaults(frame))  # sizes, matmul precision too
+    return add_scaling_efficiency(add_overhead_ratio(filled))
+
+
+def with_scaling_defaults(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column of :data:`SCALING_DEFAULTS`, filled where a row lacks it.
+
+    Rows written before snnbench measured several devices ran on one device in
+    one process; and a CSV reads an empty text cell back as NaN, so text columns
+    get their empty string back.
+    """
+    frame = frame.copy()
+    for column, default in SCALING_DEFAULTS.items():
+        values = frame[column] if column in frame else pd.Series(pd.NA, index=frame.index)
+        values = values.astype(object).where(values.notna(), default)
+        frame[column] = values.astype(int if isinstance(default, int) else str)
+    return frame
 
 
 def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``jaxley_over_dense``: median jaxley time / median dense time, same config+phase."""
     keys = ["phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms"]
+    keys += [k for k in ("devices", "scaling", "processes", "data_parallel") if k in frame]
     keys += [k for k in ("n_input", "n_hidden") if k in frame]
     if "run_id" in frame:
         keys = ["run_id", *keys]
@@ -288,11 +326,18 @@ def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def write_table(run_dir: Path, rows: list[dict]) -> pd.DataFrame:
-    """(Re)write the run's ``benchmark.csv`` atomically from ``rows``."""
-    frame = rows_to_frame(rows)
+def write_table(run_dir: Path, rows: list[dict], fields: dict | None = None) -> pd.DataFrame:
+    """(Re)write the run's ``benchmark.csv`` atomically from ``rows``.
+
+    ``fields`` (e.g. a shard and its campaign) are added to every row.
+    """
+    frame = rows_to_frame([{**row, **(fields or {})} for row in rows])
     atomic_write_text(Path(run_dir) / TABLE, frame.to_csv(index=False))
     return frame
+
+
+#: run.json fields every row of a run carries (a shard's rows say which shard they are).
+RUN_FIELDS = ("shard", "campaign")
 
 
 def _load_run(run_dir: Path) -> pd.DataFrame:
@@ -301,13 +346,26 @@ def _load_run(run_dir: Path) -> pd.DataFrame:
     else:  # a run that died before its table was written: use the journal
         frame = pd.DataFrame(journal_rows(run_dir / JOURNAL))
         check_schema(frame, run_dir / JOURNAL)
-    if not frame.empty and "run_id" not in frame:
+    if frame.empty:
+        return frame
+    if "run_id" not in frame:
         frame["run_id"] = f"{run_dir.parent.name}/{run_dir.name}"
+    info = RunFolder(run_dir).read_info()
+    for name in RUN_FIELDS:  # the journal's rows do not carry them; run.json does
+        if name in info and (name not in frame or frame[name].isna().all()):
+            frame[name] = str(info[name])
     return frame
 
 
 def load_results(path: str | os.PathLike) -> pd.DataFrame:
     """One DataFrame of benchmark rows from a run folder, a results tree, or a CSV/JSONL file.
+
+    Shards of one campaign (``snnbench bench --shard K/N``) are run folders like
+    any other, so a tree holding them loads as the campaign's one table; their
+    rows say which shard and campaign they come from, and
+    :func:`snnbench.measure.shards.missing_shards` says which shards it lacks.
+    Rows written before snnbench measured several devices get that column's
+    single-device value (:func:`with_scaling_defaults`).
 
     Raises:
         SnnbenchError: if ``path`` does not exist, holds no results, or has a
@@ -330,7 +388,7 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
             "`nox -s bench`) first.",
             argument="path",
         )
-    return add_overhead_ratio(fill_old_columns(pd.concat(frames, ignore_index=True)))
+    return add_derived(pd.concat(frames, ignore_index=True))
 
 
 def _load_file(path: Path) -> pd.DataFrame:

@@ -10,6 +10,13 @@ untimed, before each round.
 The loop that executes rounds is pluggable (:class:`Rounds`): snnbench's own
 :func:`perf_counter_rounds`, or pytest-benchmark's ``pedantic`` in ``bench/``,
 so there is exactly one timing path whichever tool drives it.
+
+Next to the wall time each round drives, :class:`CpuClock` records the
+process's CPU time over the same round (``time.process_time``, every thread of
+the process: XLA runs the work on its own threads, so the calling thread's CPU
+time would be near zero). It reads the clock at the first call's start and the
+last call's end of each round, by counting calls, so it works whichever loop
+runs the rounds; the two reads add a few microseconds to a round of >= 20 ms.
 """
 
 from __future__ import annotations
@@ -51,6 +58,14 @@ QUICK_POLICY = TimingPolicy()
 FULL_POLICY = TimingPolicy(
     min_round_s=0.05, min_rounds=10, max_rounds=100, target_s=5.0, staging_rounds=5
 )
+#: One A/B round of one case. Precision comes from many rounds (each a unit of
+#: replication), so a round is short; but a round's median should not hinge on one
+#: preempted call, so steady phases still take 10-40 samples (about 0.8 s), which
+#: on a loaded 2-core VM cost far less than the one compilation a compile phase takes.
+AB_POLICY = TimingPolicy(
+    min_round_s=0.02, min_rounds=10, max_rounds=40, target_s=0.8, staging_rounds=1
+)
+POLICIES = {"quick": QUICK_POLICY, "full": FULL_POLICY, "ab": AB_POLICY}
 
 
 class Rounds(Protocol):
@@ -108,6 +123,38 @@ class Timed:
     iterations: int
     first_s: float | None
     extra: dict[str, object] = field(default_factory=dict)
+    cpu_samples_s: tuple[float, ...] = ()
+
+
+class CpuClock:
+    """Per-call process CPU seconds of each round, read at round boundaries.
+
+    Wrap the round's target with :meth:`wrap`; after the rounds,
+    :meth:`samples` holds one value per round (per call, like the wall samples).
+    """
+
+    def __init__(self, iterations: int):
+        self._iterations = iterations
+        self._calls = 0
+        self._start = 0.0
+        self._samples: list[float] = []
+
+    def wrap(self, target: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            first = self._calls % self._iterations == 0
+            self._calls += 1
+            if first:
+                self._start = time.process_time()
+            out = target(*args)
+            if self._calls % self._iterations == 0:
+                self._samples.append((time.process_time() - self._start) / self._iterations)
+            return out
+
+        return call
+
+    def samples(self, rounds: int) -> tuple[float, ...]:
+        """The rounds' CPU samples; none if the loop did not run exactly ``rounds`` rounds."""
+        return tuple(self._samples) if len(self._samples) == rounds else ()
 
 
 def time_once(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
@@ -122,17 +169,27 @@ def time_steady(
     args: tuple,
     policy: TimingPolicy = QUICK_POLICY,
     rounds_runner: Rounds = perf_counter_rounds,
+    agree: Callable[[float], float] | None = None,
 ) -> Timed:
-    """Time ``fn(*args)`` in steady state (first call and warm-up excluded)."""
+    """Time ``fn(*args)`` in steady state (first call and warm-up excluded).
+
+    ``agree`` maps this process's probe time to the one every process of a
+    ``jax.distributed`` job uses (process 0's), so that all of them run the same
+    number of calls: each call takes part in collectives, and a process that
+    stopped early would leave the others waiting forever.
+    """
     first_s, _ = time_once(fn, *args)
     target = blocking(fn)
     for _ in range(policy.warmup_calls):
         target(*args)
     probe_s, _ = time_once(fn, *args)
+    if agree is not None:
+        probe_s = agree(probe_s)
     iterations = max(1, math.ceil(policy.min_round_s / max(probe_s, 1e-9)))
     rounds = policy.rounds_for(probe_s * iterations)
-    samples = rounds_runner(lambda: target(*args), rounds, iterations)
-    return Timed(tuple(samples), iterations, first_s)
+    clock = CpuClock(iterations)
+    samples = rounds_runner(clock.wrap(lambda: target(*args)), rounds, iterations)
+    return Timed(tuple(samples), iterations, first_s, cpu_samples_s=clock.samples(len(samples)))
 
 
 def time_repeated(
@@ -149,9 +206,16 @@ def time_repeated(
     reported as ``first_s``: it carries one-time costs of the process. ``extra``,
     called after the rounds, reads noise-free figures off the last round's result.
     """
-    samples = rounds_runner(target, rounds, 1, setup)
+    clock = CpuClock(1)
+    samples = rounds_runner(clock.wrap(target), rounds, 1, setup)
     figures = extra() if extra is not None else {}
-    return Timed(tuple(samples), 1, samples[0] if samples else None, figures)
+    return Timed(
+        tuple(samples),
+        1,
+        samples[0] if samples else None,
+        figures,
+        clock.samples(len(samples)),
+    )
 
 
 def fresh_jit(fn: Callable[..., Any]) -> Callable[..., Any]:

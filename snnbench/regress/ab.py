@@ -1,75 +1,318 @@
-"""A/B in one job: the same matrix in two environments, interleaved, then compared.
+"""A/B in one job: the same matrix in two environments, interleaved until the verdict is clear.
 
 On a shared machine whose speed drifts by tens of percent, two runs made at
-different times cannot be compared reliably. Running A and B in alternating
-short rounds (A B B A A B ...) puts the drift on both sides, so it cancels.
-Each side is a separate virtual environment (:mod:`snnbench.regress.envs`).
-Each round is a normal run folder written by
-:func:`snnbench.measure.runner.run_matrix` under ``<ab run>/A/`` or ``<ab run>/B/``;
-the rounds of a side are pooled.
+different times cannot be compared reliably. ``snnbench ab`` therefore measures
+both sides in one job, alternating at the finest grain that stays honest:
+
+- **per case**, when both environments' snnbench has the measuring worker
+  (:mod:`snnbench.measure.worker`): one long-lived, warm process per side
+  answers "measure case X once"; for every case, A and B run back to back;
+- **per round of the whole matrix** otherwise (revisions older than the worker):
+  each side's round is a normal benchmark run (:func:`snnbench.measure.runner.run_matrix`),
+  and both sides go this way, so that both are measured alike.
+
+The order of the two sides over rounds is the Thue-Morse sequence (A B, B A,
+B A, A B, then the complement: B A, A B, A B, B A, ...): over every 4 rounds a
+drift that is linear or quadratic in time falls on both sides alike. Rounds come
+in blocks of 4; after each block the rows are judged (:mod:`snnbench.regress.verdict`,
+the k-th look spending alpha / 2**k), and the job stops once the outcome is
+clear (every row conclusive, or a regression), or the time budget or the round
+limit is reached. Each side's rows (one per case and round, tagged with the
+round) go to ``<job>/A/`` and ``<job>/B/``; ``ab.json`` says what ran and why it stopped.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from snnbench.errors import expect
 from snnbench.measure import machine, runner, storage
 from snnbench.measure.matrix import Matrix
-from snnbench.regress.envs import Environment, installed_versions
+from snnbench.measure.phases import Phase
+from snnbench.measure.records import CaseSpec, Measurement
+from snnbench.measure.worker import Worker, WorkerDied, supports_worker
+from snnbench.regress import envs
+from snnbench.regress.compare import CLEAN, REGRESSION, Comparison, Policy, compare_frames
+from snnbench.regress.envs import Environment
 
 SIDES = ("A", "B")
+#: Rounds per block: the Thue-Morse order balances linear and quadratic drift per 4 rounds.
+BLOCK = 4
+#: Default time budget of one job, minutes (the CI workflow's job fits in 15).
+DEFAULT_BUDGET_MIN = 12.0
+DEFAULT_MAX_ROUNDS = 32
+#: What an A/B job measures unless told otherwise (the CI workflow's matrix): both
+#: backends at batch 16, float32, the tutorial's dt, steady state and compilation.
+DEFAULT_MATRIX = Matrix(
+    backends=("jaxley", "dense"),
+    batch_sizes=(16,),
+    precisions=("float32",),
+    dts_ms=(1e-3,),
+    phases=(Phase.FORWARD_COMPILE, Phase.FORWARD, Phase.GRAD_COMPILE, Phase.GRAD_STEP),
+    dt_batch_size=16,
+)
 
 
-def interleaved_order(rounds: int) -> list[str]:
-    """A B B A A B B A ...: each side runs ``rounds`` times; a linear drift cancels."""
-    order: list[str] = []
-    for i in range(rounds):
-        order += list(SIDES) if i % 2 == 0 else list(reversed(SIDES))
-    return order
+def round_order(index: int) -> tuple[str, str]:
+    """The sides' order in round ``index``: A B when its bit count is even, else B A."""
+    return SIDES if bin(index).count("1") % 2 == 0 else (SIDES[1], SIDES[0])
+
+
+def schedule(rounds: int) -> list[str]:
+    """Every slot of ``rounds`` rounds in order (``ABBABAAB...``), for one case."""
+    return [side for i in range(rounds) for side in round_order(i)]
+
+
+@dataclass(frozen=True)
+class AbOptions:
+    """How an A/B job runs.
+
+    Attributes:
+        rounds: rounds per side before the first look (a multiple of 4). Default 8:
+            at 4 rounds a t interval has 3 degrees of freedom and almost never
+            decides, so a look there would only spend alpha.
+        max_rounds: never more rounds than this (a multiple of 4).
+        budget_s: no new block of rounds starts if it would end after this.
+        policy: the verdict policy (its ``look`` is set by the job).
+        pin_cpu: pin both sides' CPU processes to this core (None: no pinning).
+        allow_difference: packages that may differ between the environments
+            besides those under test (``("all",)``: anything).
+        timing: the worker's timing policy per measurement.
+        command: the command line recorded in ``ab.json``.
+    """
+
+    rounds: int = 2 * BLOCK
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    budget_s: float = DEFAULT_BUDGET_MIN * 60
+    policy: Policy = field(default_factory=Policy)
+    pin_cpu: int | None = None
+    allow_difference: tuple[str, ...] = ()
+    timing: str = "ab"
+    command: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("rounds", "max_rounds"):
+            value = getattr(self, name)
+            expect(
+                isinstance(value, int) and value > 0 and value % BLOCK == 0,
+                name,
+                f"a positive multiple of {BLOCK} (the Thue-Morse order balances drift per "
+                f"{BLOCK} rounds)",
+                value,
+            )
+        expect(
+            self.max_rounds >= self.rounds,
+            "max_rounds",
+            f">= rounds ({self.rounds})",
+            self.max_rounds,
+        )
+        expect(self.budget_s > 0, "budget_min", "a positive number of minutes", self.budget_s / 60)
+
+
+@dataclass(frozen=True)
+class AbResult:
+    """A finished A/B job."""
+
+    folder: Path
+    comparison: Comparison
+    rounds: int
+    looks: int
+    stopped: str
+    elapsed_s: float
+    grain: str
+
+
+class _Side:
+    """One side's measurements: where its rows go, and how it measures."""
+
+    def __init__(self, env: Environment, folder: Path, job: str, options: AbOptions):
+        self.env, self.folder, self.job, self.options = env, folder, job, options
+        folder.mkdir(parents=True, exist_ok=True)
+        self.journal = folder / storage.JOURNAL
+        self.workers: dict[tuple[str, str], Worker] = {}
+
+    def fields(self, round_index: int) -> dict[str, object]:
+        return {
+            "ab_job": self.job,
+            "ab_round": round_index,
+            "ab_side": self.env.side,
+            "run_id": f"{self.job}/{self.env.side}",
+        }
+
+    def record(self, row: dict) -> None:
+        storage.append_jsonl(self.journal, {"event": "done", "row": row})
+
+    def variables(self, platform: str) -> dict[str, str]:
+        env = dict(os.environ, **dict(self.env.variables))
+        env.pop("PYTHONPATH", None)  # the environment imports its own packages
+        if platform == "cpu":
+            env["JAX_PLATFORMS"] = "cpu"
+        return env
+
+    def measure_case(self, case: CaseSpec, round_index: int) -> None:
+        """One measurement of ``case`` by this side's warm worker."""
+        key = (case.platform, case.precision)
+        fields = self.fields(round_index)
+        try:
+            if key not in self.workers:
+                pin = self.options.pin_cpu if case.platform == "cpu" else None
+                log = self.folder / f"worker-{case.platform}-{case.precision}.log"
+                self.workers[key] = Worker(
+                    str(self.env.python), case.precision, self.variables(case.platform), pin, log
+                )
+            row = self.workers[key].measure(case.to_dict(), fields, self.options.timing)
+        except WorkerDied as died:  # the case that killed it fails; a new worker carries on
+            self.workers.pop(key, None)
+            row = Measurement(case, "failed", str(died)).to_row(machine.metadata()) | fields
+        self.record(row)
+
+    def measure_matrix(self, matrix: Matrix, round_index: int, platforms: set[str]) -> None:
+        """One round of the whole matrix as a normal benchmark run (the fallback)."""
+        options = runner.RunOptions(
+            out_root=self.folder / "rounds",
+            bench=self.env.bench,
+            policy="quick",
+            progress=False,
+            python=str(self.env.python),
+            command=self.options.command,
+            pin_cpu=self.options.pin_cpu,
+            env=self.env.variables,
+        )
+        run_dir = runner.run_matrix(matrix, options, platforms=platforms)
+        # The round's own table gains the A/B columns; the side's rows are its rounds' tables.
+        rows = storage.journal_rows(run_dir / storage.JOURNAL)
+        storage.write_table(run_dir, [{**row, **self.fields(round_index)} for row in rows])
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.close()
+        self.workers.clear()
+
+    def write_table(self) -> None:
+        if self.journal.exists():
+            storage.write_table(self.folder, storage.journal_rows(self.journal))
 
 
 def run_ab(
     matrix: Matrix,
     environments: dict[str, Environment],
-    rounds: int,
+    options: AbOptions,
     out_root: Path,
-    policy: str = "quick",
-    progress: Callable[[int, int, str], None] | None = None,
-) -> Path:
-    """Run ``matrix`` ``rounds`` times per side, interleaved; returns the A/B run folder."""
+    progress: Callable[[str], None] | None = None,
+) -> AbResult:
+    """Run ``matrix`` on both sides, interleaved, until the verdict is clear or time is up.
+
+    Raises:
+        SnnbenchError: if the environments differ besides what is under test.
+    """
+    envs.check_same_besides(environments["A"], environments["B"], set(options.allow_difference))
+    say = progress or (lambda _: None)
     folder = storage.RunFolder.create(Path(out_root) / "ab")
-    ab_dir = folder.path
-    order = interleaved_order(rounds)
-    info = {
-        "rounds": rounds,
-        "order": order,
-        "started_utc": machine.utc_now(),
-        "sides": {
+    sides = {s: _Side(environments[s], folder / s, folder.run_id, options) for s in SIDES}
+    fine = all(supports_worker(str(e.python)) for e in environments.values())
+    grain = "case" if fine else "round"
+    info = _info(folder, matrix, environments, options, grain)
+    platforms = runner.probe_platforms() if not fine else set()
+    cases = matrix.cases()
+    start = time.perf_counter()
+    rounds = looks = 0
+    stopped = "interrupted"
+    try:
+        while True:
+            batch = options.rounds if rounds == 0 else BLOCK
+            for index in range(rounds, rounds + batch):
+                say(f"round {index + 1} ({'-'.join(round_order(index))}), {_clock(start)}")
+                _one_round(sides, matrix, cases, index, fine, platforms)
+                info["rounds_log"].append(_round_log(index, start))
+            rounds, looks = rounds + batch, looks + 1
+            comparison = _judge(sides, options.policy, looks, environments)
+            stopped = _stop_reason(comparison, rounds, time.perf_counter() - start, options)
+            say(f"look {looks} after {rounds} rounds: {comparison.outcome()}")
+            if stopped:
+                break
+    finally:
+        for side in sides.values():
+            side.close()
+            side.write_table()
+        info.update(rounds=rounds, looks=looks, stopped=stopped, finished_utc=machine.utc_now())
+        info["elapsed_s"] = time.perf_counter() - start
+        folder.write_text("ab.json", storage.to_json(info))
+    return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"], grain)
+
+
+def _one_round(sides, matrix, cases, index, fine: bool, platforms: set[str]) -> None:
+    order = round_order(index)
+    if fine:
+        for case in cases:  # A and B back to back, per case: the finest honest grain
+            for side in order:
+                sides[side].measure_case(case, index)
+    else:
+        for side in order:
+            sides[side].measure_matrix(matrix, index, platforms)
+    for side in sides.values():
+        side.write_table()
+
+
+def _judge(sides, policy: Policy, look: int, environments) -> Comparison:
+    frames = [storage.load_results(sides[s].folder) for s in SIDES]
+    labels = tuple(f"{s}: {environments[s].label}" for s in SIDES)
+    return compare_frames(frames[0], frames[1], replace(policy, look=look), labels)
+
+
+def _stop_reason(comparison: Comparison, rounds: int, elapsed_s: float, options: AbOptions) -> str:
+    """Why the job stops after this look ("" to run another block)."""
+    outcome = comparison.outcome()
+    if outcome == REGRESSION:
+        return "a regression is established"
+    if outcome == CLEAN:
+        return "every row is conclusive"
+    if rounds + BLOCK > options.max_rounds:
+        return f"the round limit ({options.max_rounds}) is reached"
+    if elapsed_s * (rounds + BLOCK) / rounds > options.budget_s:
+        return f"another block would overrun the budget ({options.budget_s / 60:g} min)"
+    return ""
+
+
+def _clock(start: float) -> str:
+    return f"{(time.perf_counter() - start) / 60:.1f} min"
+
+
+def _round_log(index: int, start: float) -> dict[str, object]:
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    return {"round": index, "elapsed_s": time.perf_counter() - start, "load_average": load}
+
+
+def _info(folder, matrix: Matrix, environments, options: AbOptions, grain: str) -> dict:
+    info = dict(
+        run_id=folder.run_id,
+        command=list(options.command),
+        started_utc=machine.utc_now(),
+        matrix=matrix.to_dict(),
+        grain=grain,
+        block_rounds=BLOCK,
+        options={
+            **{k: v for k, v in asdict(options).items() if k not in ("policy", "command")},
+            "policy": asdict(options.policy),
+        },
+        sides={
             s: {
                 "label": e.label,
                 "env": str(e.folder),
                 "requirements": [asdict(r) for r in e.requirements],
-                "versions": installed_versions(e),
+                "variables": dict(e.variables),
+                "packages": e.packages,
             }
             for s, e in environments.items()
         },
-    }
+        metadata=machine.metadata(),
+        rounds_log=[],
+    )
     folder.write_text("ab.json", storage.to_json(info))
-    platforms = runner.probe_platforms()
-    for i, side in enumerate(order):
-        if progress:
-            progress(i, len(order), side)
-        env = environments[side]
-        options = runner.RunOptions(
-            out_root=ab_dir / side,
-            bench=env.bench,
-            policy=policy,
-            progress=False,
-            python=str(env.python),
-        )
-        runner.run_matrix(matrix, options, platforms=platforms)
-    info["finished_utc"] = machine.utc_now()
-    folder.write_text("ab.json", storage.to_json(info))
-    return ab_dir
+    return info

@@ -11,7 +11,11 @@ A side is described by one or more specs:
   is now (reinstalled on every run, so edits count).
 
 Each side is a real, separate virtual environment (``python -m venv`` + pip),
-cached under ``.snnbench-envs/<key>`` where the key hashes what was installed.
+cached under ``.snnbench-envs/<key>``, where the key hashes what pip resolves the
+specs to (``pip install --dry-run --report``) -- names, versions and the sources
+of local packages -- so a cached environment is reused only when pip would
+install exactly the same today. :func:`check_same_besides` refuses two
+environments that differ in anything but the packages under test.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import platform
 import re
 import subprocess
 import sys
 import tarfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from snnbench.errors import SnnbenchError
@@ -91,32 +96,69 @@ def resolve_revision(repo: Path, rev: str) -> str:
     return done.stdout.strip()
 
 
-def env_key(requirements: tuple[Requirement, ...], python_version: str | None = None) -> str:
-    """Cache key of an environment: Python version and what is installed (order-free)."""
+def normalize(name: str) -> str:
+    """A package name as pip compares them (PEP 503): lower case, runs of -_. as -."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def resolved_set(report: dict) -> list[tuple[str, str, str]]:
+    """``(name, version, source)`` of everything a ``pip install --report`` resolved.
+
+    ``source`` is the URL of a direct requirement (a local folder, an exported git
+    revision), "" for an index package, whose name and version say it all.
+    """
+    out = []
+    for item in report.get("install", []):
+        meta = item.get("metadata", {})
+        source = item.get("download_info", {}).get("url", "") if item.get("is_direct") else ""
+        out.append((normalize(meta.get("name", "")), str(meta.get("version", "")), source))
+    return sorted(out)
+
+
+def env_key(
+    resolved: list[tuple[str, str, str]], python_version: str | None = None, tag: str = ""
+) -> str:
+    """Cache key of an environment: Python's version and what pip resolved (order-free).
+
+    Two specs that resolve to the same packages share an environment; a spec whose
+    resolution changed (a new jax release, another commit) gets a new one.
+    ``tag`` keeps otherwise identical environments apart (the noise study's sides).
+    """
     python_version = python_version or platform.python_version()
-    described = sorted((r.kind, r.name, r.location) for r in requirements)
-    digest = hashlib.sha256(json.dumps([python_version, described]).encode()).hexdigest()
-    return digest[:16]
+    digest = hashlib.sha256(json.dumps([python_version, sorted(resolved), tag]).encode())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Environment:
-    """A ready environment: its interpreter and what its benchmark processes collect."""
+    """A ready environment: its interpreter, what pip installed, how its processes run.
+
+    Attributes:
+        side: "A" or "B".
+        requirements: what the user asked to install.
+        folder: the cached environment's folder.
+        python: its interpreter.
+        bench: what its ``pytest`` benchmark processes collect (the fallback path).
+        packages: normalized name -> version of everything installed in it.
+        variables: extra environment variables for its benchmark processes.
+    """
 
     side: str
     requirements: tuple[Requirement, ...]
     folder: Path
     python: Path
     bench: BenchTarget
+    packages: dict[str, str] = field(default_factory=dict)
+    variables: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
         return " + ".join(r.spec for r in self.requirements)
 
 
-def _export_revision(repo: Path, req: Requirement, folder: Path) -> Path:
-    """The files of a git revision, exported once into ``folder/src``."""
-    target = folder / "src" / f"{req.name}-{req.location[:12]}"
+def _export_revision(repo: Path, req: Requirement, root: Path) -> Path:
+    """The files of a git revision, exported once into ``root/src``."""
+    target = root / "src" / f"{req.name}-{req.location[:12]}"
     if (target / ".exported").exists():
         return target
     target.mkdir(parents=True, exist_ok=True)
@@ -131,12 +173,15 @@ def _export_revision(repo: Path, req: Requirement, folder: Path) -> Path:
     return target
 
 
-def _pip(python: Path, *args: str) -> None:
-    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args]
-    done = subprocess.run(command, capture_output=True, text=True)
+def _pip(python: Path | str, *args: str, quiet: bool = True) -> str:
+    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+    done = subprocess.run(
+        [*command, *(["-q"] if quiet else []), *args], capture_output=True, text=True
+    )
     if done.returncode != 0:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         raise SnnbenchError(f"`spec`: pip could not install {' '.join(args)!r}: {tail}")
+    return done.stdout
 
 
 def install_arguments(
@@ -149,29 +194,46 @@ def install_arguments(
     return args
 
 
+def resolve(args: list[str]) -> list[tuple[str, str, str]]:
+    """What pip would install for ``args`` into a fresh environment (nothing installed)."""
+    report = _pip(sys.executable, "--dry-run", "--ignore-installed", "--report", "-", *args)
+    return resolved_set(json.loads(report))
+
+
 def prepare(
     side: str,
     requirements: tuple[Requirement, ...],
     repo: Path,
     env_root: Path = ENV_ROOT,
     checkout: Path | None = None,
+    tag: str = "",
+    variables: tuple[tuple[str, str], ...] = (),
 ) -> Environment:
-    """Create (or reuse) the cached virtual environment for ``requirements``."""
+    """Create (or reuse) the cached virtual environment for ``requirements``.
+
+    pip first resolves the requirements without installing anything; the cache
+    key hashes that resolution, so an environment is reused only when pip would
+    install exactly the same packages into it today.
+    """
     checkout = checkout or Path(__file__).resolve().parents[2]
-    folder = Path(env_root) / env_key(requirements)
-    python = folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    env_root = Path(env_root)
     sources = {
-        r.spec: (_export_revision(repo, r, folder) if r.kind == "git" else Path(r.location))
+        r.spec: (_export_revision(repo, r, env_root) if r.kind == "git" else Path(r.location))
         for r in requirements
         if r.kind in ("git", "path")
     }
+    args = install_arguments(requirements, sources, checkout)
+    resolved = resolve(args)
+    folder = env_root / env_key(resolved, tag=tag)
+    python = folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     if not (folder / _READY).exists():
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
-        _pip(python, *install_arguments(requirements, sources, checkout))
+        _pip(python, *args)
         ready = {
             "requirements": [asdict(r) for r in requirements],
             "python": platform.python_version(),
+            "resolved": resolved,
         }
         (folder / _READY).write_text(json.dumps(ready, indent=2))
     else:  # local folders may have changed since the environment was made
@@ -179,7 +241,15 @@ def prepare(
             if r.kind == "path":
                 _pip(python, "--no-deps", "--force-reinstall", str(sources[r.spec]))
     snnbench_src = next((sources[r.spec] for r in requirements if r.is_snnbench), checkout)
-    return Environment(side, requirements, folder, python, bench_target(snnbench_src))
+    return Environment(
+        side,
+        requirements,
+        folder,
+        python,
+        bench_target(snnbench_src),
+        installed_packages(python),
+        variables,
+    )
 
 
 def bench_target(snnbench_src: Path) -> BenchTarget:
@@ -190,13 +260,74 @@ def bench_target(snnbench_src: Path) -> BenchTarget:
     return BenchTarget.folder(snnbench_src / "bench", plugin=False)
 
 
-def installed_versions(env: Environment) -> dict[str, str]:
-    """Versions of the packages that shape the numbers, as the environment reports them."""
+def installed_packages(python: Path | str) -> dict[str, str]:
+    """Normalized name -> version of every distribution installed for ``python``."""
     code = (
-        "import json; from importlib.metadata import version as v\n"
-        "out = {}\nfor n in ('snnbench', 'jax', 'jaxlib', 'jaxley'):\n"
-        "    try: out[n] = v(n)\n    except Exception: out[n] = 'not installed'\n"
-        "print(json.dumps(out))"
+        "import json, importlib.metadata as m\n"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
     )
-    done = subprocess.run([str(env.python), "-c", code], capture_output=True, text=True)
-    return json.loads(done.stdout) if done.returncode == 0 else {}
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SnnbenchError(f"`spec`: cannot list the packages of {python}: {done.stderr[-200:]}")
+    return {normalize(k): v for k, v in json.loads(done.stdout).items() if k}
+
+
+def under_test(requirements: tuple[Requirement, ...]) -> set[str]:
+    """Normalized names of the packages a side's specs install on purpose."""
+    names = set()
+    for r in requirements:
+        if r.kind == "pip":
+            names.add(normalize(re.split(r"[\s<>=!~;\[@]", r.location.strip(), maxsplit=1)[0]))
+        else:
+            names.add(normalize(_project_name(Path(r.location)) if r.kind == "path" else r.name))
+    return names
+
+
+def _project_name(folder: Path) -> str:
+    try:
+        import tomllib
+
+        return tomllib.loads((folder / "pyproject.toml").read_text())["project"]["name"]
+    except (ImportError, OSError, KeyError, ValueError):
+        return folder.name
+
+
+#: Installers themselves: their versions do not shape the numbers.
+_TOOLING = {"pip", "setuptools", "wheel"}
+
+
+def differences(
+    a: dict[str, str], b: dict[str, str], ignored: set[str]
+) -> list[tuple[str, str, str]]:
+    """``(package, A's version, B's version)`` for every package that differs, except ``ignored``."""
+    names = sorted((set(a) | set(b)) - ignored - _TOOLING)
+    missing = "not installed"
+    return [(n, a.get(n, missing), b.get(n, missing)) for n in names if a.get(n) != b.get(n)]
+
+
+def check_same_besides(a: Environment, b: Environment, allowed: set[str]) -> None:
+    """Refuse two environments that differ in anything besides what is under test.
+
+    Under test are the packages either side's specs name (and ``allowed``: the
+    ``--allow-difference`` packages, or ``{"all"}``).
+
+    Raises:
+        SnnbenchError: naming the packages that differ and how to allow them.
+    """
+    if "all" in allowed:
+        return
+    ignored = (
+        under_test(a.requirements) | under_test(b.requirements) | {normalize(n) for n in allowed}
+    )
+    found = differences(a.packages, b.packages, ignored)
+    if found:
+        shown = ", ".join(f"{n} {va} (A) vs {vb} (B)" for n, va, vb in found[:4])
+        more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+        raise SnnbenchError(
+            f"`allow_difference`: the environments differ besides what is under test: {shown}"
+            f"{more}; pin them in both specs, or allow them with --allow-difference "
+            f"{','.join(n for n, _, _ in found)}",
+            argument="allow_difference",
+        )

@@ -1,4 +1,15 @@
-"""Statistics that compare two sets of timing samples: pure functions of numpy arrays."""
+"""Statistics that compare two sets of timings: pure functions of numpy arrays.
+
+Everything works on the log scale, where a slowdown is a shift: ``log(candidate /
+baseline)``. The unit of replication is chosen by the caller (see
+:func:`paired_log_ratio`, :func:`welch_log_ratio`); the estimate then carries its
+standard error and degrees of freedom, and intervals and p-values come from
+Student's t distribution (what pyperf uses), so every figure can be checked by hand.
+
+Multiplicity: :func:`holm` adjusts the p-values of all rows of one job, and
+:func:`alpha_at_look` spends a job's alpha over the interim looks of a sequential
+A/B run (alpha / 2, alpha / 4, ...: the sum never exceeds alpha however many looks).
+"""
 
 from __future__ import annotations
 
@@ -8,121 +19,158 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Default two-sided significance level for comparisons.
+#: Default family-wise significance level of one job (one ``compare`` or ``ab``).
 DEFAULT_ALPHA = 0.05
-#: Default confidence of the bootstrap interval of a ratio.
-DEFAULT_CONFIDENCE = 0.95
-#: Default number of bootstrap resamples (enough for a stable 95 % interval).
-DEFAULT_RESAMPLES = 2000
+#: Power at which :meth:`LogRatio.detectable_change` is quoted.
+DEFAULT_POWER = 0.8
 
 
-@dataclass(frozen=True)
-class RankTest:
-    """Two-sided Mann-Whitney U test of ``candidate`` against ``baseline``.
-
-    Attributes:
-        u: the U statistic of ``candidate`` (large when candidate is slower).
-        p_value: two-sided p-value (exact for small samples without ties).
-        min_p_value: the smallest p-value these sample sizes can reach; when it
-            exceeds alpha the test can never be significant (too few samples).
-    """
-
-    u: float
-    p_value: float
-    min_p_value: float
-
-
-@dataclass(frozen=True)
-class RatioInterval:
-    """Ratio of medians ``candidate / baseline`` and its bootstrap interval."""
-
-    ratio: float
-    low: float
-    high: float
-    confidence: float
-
-    def excludes_one(self) -> bool:
-        return bool(self.low > 1.0 or self.high < 1.0)
-
-
-def _positive_samples(samples: Sequence[float], name: str) -> np.ndarray:
-    x = np.asarray(samples, dtype=float)
-    if x.size == 0:
-        raise ValueError(f"`{name}` must hold at least one sample; got none")
-    if not np.all(np.isfinite(x)) or np.any(x <= 0):
-        raise ValueError(f"`{name}` must hold positive finite seconds; got {x[:5].tolist()}...")
-    return x
-
-
-def mann_whitney_u(baseline: Sequence[float], candidate: Sequence[float]) -> RankTest:
-    """Mann-Whitney U test (two-sided) of two independent sets of samples.
-
-    A rank test makes no assumption on the shape of the timing distribution and
-    is robust to the long right tail that timings on shared machines have.
-    """
+def _t():
     from scipy import stats as sps
 
-    a = _positive_samples(baseline, "baseline")
-    b = _positive_samples(candidate, "candidate")
-    result = sps.mannwhitneyu(b, a, alternative="two-sided", method="auto")
-    return RankTest(
-        u=float(result.statistic),
-        p_value=float(result.pvalue),
-        min_p_value=min_p_value(a.size, b.size),
+    return sps.t
+
+
+def _logs(samples: Sequence[float], name: str) -> np.ndarray:
+    x = np.asarray(samples, dtype=float)
+    if x.size == 0:
+        raise ValueError(f"`{name}` must hold at least one value; got none")
+    if not np.all(np.isfinite(x)) or np.any(x <= 0):
+        raise ValueError(f"`{name}` must hold positive finite seconds; got {x[:5].tolist()}...")
+    return np.log(x)
+
+
+@dataclass(frozen=True)
+class LogRatio:
+    """An estimate of ``log(candidate / baseline)`` with its standard error.
+
+    Attributes:
+        estimate: the estimated log ratio.
+        se: its standard error (``inf`` when the data cannot estimate it).
+        df: degrees of freedom of the t distribution (``0`` when untestable).
+        n_baseline / n_candidate: units of replication on each side.
+        design: how the units were formed ("paired rounds", "runs", "samples").
+    """
+
+    estimate: float
+    se: float
+    df: float
+    n_baseline: int
+    n_candidate: int
+    design: str
+
+    @property
+    def ratio(self) -> float:
+        return math.exp(self.estimate)
+
+    @property
+    def testable(self) -> bool:
+        return self.df > 0 and math.isfinite(self.se)
+
+    def critical(self, alpha: float) -> float:
+        """The two-sided t quantile ``t(1 - alpha / 2, df)``."""
+        return float(_t().ppf(1.0 - alpha / 2.0, self.df)) if self.testable else math.inf
+
+    def p_value(self) -> float:
+        """Two-sided p-value of "no change" (log ratio 0)."""
+        if not self.testable:
+            return 1.0
+        if self.se == 0.0:
+            return 1.0 if self.estimate == 0.0 else 0.0
+        return float(2.0 * _t().sf(abs(self.estimate) / self.se, self.df))
+
+    def interval(self, alpha: float) -> tuple[float, float]:
+        """The two-sided ``1 - alpha`` interval of the ratio."""
+        if not self.testable:
+            return 0.0, math.inf
+        half = self.critical(alpha) * self.se
+        return math.exp(self.estimate - half), math.exp(self.estimate + half)
+
+    def detectable_change(
+        self, alpha: float, threshold: float, power: float = DEFAULT_POWER
+    ) -> float:
+        """The smallest slowdown (a fraction) this data would call slower with ``power``.
+
+        A change is called slower when it is significant at ``alpha`` *and* its
+        estimate exceeds ``threshold``, so the estimate must clear
+        ``max(log(1 + threshold), t_crit * se)``; with probability ``power`` it
+        does once the true log ratio is that much plus ``t_power * se``.
+        """
+        if not self.testable:
+            return math.inf
+        t_power = float(_t().ppf(power, self.df))
+        bar = max(math.log1p(threshold), self.critical(alpha) * self.se)
+        return math.expm1(bar + t_power * self.se)
+
+
+def paired_log_ratio(baseline: Sequence[float], candidate: Sequence[float]) -> LogRatio:
+    """Paired rounds: ``log(candidate_i / baseline_i)``, one difference per round.
+
+    For interleaved A/B rounds: each round's A and B ran next to each other, so
+    the machine's state at that moment cancels in the difference, and the rounds
+    (not the calls inside them) are the independent units.
+    """
+    a, b = _logs(baseline, "baseline"), _logs(candidate, "candidate")
+    if a.size != b.size:
+        raise ValueError(f"paired rounds need equal counts; got {a.size} and {b.size}")
+    d = b - a
+    n = d.size
+    if n < 2:
+        return LogRatio(float(d.mean()), math.inf, 0.0, n, n, "paired rounds")
+    return LogRatio(
+        float(d.mean()), float(d.std(ddof=1) / math.sqrt(n)), n - 1.0, n, n, "paired rounds"
     )
 
 
-def min_p_value(n_baseline: int, n_candidate: int) -> float:
-    """Smallest two-sided exact p-value of a rank test with these sample sizes.
+def welch_log_ratio(
+    baseline: Sequence[float], candidate: Sequence[float], design: str = "runs"
+) -> LogRatio:
+    """Unpaired units (runs, or samples of one run): Welch's t on the logs.
 
-    It is reached when every candidate sample is larger than every baseline
-    sample: ``2 / C(n_a + n_b, n_a)``.
+    The estimate is the difference of mean logs (a ratio of geometric means);
+    the degrees of freedom are Welch-Satterthwaite's.
     """
-    return min(1.0, 2.0 / math.comb(n_baseline + n_candidate, n_baseline))
+    a, b = _logs(baseline, "baseline"), _logs(candidate, "candidate")
+    estimate = float(b.mean() - a.mean())
+    if a.size < 2 or b.size < 2:
+        return LogRatio(estimate, math.inf, 0.0, a.size, b.size, design)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se2 = va + vb
+    if se2 == 0.0:
+        return LogRatio(estimate, 0.0, a.size + b.size - 2.0, a.size, b.size, design)
+    df = se2**2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    return LogRatio(estimate, math.sqrt(se2), float(df), a.size, b.size, design)
 
 
-def bootstrap_ratio_of_medians(
-    baseline: Sequence[float],
-    candidate: Sequence[float],
-    confidence: float = DEFAULT_CONFIDENCE,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> RatioInterval:
-    """Percentile-bootstrap interval of ``median(candidate) / median(baseline)``.
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error, any dependence).
 
-    Each side is resampled with replacement on its own (the samples are not
-    paired); the same ``seed`` gives the same interval.
+    Sorted ascending, the k-th smallest (k from 0) is multiplied by ``m - k``;
+    a running maximum keeps the order; nothing exceeds 1.
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"`confidence` must lie in (0, 1); got {confidence!r}")
-    a = _positive_samples(baseline, "baseline")
-    b = _positive_samples(candidate, "candidate")
-    rng = np.random.default_rng(seed)
-    med_a = np.median(a[rng.integers(0, a.size, size=(n_resamples, a.size))], axis=1)
-    med_b = np.median(b[rng.integers(0, b.size, size=(n_resamples, b.size))], axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(med_b / med_a, [tail, 1.0 - tail])
-    return RatioInterval(
-        ratio=float(np.median(b) / np.median(a)),
-        low=float(low),
-        high=float(high),
-        confidence=confidence,
-    )
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
 
 
-def hodges_lehmann_ratio(baseline: Sequence[float], candidate: Sequence[float]) -> float:
-    """Hodges-Lehmann estimate of the ratio ``candidate / baseline``.
+def alpha_at_look(alpha: float, look: int) -> float:
+    """The alpha a sequential A/B run spends at interim look ``look`` (1, 2, ...).
 
-    The median of all pairwise log differences, exponentiated: the shift that
-    the Mann-Whitney test is about, on a multiplicative scale.
+    ``alpha / 2**look``: the looks together never spend more than ``alpha``, so
+    stopping as soon as a verdict is clear does not inflate false alarms. Look 0
+    is a single, fixed-size analysis (all of ``alpha``).
     """
-    a = np.log(_positive_samples(baseline, "baseline"))
-    b = np.log(_positive_samples(candidate, "candidate"))
-    return float(np.exp(np.median(b[:, None] - a[None, :])))
+    return alpha if look <= 0 else alpha / 2.0**look
 
 
 def proportion_interval(
-    successes: int, trials: int, confidence: float = DEFAULT_CONFIDENCE
+    successes: int, trials: int, confidence: float = 0.95
 ) -> tuple[float, float]:
     """Clopper-Pearson (exact) interval of a binomial proportion."""
     from scipy import stats as sps
@@ -137,73 +185,3 @@ def proportion_interval(
         else float(sps.beta.ppf(1 - tail, successes + 1, trials - successes))
     )
     return low, high
-
-
-def _resample_runs(runs: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    drawn = rng.integers(0, len(runs), size=len(runs))
-    return np.concatenate(
-        [runs[j][rng.integers(0, runs[j].size, size=runs[j].size)] for j in drawn]
-    )
-
-
-def bootstrap_hodges_lehmann_ratio(
-    baseline_runs: Sequence[Sequence[float]],
-    candidate_runs: Sequence[Sequence[float]],
-    confidence: float = DEFAULT_CONFIDENCE,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> RatioInterval:
-    """Hodges-Lehmann ratio ``candidate / baseline`` with a two-level bootstrap interval.
-
-    The Hodges-Lehmann estimate (median of all pairwise log differences) is the
-    shift the Mann-Whitney test measures; unlike a ratio of two medians it does
-    not jump when the samples are bimodal (calls that were preempted and calls
-    that were not), which is the usual shape of timings on a busy machine.
-    Samples of one run share that run's machine state (load, clock, cache), so
-    they are not independent: each resample draws runs with replacement, then
-    samples with replacement within each drawn run (a two-level, or cluster,
-    bootstrap), and the interval widens when runs disagree. One run per side is
-    a plain bootstrap.
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"`confidence` must lie in (0, 1); got {confidence!r}")
-    a = [np.log(_positive_samples(r, "baseline")) for r in baseline_runs]
-    b = [np.log(_positive_samples(r, "candidate")) for r in candidate_runs]
-    rng = np.random.default_rng(seed)
-    shifts = np.concatenate(
-        [
-            _log_shifts(_resample_many(a, rng, size), _resample_many(b, rng, size))
-            for size in _batches(n_resamples)
-        ]
-    )
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.exp(np.quantile(shifts, [tail, 1.0 - tail]))
-    ratio = float(np.exp(_log_shift(np.concatenate(a), np.concatenate(b))))
-    return RatioInterval(ratio=ratio, low=float(low), high=float(high), confidence=confidence)
-
-
-def _log_shift(log_a: np.ndarray, log_b: np.ndarray) -> float:
-    return float(np.median(log_b[:, None] - log_a[None, :]))
-
-
-def _batches(n: int, size: int = 100) -> list[int]:
-    return [min(size, n - start) for start in range(0, n, size)]
-
-
-def _resample_many(runs: list[np.ndarray], rng: np.random.Generator, count: int) -> np.ndarray:
-    """``count`` two-level resamples as rows of one array (runs of equal length) or a list."""
-    sizes = {r.size for r in runs}
-    if len(sizes) != 1:
-        return [_resample_runs(runs, rng) for _ in range(count)]
-    size = sizes.pop()
-    stacked = np.stack(runs)  # (n_runs, size)
-    drawn = rng.integers(0, len(runs), size=(count, len(runs), 1))
-    within = rng.integers(0, size, size=(count, len(runs), size))
-    return stacked[drawn, within].reshape(count, -1)
-
-
-def _log_shifts(log_a, log_b) -> np.ndarray:
-    """Hodges-Lehmann log shifts of paired resamples (rows of two arrays, or two lists)."""
-    if isinstance(log_a, np.ndarray) and isinstance(log_b, np.ndarray):
-        return np.median(log_b[:, :, None] - log_a[:, None, :], axis=(1, 2))
-    return np.array([_log_shift(x, y) for x, y in zip(log_a, log_b, strict=True)])

@@ -41,24 +41,48 @@ _COMPACT = {
 }
 
 
+def _single(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the ordinary matrix (one device, no scaling series)."""
+    if "scaling" not in frame:
+        return frame
+    return frame[frame["scaling"].fillna("").astype(str) == ""]
+
+
+def _series(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of device-count series."""
+    if "scaling" not in frame:
+        return frame.iloc[0:0]
+    return frame[frame["scaling"].fillna("").astype(str) != ""]
+
+
 def summary_table(frame: pd.DataFrame) -> str:
-    """Markdown: median per phase by backend, device, precision, batch size and dt."""
+    """Markdown: median per phase by backend, device, precision, batch size and dt.
+
+    Device-count series follow in their own table (:func:`scaling_table`).
+    """
     if frame.empty:
         return "(no rows)"
+    series = scaling_table(frame, markdown=True)
+    frame = _single(frame)
+    if frame.empty:
+        return series
     table = _pivot(frame)
     order = [p.value for p in DISPLAY_ORDER if p.value in table.columns]
     table = table[order].fillna("")
     ratio = _ratio(frame, table.index)
     if ratio is not None:
         table["jaxley/dense (grad_step)"] = ratio
-    return table.reset_index().to_markdown(index=False)
+    single = table.reset_index().to_markdown(index=False)
+    return single + ("\n\n" + series if series else "")
 
 
 def terminal_table(frame: pd.DataFrame) -> str:
     """The compact view for a terminal: one block per (device, precision), under 100 columns."""
+    series = scaling_table(frame, markdown=False)
+    frame = _single(frame)
     ok = frame[frame["phase"].isin(_COMPACT)]
     if ok.empty:
-        return "(no timed rows)"
+        return series or "(no timed rows)"
     table = _pivot(ok)
     columns = [p for p in _COMPACT if p in table.columns]
     table = table[columns].fillna("").rename(columns=_COMPACT)
@@ -77,7 +101,82 @@ def terminal_table(frame: pd.DataFrame) -> str:
             columns={"batch_size": "batch", "dt_ms": "dt (ms)", "n_input": "in", "n_hidden": "hid"}
         )
         blocks.append(f"{platform} {precision}\n" + block.to_string(index=False))
-    return "\n\n".join(blocks)
+    return "\n\n".join(blocks + ([series] if series else []))
+
+
+#: The series a scaling table has one line for, and how it shows them.
+_SERIES_INDEX = ["platform", "precision", "backend", "scaling", "phase", "data_parallel", "batch"]
+
+
+def scaling_table(frame: pd.DataFrame, markdown: bool) -> str:
+    """Device-count series: median per call and scaling efficiency, one column per count.
+
+    ``batch`` is per device for weak scaling and global for strong scaling, so
+    each line is one series (of one run, when the rows come from several); a
+    cell reads ``median (efficiency)``. Empty when ``frame`` has no series.
+    """
+    rows = _series(frame)
+    rows = rows[rows["phase"].isin(["forward", "grad_step"])]
+    if rows.empty:
+        return ""
+    batch = rows["batch_size"] // rows["devices"].where(rows["scaling"] == "weak", 1)
+    shown = rows.assign(
+        batch=batch,
+        data_parallel=rows["data_parallel"].fillna("").astype(str),
+        value=[_series_cell(r) for r in rows.itertuples()],
+        devices=[
+            f"{d} dev" + (f" {p} proc" if p > 1 else "")
+            for d, p in zip(rows["devices"], rows["processes"], strict=True)
+        ],
+    )
+    index = list(_SERIES_INDEX)
+    if "run_id" in rows and rows["run_id"].nunique() > 1:  # one line per run of a series
+        index.insert(1, "run_id")
+    table = shown.pivot_table(index=index, columns="devices", values="value", aggfunc="last")
+    table = table[sorted(table.columns, key=lambda c: int(c.split()[0]))].fillna("")
+    table = table.reset_index().rename(columns={"data_parallel": "dp"})
+    if not markdown and table["platform"].nunique() == 1:  # keep the terminal narrow
+        table = table.drop(columns="platform")
+    title = (
+        "Device-count series: median per call (scaling efficiency vs 1 device, 1 = ideal);\n"
+        "batch is per device (weak) or global (strong); dp = data-parallel formulation."
+    )
+    body = table.to_markdown(index=False) if markdown else table.to_string(index=False)
+    lines = [title, body, *_series_notes(rows)]
+    return "\n\n".join(lines) if markdown else "\n".join(lines)
+
+
+def _series_cell(row) -> str:
+    if row.status != "ok":
+        return row.status
+    efficiency = getattr(row, "scaling_efficiency", float("nan"))
+    shown = f" ({efficiency:.2f})" if pd.notna(efficiency) else ""
+    return ("~" if bool(row.noisy) else "") + format_seconds(row.median_s) + shown
+
+
+def _series_notes(rows: pd.DataFrame) -> list[str]:
+    """What the sharded programs did: collectives per call, and the check against 1 device."""
+    notes = []
+    if "collectives_per_call" in rows:
+        steps = rows[(rows["phase"] == "grad_step") & (rows["devices"] > 1)]
+        steps = steps[steps["collectives_per_call"].notna()]
+        for form, group in steps.groupby("data_parallel", sort=True):
+            counts = sorted(set(group["collectives_per_call"].astype(int)))
+            notes.append(
+                f"Collectives XLA inserted per gradient step ({form}): "
+                + ", ".join(str(c) for c in counts)
+                + " (read from the compiled HLO, loop trip counts followed)."
+            )
+    if "check_ok" in rows:
+        checked = rows[rows["check_ok"].notna()]
+        if not checked.empty:
+            passed = checked["check_ok"].astype(str).str.lower().eq("true")
+            notes.append(
+                f"Check against the 1-device result: {int(passed.sum())} of {len(checked)} rows "
+                f"equal within the precision's tolerance; largest relative difference "
+                f"{checked['check_max_rel_diff'].astype(float).max():.2g}."
+            )
+    return notes
 
 
 def _pivot(frame: pd.DataFrame) -> pd.DataFrame:

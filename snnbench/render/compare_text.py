@@ -14,10 +14,13 @@ from tabulate import tabulate
 
 from snnbench.regress.compare import (
     FASTER,
+    INCONCLUSIVE,
     KEY_COLUMNS,
     NO_CHANGE,
     NOT_COMPARABLE,
+    REGRESSION,
     SLOWER,
+    UNDECIDED,
     VERDICTS,
     Comparison,
     RowComparison,
@@ -27,15 +30,18 @@ from snnbench.render.units import format_seconds
 _MARK = {
     SLOWER: "🔴 slower",
     FASTER: "🟢 faster",
+    INCONCLUSIVE: "🟡 inconclusive",
     NO_CHANGE: "no change",
     NOT_COMPARABLE: "⚪ not comparable",
 }
 _TEXT_MARK = {
     SLOWER: "SLOWER",
     FASTER: "faster",
+    INCONCLUSIVE: "inconclusive",
     NO_CHANGE: "no change",
     NOT_COMPARABLE: "not comparable",
 }
+_METRIC = {"cpu": "CPU time", "wall": "wall time"}
 
 
 def _ratio_cell(row: RowComparison) -> str:
@@ -46,8 +52,12 @@ def _ratio_cell(row: RowComparison) -> str:
 
 
 def _display_order(comparison: Comparison) -> list[RowComparison]:
-    """Regressions first, then improvements, unchanged, not comparable; matrix order within."""
+    """Regressions first, then improvements, inconclusive, unchanged, not comparable."""
     return sorted(comparison.rows, key=lambda r: VERDICTS.index(r.verdict.verdict))
+
+
+def _confidence(comparison: Comparison) -> str:
+    return f"{(1 - comparison.policy.spent_alpha) * 100:.4g} %"
 
 
 def timing_rows(comparison: Comparison, marks: dict[str, str]) -> list[dict[str, str]]:
@@ -58,10 +68,12 @@ def timing_rows(comparison: Comparison, marks: dict[str, str]) -> list[dict[str,
         out.append(
             {
                 "configuration": row.spec.case_id,
-                "baseline": format_seconds(row.baseline.median_s) or "—",
-                "candidate": format_seconds(row.candidate.median_s) or "—",
-                f"ratio [{comparison.policy.confidence * 100:g} % CI]": _ratio_cell(row),
-                "p": "" if v.p_value is None else f"{v.p_value:.2g}",
+                "baseline": format_seconds(row.median_s("baseline")) or "—",
+                "candidate": format_seconds(row.median_s("candidate")) or "—",
+                "metric": v.metric,
+                f"ratio [{_confidence(comparison)} CI, all rows]": _ratio_cell(row),
+                "other metric": "" if v.other_ratio is None else f"{v.other_ratio:.3f}",
+                "p (Holm)": "" if v.p_holm is None else f"{v.p_holm:.2g}",
                 "verdict": marks[v.verdict],
                 "note": v.detail,
             }
@@ -70,30 +82,48 @@ def timing_rows(comparison: Comparison, marks: dict[str, str]) -> list[dict[str,
 
 
 def headline(comparison: Comparison) -> str:
-    """One line: how many regressions, improvements and so on."""
+    """One line: how many rows got each verdict (and how many the candidate lost)."""
     c = comparison.counts()
+    lost = len(comparison.lost) + len(comparison.only_baseline)
     return (
-        f"{c[SLOWER]} slower, {c[FASTER]} faster, {c[NO_CHANGE]} no change, "
-        f"{c[NOT_COMPARABLE]} not comparable"
+        f"{c[SLOWER]} slower, {c[FASTER]} faster, {c[INCONCLUSIVE]} inconclusive, "
+        f"{c[NO_CHANGE]} no change, {c[NOT_COMPARABLE]} not comparable"
+        + (f"; the candidate lost {lost} row{'s' if lost != 1 else ''}" if lost else "")
     )
 
 
 def rule(comparison: Comparison) -> str:
-    """The decision rule in words, with the thresholds in force."""
+    """The decision rule in words, with the thresholds, alpha and metrics in force."""
     p = comparison.policy
     overrides = ", ".join(f"{phase}: {pct:g} %" for phase, pct in p.phase_threshold_pct)
-    return (
-        f"slower/faster = Mann-Whitney U p < {p.alpha:g} and the {p.confidence * 100:g} % "
-        f"bootstrap interval of the Hodges-Lehmann ratio (resampling runs, then samples) "
-        f"excludes 1, and the change exceeds "
-        f"{p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + "."
+    look = f" (look {p.look} of a sequential A/B job: its share of {p.alpha:g})" if p.look else ""
+    used = ", ".join(
+        f"{n} row{'s' if n != 1 else ''} by {_METRIC[m]}"
+        for m, n in sorted(comparison.metrics().items())
     )
+    return (
+        f"slower/faster = Holm-adjusted p < {p.spent_alpha:.3g} over all rows{look} and a "
+        f"change beyond {p.threshold_pct:g} %" + (f" ({overrides})" if overrides else "") + "; "
+        "no change = the simultaneous interval lies inside ± the threshold; inconclusive = "
+        "anything else. Decided: " + (used or "no row") + " (per-call process CPU time where "
+        "both sides ran pinned to one core, else wall time)."
+    )
+
+
+def outcome_line(comparison: Comparison) -> str:
+    """What the comparison means for CI, in one line."""
+    outcome = comparison.outcome()
+    if outcome == REGRESSION:
+        return "❌ regression"
+    return "🟡 inconclusive" if outcome == UNDECIDED else "✅ no regression"
 
 
 def render_text(comparison: Comparison) -> str:
     """A terminal table with a headline, the rule, exact metrics and unmatched rows."""
     lines = [
         f"{comparison.baseline_label} -> {comparison.candidate_label}: {headline(comparison)}",
+        f"Outcome: {comparison.outcome()}.",
+        *comparison.context.notes(),
         rule(comparison),
         "",
     ]
@@ -119,13 +149,13 @@ def render_text(comparison: Comparison) -> str:
 
 def render_markdown(comparison: Comparison, title: str = "snnbench comparison") -> str:
     """Markdown ready for a pull-request comment."""
-    n_slow = len(comparison.regressions)
-    status = f"❌ {n_slow} regression{'s' if n_slow != 1 else ''}" if n_slow else "✅ no regression"
     out = [
-        f"### {title}: {status}",
+        f"### {title}: {outcome_line(comparison)}",
         "",
         f"`{comparison.baseline_label}` → `{comparison.candidate_label}`: {headline(comparison)}.",
         "",
+        *[f"- {note}" for note in comparison.context.notes()],
+        *([""] if comparison.context.notes() else []),
         f"<sub>{rule(comparison)}</sub>",
         "",
     ]
@@ -177,15 +207,28 @@ def _exact_rows(comparison: Comparison) -> list[dict[str, str]]:
 
 def _unmatched_lines(comparison: Comparison, bullet: str) -> list[str]:
     lines = []
-    for label, specs in (
-        (comparison.baseline_label, comparison.only_baseline),
-        (comparison.candidate_label, comparison.only_candidate),
-    ):
+    if comparison.only_baseline:
+        lines.append(
+            f"{bullet}missing in the candidate (counts as a regression): "
+            + _listed(comparison.only_baseline)
+        )
+    if comparison.lost:
+        lines.append(
+            f"{bullet}failed or skipped in the candidate only (counts as a regression): "
+            + _listed(tuple(r.spec for r in comparison.lost))
+        )
+    for label, specs in ((comparison.candidate_label, comparison.only_candidate),):
         if specs:
             shown = ", ".join(s.case_id for s in specs[:5])
             more = f" and {len(specs) - 5} more" if len(specs) > 5 else ""
             lines.append(f"{bullet}only in {label} ({len(specs)}): {shown}{more}")
+    lines += [f"{bullet}note: {note}" for note in comparison.notes]
     return ([""] if lines and bullet.strip() == "" else []) + lines
+
+
+def _listed(specs) -> str:
+    shown = ", ".join(s.case_id for s in specs[:5])
+    return f"{shown} and {len(specs) - 5} more" if len(specs) > 5 else shown
 
 
 def to_csv(comparisons: Sequence[Comparison]) -> str:
@@ -204,17 +247,23 @@ def to_csv(comparisons: Sequence[Comparison]) -> str:
                     "kind": "timing",
                     "case_id": row.spec.case_id,
                     **{k: getattr(row.spec, k) for k in KEY_COLUMNS},
-                    "metric": "median_s",
-                    "baseline": row.baseline.median_s,
-                    "candidate": row.candidate.median_s,
+                    "metric": v.metric,
+                    "baseline": row.median_s("baseline"),
+                    "candidate": row.median_s("candidate"),
                     "ratio": v.ratio,
                     "ratio_low": v.ratio_low,
                     "ratio_high": v.ratio_high,
+                    "other_metric_ratio": v.other_ratio,
                     "p_value": v.p_value,
-                    "n_baseline": len(row.baseline.samples_s),
-                    "n_candidate": len(row.candidate.samples_s),
+                    "p_holm": v.p_holm,
+                    "confidence": 1 - comparison.policy.spent_alpha,
+                    "design": v.design,
+                    "n_baseline_runs": len(row.baseline.runs),
+                    "n_candidate_runs": len(row.candidate.runs),
                     "threshold_pct": row.threshold * 100,
+                    "detectable_pct": v.detectable_pct,
                     "verdict": v.verdict,
+                    "lost": row.lost,
                     "detail": v.detail,
                 }
             )
@@ -245,8 +294,8 @@ def history_rows(steps: Sequence[Comparison], marks: dict[str, str]) -> list[dic
         new = step.candidate_label.split(" ", 1)[-1]
         for row in step.rows:
             cells = table.setdefault(row.spec.case_id, {"configuration": row.spec.case_id})
-            cells.setdefault(old, format_seconds(row.baseline.median_s) or "—")
-            cells[new] = format_seconds(row.candidate.median_s) or "—"
+            cells.setdefault(old, format_seconds(row.median_s("baseline")) or "—")
+            cells[new] = format_seconds(row.median_s("candidate")) or "—"
             v = row.verdict
             ratio = f"{v.ratio:.2f}x " if v.ratio is not None else ""
             cells[f"{old} → {new}"] = f"{ratio}{marks[v.verdict]}"

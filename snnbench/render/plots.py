@@ -499,8 +499,14 @@ TRADEOFF_PANELS = (
 )
 
 
+@_styled
 def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figure:
-    """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``)."""
+    """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``).
+
+    One row of panels per surrogate (each against its own reference). A point whose
+    metric's reference has not converged (``<metric>_reference_converged`` false) is
+    drawn hollow, and its panel's title says so.
+    """
     columns = ("backend", "precision", "dt_ms", cost_column)
     _require(
         frame,
@@ -511,9 +517,42 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
     if "batch_size" in frame and len(frame):
         title = (
             f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
-            f"batch {int(frame['batch_size'].iloc[0])})"
+            f"batch {int(frame['batch_size'].iloc[0])}); hollow: reference not converged"
         )
-    return pareto_figure(frame, cost_column, TRADEOFF_PANELS, title)
+    surrogates = frame["surrogate"].unique() if "surrogate" in frame else [None]
+    figure = Figure(
+        figsize=(5.2 * len(TRADEOFF_PANELS), 4.2 * len(surrogates)), layout="constrained"
+    )
+    axes = figure.subplots(len(surrogates), len(TRADEOFF_PANELS), squeeze=False)
+    for row_axes, surrogate in zip(axes, surrogates, strict=True):
+        rows = frame if surrogate is None else frame[frame["surrogate"] == surrogate]
+        for ax, (error, front, label) in zip(row_axes, TRADEOFF_PANELS, strict=True):
+            _pareto_panel(ax, rows, cost_column, error, front, label)
+            converged = rows.get(f"{error}_reference_converged")
+            heading = "" if surrogate is None else f"{surrogate} surrogate"
+            if converged is not None and not converged.astype(bool).all():
+                heading += ": reference not converged"
+                _hollow(ax, rows, cost_column, error, converged.astype(bool))
+            ax.set_title(heading)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def _hollow(ax, frame, cost_column, error_column, converged: pd.Series) -> None:
+    """Redraw the points whose reference has not converged as white-filled markers."""
+    shown = frame.dropna(subset=[cost_column, error_column])
+    errors = shown[error_column].to_numpy(dtype=float)
+    positive = errors[errors > 0]
+    floor = positive.min() / 10 if positive.size else 1e-12
+    bad = ~converged.reindex(shown.index).fillna(True).to_numpy(dtype=bool)
+    ax.scatter(
+        shown[cost_column].to_numpy(dtype=float)[bad] * 1e3,
+        np.where(errors > 0, errors, floor)[bad],
+        s=22,
+        color="white",
+        zorder=5,
+    )
 
 
 def pareto_figure(
@@ -544,6 +583,16 @@ def pareto_figure(
     return figure
 
 
+def _near_a_label(
+    labelled: list[tuple[float, float, float]], x: float, y: float, dt: float
+) -> bool:
+    """Whether a point of this dt within a factor 1.6 in x and y (log axes) has a label."""
+    return any(
+        d == dt and max(x / lx, lx / x) < 1.6 and max(y / ly, ly / y) < 1.6
+        for lx, ly, d in labelled
+    )
+
+
 def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> None:
     shown = frame.dropna(subset=[cost_column, error_column])
     errors = shown[error_column].to_numpy(dtype=float)
@@ -561,7 +610,11 @@ def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> 
             label=f"{backend} {precision}",
             zorder=3,
         )
+    labelled: list[tuple[float, float, float]] = []
     for xi, yi, dt, exact in zip(x, y, shown["dt_ms"], errors <= 0, strict=True):
+        if _near_a_label(labelled, xi, yi, dt):
+            continue  # the same dt right next to it is labelled already
+        labelled.append((xi, yi, dt))
         ax.annotate(
             f"{dt * 1e3:g}e-3" + (" exact" if exact else ""),
             (xi, yi),
@@ -611,6 +664,8 @@ def size_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """
     _require(frame, ("n_edges", "phase", "status", "batch_size", "dt_ms"), "benchmark table")
     rows = frame[(frame["status"] == "ok") & frame["phase"].isin({p for p, _, _ in SIZE_PANELS})]
+    if "scaling" in rows:  # device-count series have figures of their own
+        rows = rows[rows["scaling"].fillna("").astype(str) == ""]
     if rows.empty or rows["n_edges"].nunique() < 2:
         raise SnnbenchError("fewer than two network sizes measured (run with --n-hidden)")
     rows = rows[rows["dt_ms"] == main_dt(rows)]
@@ -679,3 +734,162 @@ def _short_count(value: float) -> str:
         if value >= scale:
             return f"{value / scale:.3g}{suffix}"
     return f"{value:g}"
+
+
+# ---------------------------------------------------------------- device-count series
+
+_DEVICE_COLORS = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")
+_FORMULATION_STYLES = {"grouped": "-", "jit": "--", "": "-"}
+
+
+def series_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of device-count series (``scaling`` weak or strong) that ran, with a median."""
+    _require(frame, ("scaling", "devices", "data_parallel"), "benchmark table")
+    rows = steady_rows(frame, STEADY)
+    rows = rows[rows["scaling"].isin(("weak", "strong"))].copy()
+    rows["data_parallel"] = rows["data_parallel"].fillna("").astype(str)
+    rows["series_batch"] = np.where(
+        rows["scaling"] == "weak", rows["batch_size"] // rows["devices"], rows["batch_size"]
+    )
+    # A series run as multi-process jobs has its 1-device baseline in one process:
+    # label the whole series by the most processes any of its rows used.
+    keys = ["backend", "precision", "phase", "data_parallel", "scaling", "series_batch"]
+    keys += ["run_id"] if "run_id" in rows else []
+    rows["series_processes"] = rows.groupby(keys)["processes"].transform("max").astype(int)
+    return rows
+
+
+def _program_label(phase: str, formulation: str) -> str:
+    return f"{phase} ({formulation})" if formulation else phase
+
+
+@_styled
+def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
+    """Scaling efficiency vs device count: columns weak | strong, a row per program.
+
+    Lines: backend x precision (fixed colours), dashed for series run as
+    multi-process jobs; one batch per panel (the one with the most lines, then
+    the most device counts, then the largest), named in its title. 1 is ideal;
+    the dotted line marks it.
+    """
+    _require(frame, ("scaling_efficiency",), "benchmark table")
+    rows = series_rows(frame)
+    rows = _nonempty(
+        rows[rows["scaling_efficiency"].notna()], "device-count series with efficiency"
+    )
+    programs = sorted(
+        {(p, f) for p, f in zip(rows["phase"], rows["data_parallel"], strict=True)},
+        key=lambda k: (STEADY.index(k[0]), k[1]),
+    )
+    scalings = [s for s in ("weak", "strong") if (rows["scaling"] == s).any()]
+    figure, axes = _new(
+        len(programs), len(scalings), 4.6 * len(scalings) + 0.6, 2.6 * len(programs) + 1.0
+    )
+    for i, (phase, formulation) in enumerate(programs):
+        for j, scaling in enumerate(scalings):
+            ax = axes[i, j]
+            panel = rows[
+                (rows["phase"] == phase)
+                & (rows["data_parallel"] == formulation)
+                & (rows["scaling"] == scaling)
+            ]
+            batch = _series_batch(panel)
+            panel = panel[panel["series_batch"] == batch] if batch else panel
+            _draw_efficiency(ax, panel)
+            unit = "per device" if scaling == "weak" else "global"
+            ax.set_title(f"{scaling}: {_program_label(phase, formulation)}, batch {batch} {unit}")
+            _device_axis(ax, rows["devices"])
+            ax.set_ylabel("efficiency (1 = ideal)")
+            _log_if_wide(ax, rows["scaling_efficiency"], span=20.0)
+    _figure_legend(figure, axes)
+    figure.suptitle("Scaling efficiency vs 1 device: throughput(n) / (n x throughput(1))")
+    return figure
+
+
+def _series_batch(panel: pd.DataFrame) -> int | None:
+    """The batch with the most lines, then the most device counts, then the largest."""
+    if panel.empty:
+        return None
+    lines = panel.groupby(["backend", "precision", "series_processes"]).ngroup()
+    score = {
+        int(batch): (lines[group.index].nunique(), group["devices"].nunique(), int(batch))
+        for batch, group in panel.groupby("series_batch")
+    }
+    return max(score, key=score.get)
+
+
+def _draw_efficiency(ax, panel: pd.DataFrame) -> None:
+    keys = ["backend", "precision", "series_processes"]
+    for index, (key, line) in enumerate(panel.groupby(keys, sort=True)):
+        line = line.groupby("devices", as_index=False)["scaling_efficiency"].mean()
+        if not (line["devices"] == 1).any():
+            # 1 by definition; a report keeps one 1-device row per configuration (the
+            # newest run's), which may belong to another series than this line's.
+            line = pd.concat([pd.DataFrame({"devices": [1], "scaling_efficiency": [1.0]}), line])
+        processes = int(key[2])
+        ax.plot(
+            line["devices"],
+            line["scaling_efficiency"],
+            color=_color(key[0], key[1], index),
+            marker="o" if processes == 1 else "s",
+            linestyle="-" if processes == 1 else "--",
+            label=f"{key[0]} {key[1]}" + (f", {processes} processes" if processes > 1 else ""),
+        )
+    ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
+
+
+def _device_axis(ax, devices: pd.Series) -> None:
+    ticks = sorted(set(int(d) for d in devices))
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("devices")
+    if len(ticks) == 1:
+        ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
+
+
+@_styled
+def fig_scaling_time_vs_batch(frame: pd.DataFrame, phase: str = "grad_step") -> Figure:
+    """Median time per call of ``phase`` vs global batch, one line per device count.
+
+    One panel per backend x precision; solid lines for the ``grouped`` gradient
+    step, dashed for ``jit``. Where several rows measured the same program
+    (weak and strong scaling, or several runs, at the same devices and global
+    batch), the point is the mean of their medians.
+    """
+    rows = series_rows(frame)
+    rows = _nonempty(rows[rows["phase"] == phase], f"device-count series of {phase}")
+    panels = sorted(rows.groupby(["backend", "precision"]).groups)
+    n_cols = min(2, len(panels))
+    n_rows = -(-len(panels) // n_cols)
+    scale, unit = _time_unit(rows["median_s"].to_numpy(float))
+    figure, axes = _new(n_rows, n_cols, 4.7 * n_cols + 0.6, 3.2 * n_rows + 1.0)
+    # One colour per (devices, processes): a count run in one process and as a job differ.
+    pairs = zip(rows["devices"].astype(int), rows["processes"].astype(int), strict=True)
+    layouts = sorted(set(pairs))
+    for ax, (backend, precision) in zip(axes.flat, panels, strict=False):
+        panel = rows[(rows["backend"] == backend) & (rows["precision"] == precision)]
+        keys = ["devices", "processes", "data_parallel"]
+        for (n, processes, formulation), line in panel.groupby(keys, sort=True):
+            line = line.groupby("batch_size", as_index=False)["median_s"].mean()
+            label = f"{n} device{'s' if n > 1 else ''}"
+            label += f", {processes} processes" if processes > 1 else ""
+            ax.plot(
+                line["batch_size"],
+                line["median_s"] / scale,
+                color=_DEVICE_COLORS[layouts.index((int(n), int(processes))) % len(_DEVICE_COLORS)],
+                linestyle=_FORMULATION_STYLES.get(formulation, ":"),
+                marker="o" if processes == 1 else "s",
+                label=label + (f" ({formulation})" if formulation else ""),
+            )
+        _batch_axis(ax, rows["batch_size"])
+        ax.set_xlabel("global batch (samples)")
+        ax.set_ylabel(f"median time per {phase} ({unit})")
+        _log_if_wide(ax, rows["median_s"] / scale)
+        ax.set_title(f"{backend} {precision}")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    _figure_legend(figure, axes)
+    figure.suptitle(f"Time per {phase} vs global batch, by device count")
+    return figure

@@ -24,10 +24,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from snnbench.errors import SnnbenchError
-from snnbench.measure import storage
+from snnbench.measure import shards, storage
 from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.render import plots
-from snnbench.render.bench_summary import matmul_line
+from snnbench.render.bench_summary import matmul_line, scaling_table
 from snnbench.render.tradeoffs_page import summary_table as tradeoffs_summary_table
 from snnbench.render.units import format_seconds
 
@@ -55,6 +55,10 @@ CONFIG_COLUMNS = (
     "precision",
     "dt_ms",
     "t_max_ms",
+    "devices",
+    "processes",
+    "scaling",
+    "data_parallel",
     "n_input",
     "n_hidden",
 )
@@ -141,6 +145,12 @@ def _load_bench(root: Path) -> pd.DataFrame | None:
     if not storage.find_run_dirs(root):
         return None
     frame = storage.load_results(root)
+    # Rounds of A/B jobs (the noise study's side B deliberately slowed) are not
+    # benchmark runs of this machine: the report shows benchmark runs only.
+    for column in ("ab_side", "slowdown"):
+        if column in frame.columns:
+            marked = frame[column].fillna(0 if column == "slowdown" else "")
+            frame = frame[(marked == 0) if column == "slowdown" else (marked == "")]
     return frame if not frame.empty else None
 
 
@@ -266,15 +276,22 @@ def build_report(inputs: ReportInputs) -> Report:
         sections += [_machines_section(bench)]
     sections += [_runs_section(inputs)]
     if bench is not None:
-        sections += _bench_sections(bench, figures)
+        single = bench[bench["scaling"] == ""]
+        sections += _bench_sections(single, figures) if not single.empty else []
+        # Every run of a series, not the newest row per configuration: each run's
+        # efficiencies are against its own 1-device row, which must stay beside them.
+        sections += _scaling_sections(_labelled(inputs.bench), figures)
     else:
         sections.append(Section("Benchmark", (f"No benchmark runs: {HOW_TO_GET['benchmark']}.",)))
     sections += _tradeoff_sections(inputs.tradeoffs, figures)
     sections += _profile_sections(inputs.memory, inputs.profile, figures)
     if bench is not None:
         sections.append(_problems_section(bench))
-    if inputs.notes:
-        sections.append(Section("Inputs skipped", tuple(f"- {n}" for n in inputs.notes)))
+    notes = list(inputs.notes)
+    if inputs.bench is not None:
+        notes += shards.describe_missing(inputs.bench)
+    if notes:
+        sections.append(Section("Inputs skipped or missing", tuple(f"- {n}" for n in notes)))
     return Report(_intro(inputs, bench), tuple(sections), figures.figures)
 
 
@@ -410,6 +427,37 @@ def _size_table(bench: pd.DataFrame) -> str | None:
     table = rows.pivot_table(index=index, columns="n_edges", values="value", aggfunc="last")
     table.columns = [f"{c} syn." for c in table.columns]
     return _markdown(table.fillna("").reset_index())
+
+
+def _scaling_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
+    """Device-count series: efficiency and time per step vs global batch, one table."""
+    series = bench[bench["scaling"] != ""]
+    if series.empty:
+        return []
+    text = (
+        'Data-parallel forward pass and gradient step on a `("batch",)` mesh: inputs '
+        "split along the batch, parameters replicated, reductions inserted by XLA "
+        "(snnbench's `docs/scaling.md` says how, and what the rows record). "
+        "Efficiency is throughput(n) / (n x throughput(1)) against the 1-device row of "
+        'the same series and run. On a CPU, n "devices" are partitions of the same '
+        "cores: these rows measure what the sharded program and its collectives cost, "
+        "not a speed-up.",
+    )
+    return [
+        figures.section(
+            "Scaling across devices: efficiency",
+            "fig_scaling_efficiency.png",
+            lambda: plots.fig_scaling_efficiency(series),
+            *text,
+            table=scaling_table(series, markdown=True),
+        ),
+        figures.section(
+            "Scaling across devices: time per step vs global batch",
+            "fig_scaling_time_vs_batch.png",
+            lambda: plots.fig_scaling_time_vs_batch(series),
+            "Each line is one device count; solid: the `grouped` gradient step, dashed: `jit`.",
+        ),
+    ]
 
 
 def _time_table(bench: pd.DataFrame) -> str | None:

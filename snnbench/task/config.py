@@ -19,6 +19,14 @@ MEMBRANE_CAPACITANCE_UF_PER_CM2 = 1.0  # jaxley's default
 #: "default" lets the device choose (TF32 on NVIDIA GPUs since Ampere, bf16 passes on TPU).
 MATMUL_PRECISIONS = ("highest", "default")
 
+#: How the surrogate derivative's size depends on the step. ``per_step`` is the
+#: tutorial's: one fixed-size derivative per step, so the surrogate gradient summed
+#: over a time interval grows like 1 / dt. ``per_time`` scales it by
+#: ``dt / SURROGATE_REFERENCE_DT_MS``, so its sum per unit time does not depend on dt.
+SURROGATES = ("per_step", "per_time")
+#: The step at which both scalings are the same: the tutorial's dt (ms).
+SURROGATE_REFERENCE_DT_MS = 1e-3
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -33,9 +41,11 @@ class TaskConfig:
     """The reference SNN task; defaults reproduce the jaxley tutorial.
 
     Units are jaxley's: ms, mV, uS, nA, S/cm^2. ``input_rate_hz * dt_ms`` is the
-    per-step spike probability, exactly as the tutorial computes it.
-    ``matmul_precision`` applies to the dense twin's two matmuls only (jaxley's
-    network has none); see :data:`MATMUL_PRECISIONS`.
+    per-step spike probability, exactly as the tutorial computes it. ``surrogate``
+    is the surrogate derivative's dt scaling (one of :data:`SURROGATES`); the
+    default, ``per_step``, is the tutorial's. ``matmul_precision`` applies to the
+    dense twin's two matmuls only (jaxley's network has none); see
+    :data:`MATMUL_PRECISIONS`.
     """
 
     n_input: int = 100
@@ -57,6 +67,11 @@ class TaskConfig:
     weight_std: float = 10.0
     learning_rate: float = 0.1
     precision: str = "float64"
+    #: Test-only: extra compiled work in every time step, as a fraction of the step's
+    #: cost (0.2 is about +20 %); outputs and gradients stay bit for bit the same
+    #: (:mod:`snnbench.task.slowdown`). The noise study's injected regression.
+    slowdown: float = 0.0
+    surrogate: str = "per_step"
     matmul_precision: str = "highest"
 
     def __post_init__(self) -> None:
@@ -67,7 +82,7 @@ class TaskConfig:
         for name in ("dt_ms", "t_max_ms", "learning_rate", "weight_std", "synapse_decay"):
             value = getattr(self, name)
             expect(_is_number(value) and 0 < value < math.inf, name, "a positive number", value)
-        for name in ("leak_conductance_s_per_cm2", "input_rate_hz"):
+        for name in ("leak_conductance_s_per_cm2", "input_rate_hz", "slowdown"):
             value = getattr(self, name)
             expect(_is_number(value) and 0 <= value < math.inf, name, "a number >= 0", value)
         for name in ("leak_reversal_mv", "threshold_mv", "reset_mv", "v_init_mv", "weight_mean"):
@@ -82,6 +97,12 @@ class TaskConfig:
             self.kernel_na,
         )
         expect(self.precision in PRECISIONS, "precision", f"one of {PRECISIONS}", self.precision)
+        expect(
+            self.surrogate in SURROGATES,
+            "surrogate",
+            f"one of {', '.join(SURROGATES)}",
+            self.surrogate,
+        )
         expect(
             self.matmul_precision in MATMUL_PRECISIONS,
             "matmul_precision",

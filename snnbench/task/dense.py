@@ -4,7 +4,8 @@ Same equations as the jaxley network, integrated the way jaxley integrates an
 isolated single-compartment cell, per step:
 
 1. ``Fire`` on input and hidden cells: ``spike = H(v - vth)``, ``v <- reset`` where
-   it spiked (surrogate Heaviside ``H``).
+   it spiked (surrogate Heaviside ``H``, its derivative scaled as
+   ``config.surrogate`` says).
 2. Synaptic traces: ``s <- spike + (1 - spike) * (s - s_decay * s * dt)``.
 3. Implicit Euler on the membrane: ``v <- (v + dt * c / cm) / (1 + dt * g / cm)``
    with ``g = 1000 * gLeak`` and ``c = 1000 * gLeak * eLeak + (I_ext - I_syn) * 1e5 / area``
@@ -38,7 +39,8 @@ from snnbench.task.config import (
     MEMBRANE_CAPACITANCE_UF_PER_CM2,
     TaskConfig,
 )
-from snnbench.task.spiking import heaviside
+from snnbench.task.slowdown import burn, iterations
+from snnbench.task.spiking import heaviside, surrogate_amplitude
 
 Params = list[dict[str, jax.Array]]
 WEIGHT = "SpikeSynapse_gS"
@@ -105,6 +107,18 @@ def pad_to_integration_steps(inputs: jax.Array, config: TaskConfig) -> jax.Array
     return jnp.pad(inputs, pad)
 
 
+def make_fire(config: TaskConfig) -> Callable[[jax.Array], tuple[jax.Array, jax.Array]]:
+    """``fire(v) -> (v after reset, spike)``: the ``Fire`` channel's update at ``config.dt_ms``."""
+    vth, vreset = config.threshold_mv, config.reset_mv
+    amplitude = surrogate_amplitude(config.surrogate, config.dt_ms)
+
+    def fire(v: jax.Array) -> tuple[jax.Array, jax.Array]:
+        spike = heaviside(v - vth, amplitude=amplitude)
+        return v * (1.0 - spike) + vreset * spike, spike
+
+    return fire
+
+
 def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
     """``simulate(params, inputs) -> (v_out, spikes_in, spikes_hidden)`` for a batch.
 
@@ -121,11 +135,9 @@ def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
     g_leak = 1000.0 * config.leak_conductance_s_per_cm2
     c_leak = g_leak * config.leak_reversal_mv
     denominator = 1.0 + dt * g_leak / cm
-    vth, vreset, decay = config.threshold_mv, config.reset_mv, config.synapse_decay
-
-    def fire(v):
-        spike = heaviside(v - vth)
-        return v * (1.0 - spike) + vreset * spike, spike
+    decay = config.synapse_decay
+    fire = make_fire(config)
+    n_fwd, n_bwd = iterations("dense", config.slowdown)
 
     def trace(s, spike):
         return spike * 1.0 + (1.0 - spike) * (s - decay * s * dt)
@@ -149,6 +161,8 @@ def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
             i_out = jnp.matmul(s_hid, w_out, precision=precision)
             v_hid = membrane(v_hid, -i_hid * _NA_TO_UA_PER_CM2)
             v_out = membrane(v_out, -i_out * _NA_TO_UA_PER_CM2)
+            if n_fwd or n_bwd:  # the test-only slowdown, on the carried v_hid (bit-identical)
+                v_hid = burn(v_hid, n_fwd, n_bwd)
             recorded = (v_out, spike_in, spike_hid) if record_spikes else (v_out,)
             return (v_in, v_hid, v_out, s_in, s_hid), recorded
 

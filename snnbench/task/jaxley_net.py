@@ -26,7 +26,8 @@ from jaxley.channels import Leak
 
 from snnbench.jax_config import temporarily
 from snnbench.task.config import COMPARTMENT_LENGTH_UM, COMPARTMENT_RADIUS_UM, TaskConfig
-from snnbench.task.spiking import spiking_classes
+from snnbench.task.slowdown import iterations, slowed_fire_class
+from snnbench.task.spiking import make_fire, spiking_classes
 from snnbench.task.trainable import make_all_edges_trainable
 
 Params = list[dict[str, jax.Array]]
@@ -57,7 +58,9 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
     leak.channel_params.update(
         {"Leak_gLeak": config.leak_conductance_s_per_cm2, "Leak_eLeak": config.leak_reversal_mv}
     )
-    fire = fire_cls()
+    # The test-only slowdown burns inside Fire's voltage update; "Fire" keeps the names.
+    slowed = slowed_fire_class(fire_cls, *iterations("jaxley", config.slowdown))
+    fire = make_fire(slowed, config.surrogate, base=fire_cls)
     fire.channel_params.update({"Fire_vth": config.threshold_mv, "Fire_vreset": config.reset_mv})
     synapse = synapse_cls()
     synapse.synapse_params["SpikeSynapse_s_decay"] = config.synapse_decay

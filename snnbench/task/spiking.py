@@ -24,6 +24,9 @@ import jaxley.synapses
 from jaxley.channels import Channel
 from jaxley.synapses import Synapse
 
+from snnbench.errors import SnnbenchError, expect
+from snnbench.task.config import SURROGATE_REFERENCE_DT_MS, SURROGATES
+
 #: jaxley releases whose synapse-update seam this adaptation is tested against.
 SUPPORTED_JAXLEY = ("0.13.0", "0.14.0")
 
@@ -44,17 +47,41 @@ def jaxley_has_native_spikes() -> bool:
     return hasattr(jaxley.synapses, "SpikeSynapse")
 
 
-def heaviside(x: jax.Array, grad_scale: float = SURROGATE_GRAD_SCALE) -> jax.Array:
+def surrogate_amplitude(
+    surrogate: str, dt_ms: float, reference_dt_ms: float = SURROGATE_REFERENCE_DT_MS
+) -> float:
+    """Factor on the surrogate derivative for the scaling ``surrogate`` at step ``dt_ms``.
+
+    ``per_step`` (the tutorial's): 1 at every dt. ``per_time``: ``dt_ms /
+    reference_dt_ms``. A spike check happens once per step, so the per-step
+    derivative, summed over a stretch of time, grows like 1 / dt as dt shrinks and
+    the gradient has no dt -> 0 limit; the per-time one sums to the same amount
+    per unit time at every dt and equals the tutorial's at ``reference_dt_ms``.
+
+    Raises:
+        SnnbenchError: on an unknown ``surrogate``.
+    """
+    expect(surrogate in SURROGATES, "surrogate", f"one of {', '.join(SURROGATES)}", surrogate)
+    return 1.0 if surrogate == "per_step" else dt_ms / reference_dt_ms
+
+
+def heaviside(
+    x: jax.Array, grad_scale: float = SURROGATE_GRAD_SCALE, amplitude: float = 1.0
+) -> jax.Array:
     """Step function ``x >= 0`` with a fast-sigmoid surrogate derivative.
 
-    Forward: ``jnp.heaviside(x, 1.0)``. Backward: ``g / (grad_scale * |x| + 1) ** 2``,
-    so a spike that barely happened (or barely did not) still passes gradient.
+    Forward: ``jnp.heaviside(x, 1.0)``. Backward:
+    ``amplitude * g / (grad_scale * |x| + 1) ** 2``, so a spike that barely
+    happened (or barely did not) still passes gradient. ``amplitude`` (see
+    :func:`surrogate_amplitude`) changes the backward pass only.
     """
 
     @jax.custom_gradient
     def _step(x):
         def backward(g):
-            return (g / (grad_scale * jnp.abs(x) + 1.0) ** 2,)
+            surrogate = g / (grad_scale * jnp.abs(x) + 1.0) ** 2
+            # Amplitude 1 leaves the graph as it was, so per-step results stay bit-identical.
+            return (surrogate if amplitude == 1.0 else amplitude * surrogate,)
 
         return jnp.heaviside(x, 1.0), backward
 
@@ -66,10 +93,13 @@ class Fire(Channel):
 
     Parameters ``Fire_vth`` and ``Fire_vreset`` (mV); state ``Fire_spikes`` (0 or 1,
     stored as a float so the surrogate gradient survives jaxley's state scatter).
-    It carries no current.
+    It carries no current. ``surrogate`` is the surrogate derivative's dt scaling
+    (:func:`surrogate_amplitude`); jaxley hands ``update_states`` the step.
     """
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None, surrogate: str = "per_step"):
+        surrogate_amplitude(surrogate, SURROGATE_REFERENCE_DT_MS)  # validates it
+        self.surrogate = surrogate
         self.current_is_in_mA_per_cm2 = True
         super().__init__(name)
         self.channel_params = {f"{self.name}_vth": -50.0, f"{self.name}_vreset": -70.0}
@@ -79,7 +109,8 @@ class Fire(Channel):
     def update_states(self, states, dt, v, params):
         vth = params[f"{self._name}_vth"]
         vreset = params[f"{self._name}_vreset"]
-        spike = heaviside(v - vth)
+        # jaxley passes dt as a Python float, so the amplitude is a constant here.
+        spike = heaviside(v - vth, amplitude=surrogate_amplitude(self.surrogate, dt))
         v_new = v * (1.0 - spike) + vreset * spike
         return {"v": v_new, f"{self.name}_spikes": spike}
 
@@ -154,6 +185,27 @@ def check_jaxley_seam() -> None:
         )
 
 
+def make_fire(fire_cls: type, surrogate: str, base: type | None = None) -> Channel:
+    """A ``Fire`` channel of ``fire_cls`` with the surrogate scaling ``surrogate``.
+
+    ``base`` is the ``Fire`` class ``fire_cls`` derives from when it is a wrapper
+    (the test-only slowdown's subclass); the surrogate option is checked on it.
+
+    Raises:
+        SnnbenchError: ``per_time`` with jaxley's own ``Fire``, which has no such option.
+    """
+    # "Fire" by name, so a subclass (the test-only slowdown's) keeps jaxley's names.
+    if surrogate == "per_step":
+        return fire_cls(name="Fire")
+    if (base or fire_cls) is not Fire:
+        raise SnnbenchError(
+            f"`surrogate` {surrogate!r} needs snnbench's own Fire channel, but jaxley "
+            f"{jaxley_version()} ships its own (per-step surrogate only); use "
+            "surrogate='per_step' or the dense backend."
+        )
+    return fire_cls(name="Fire", surrogate=surrogate)
+
+
 def spiking_classes() -> tuple[type, type, type]:
     """``(Network, Fire, SpikeSynapse)`` to build the task with on this jaxley."""
     if jaxley_has_native_spikes():
@@ -173,5 +225,7 @@ __all__ = [
     "heaviside",
     "jaxley_has_native_spikes",
     "jaxley_version",
+    "make_fire",
     "spiking_classes",
+    "surrogate_amplitude",
 ]

@@ -104,8 +104,8 @@ class ProfileOptions:
             self.platform,
             self.dt_ms,
             self.t_max_ms,
-            self.n_input,
-            self.n_hidden,
+            n_input=self.n_input,
+            n_hidden=self.n_hidden,
         )
 
 

@@ -1,4 +1,4 @@
-"""Fidelity of each point of the study against its backend's reference (NumPy only)."""
+"""Fidelity of each point of the study against its reference (NumPy only)."""
 
 from __future__ import annotations
 
@@ -66,29 +66,37 @@ def point_metrics(grid: TradeoffGrid, out: dict, ref: dict, dt_ms: float) -> dic
 
 
 def fidelity_frame(grid: TradeoffGrid, outputs: dict) -> pd.DataFrame:
-    """One row per point with every fidelity metric against its backend's reference."""
+    """One row per point with every fidelity metric against its reference.
+
+    Each (backend, surrogate) has its own reference: float64 at the finest dt.
+    """
     rows = []
     for backend in grid.backends:
-        ref_id = grid.reference_id(backend)
-        ref = outputs[ref_id]
-        for precision in grid.precisions:
-            for dt in grid.dts_ms:
-                pid = point_id(backend, precision, dt)
-                row = {
-                    "point_id": pid,
-                    "backend": backend,
-                    "precision": precision,
-                    "dt_ms": dt,
-                    "is_reference": pid == ref_id,
-                    "reference_id": ref_id,
-                }
-                row.update(point_metrics(grid, outputs[pid], ref, dt))
-                rows.append(row)
+        for surrogate in grid.surrogates:
+            ref_id = grid.reference_id(backend, surrogate)
+            ref = outputs[ref_id]
+            for precision in grid.precisions:
+                for dt in grid.dts_ms:
+                    pid = point_id(backend, precision, dt, surrogate)
+                    row = {
+                        "point_id": pid,
+                        "scenario": "resampled",
+                        "backend": backend,
+                        "precision": precision,
+                        "dt_ms": dt,
+                        "surrogate": surrogate,
+                        "is_reference": pid == ref_id,
+                        "reference_id": ref_id,
+                    }
+                    row.update(point_metrics(grid, outputs[pid], ref, dt))
+                    rows.append(row)
     frame = pd.DataFrame(rows)
     if "train_accuracy_on_reference" in frame:
-        ref_acc = frame[frame["is_reference"]].set_index("backend")["train_accuracy_on_reference"]
+        keys = ["backend", "surrogate"]
+        ref_acc = frame[frame["is_reference"]].set_index(keys)["train_accuracy_on_reference"]
+        own = pd.MultiIndex.from_frame(frame[keys])
         frame["accuracy_drop"] = (
-            frame["backend"].map(ref_acc) - frame["train_accuracy_on_reference"]
+            ref_acc.reindex(own).to_numpy() - frame["train_accuracy_on_reference"].to_numpy()
         )
     else:
         frame["accuracy_drop"] = np.nan

@@ -39,10 +39,30 @@ def pareto_front(frame: pd.DataFrame, cost_column: str, error_column: str) -> pd
     return flags
 
 
+#: The budget's metrics, and the table column that says whether their reference converged.
+_BUDGET_METRICS = (
+    ("max_voltage_rmse_mv", "voltage_rmse_mv"),
+    ("min_grad_cosine", "grad_cosine"),
+)
+
+
+def budget_caveats(row: pd.Series, budget: Budget) -> str:
+    """The budget metrics of ``row`` that were judged against an unconverged reference."""
+    out = []
+    for limit, metric in _BUDGET_METRICS:
+        converged = row.get(f"{metric}_reference_converged")
+        if getattr(budget, limit) is not None and converged is not None and not bool(converged):
+            out.append(metric)
+    return ", ".join(out)
+
+
 def add_selection(
     frame: pd.DataFrame, budget: Budget, trained_backends: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
     """Pareto flags, budget verdicts and the chosen (fastest within budget) row.
+
+    ``budget_caveats`` names the budget metrics judged against a reference that
+    has not converged (the verdict stands, relative to that reference only).
 
     ``trained_backends``: backends whose points were trained (``None``: all); the
     accuracy limit applies only to those.
@@ -50,8 +70,13 @@ def add_selection(
     frame = frame.copy()
     cost = budget.cost_column
     frame["grad_angle_error"] = 1.0 - frame["grad_cosine"]
-    frame["pareto_voltage"] = pareto_front(frame, cost, "voltage_rmse_mv")
-    frame["pareto_grad"] = pareto_front(frame, cost, "grad_rel_error")
+    # Each surrogate's errors are against its own reference: one front per surrogate.
+    groups = frame.groupby("surrogate", sort=False) if "surrogate" in frame else [(None, frame)]
+    for column, error in (("pareto_voltage", "voltage_rmse_mv"), ("pareto_grad", "grad_rel_error")):
+        frame[column] = False
+        for _, group in groups:
+            frame.loc[group.index, column] = pareto_front(group, cost, error)
+    frame["budget_caveats"] = [budget_caveats(row, budget) for _, row in frame.iterrows()]
     failures = [
         budget.failures(row, trained_backends is None or row["backend"] in trained_backends)
         for _, row in frame.iterrows()
@@ -62,6 +87,6 @@ def add_selection(
     within = frame[frame["meets_budget"]]
     if not within.empty:
         frame.loc[within[cost].idxmin(), "chosen"] = True
-    ref_cost = frame[frame["is_reference"]].set_index("backend")[cost]
+    ref_cost = frame[frame["is_reference"]].groupby("backend")[cost].first()
     frame["speedup_vs_reference"] = frame["backend"].map(ref_cost) / frame[cost]
     return frame

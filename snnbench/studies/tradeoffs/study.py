@@ -1,13 +1,17 @@
 """dt and precision trade-offs: what each setting costs in fidelity, and what it saves in time.
 
-The study runs a grid of (dt, precision, backend) points against a reference
-(float64 at the finest dt, per backend):
+The study runs a grid of (dt, precision, backend, surrogate) points against a
+reference (float64 at the finest dt, per backend and surrogate):
 
 1. fidelity, through per-precision worker processes (:mod:`.worker`) that all
-   see the same input current waveform (:mod:`.resample`) and the same weights;
-   the metrics (:mod:`.metrics`) are computed in this process;
-2. cost, through the benchmark runner (:func:`snnbench.measure.runner.run_matrix`);
-3. one table, the Pareto fronts, the fastest setting within a budget (:mod:`.selection`).
+   see the same input current waveform (:mod:`.resample`, scenario (a)) and the
+   same weights; the metrics (:mod:`.metrics`) are computed in this process;
+2. the reference's own convergence, from further halvings of its step
+   (:mod:`.reference_check`); every metric is labelled with the verdict;
+3. why spikes go missing: input-spike counts per kernel amplitude (:mod:`.spike_loss`);
+   optionally scenario (b), the tutorial re-run at each dt with its own draws;
+4. cost, through the benchmark runner (:func:`snnbench.measure.runner.run_matrix`);
+5. one table, the Pareto fronts, the fastest setting within a budget (:mod:`.selection`).
 
 The grid and the budget are in :mod:`.grid`; the page in :mod:`snnbench.render.tradeoffs_page`.
 """
@@ -19,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,11 +34,13 @@ import pandas as pd
 from snnbench.measure import machine, runner, storage
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.records import SCHEMA_VERSION
-from snnbench.render import plots
+from snnbench.render import plots, tradeoffs_plots
 from snnbench.render.tradeoffs_page import summary_markdown
+from snnbench.studies.tradeoffs import reference_check, spike_loss
 from snnbench.studies.tradeoffs.grid import SEP, Budget, TradeoffGrid
 from snnbench.studies.tradeoffs.metrics import fidelity_frame
 from snnbench.studies.tradeoffs.selection import add_selection, cost_frame
+from snnbench.task.config import TaskConfig
 
 
 def _run_worker(job: dict, workdir: Path, name: str) -> None:
@@ -51,7 +58,10 @@ def _run_worker(job: dict, workdir: Path, name: str) -> None:
 
 
 def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = print) -> dict:
-    """Prepare the shared data, evaluate every point; returns ``{point_id: {key: array}}``."""
+    """Prepare the shared data, evaluate every point; returns ``{point_id: {key: array}}``.
+
+    The shared arrays are returned too, under the key ``"shared"``.
+    """
     shared = workdir / "shared.npz"
     separate_prepare = "float32" in grid.precisions  # float32 needs the data before float64 runs
     if separate_prepare:
@@ -62,16 +72,22 @@ def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = 
     outputs: dict[str, Path] = {}
     for precision in sorted(grid.precisions, key=lambda p: p == "float64"):  # float64 last
         points = [
-            {"dt_ms": dt, "backend": backend, "train": backend in grid.train_backends}
+            {"dt_ms": dt, "backend": backend, "surrogate": surrogate}
+            | {"train": backend in grid.train_backends}
             for backend in grid.backends
+            for surrogate in grid.surrogates
             for dt in grid.dts_ms
         ]
+        checks = reference_check.check_points(grid) if precision == "float64" else []
         out = workdir / f"{precision}.npz"
-        say(f"tradeoffs: evaluating {len(points)} {precision} points")
+        say(
+            f"tradeoffs: evaluating {len(points)} {precision} points"
+            + (f" and {len(checks)} reference checks (finer dt)" if checks else "")
+        )
         job = grid.job(
             stage="evaluate",
             precision=precision,
-            points=points,
+            points=points + checks,
             shared=str(shared),
             out=str(out),
             transfer=precision == "float64",
@@ -80,7 +96,22 @@ def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = 
         )
         _run_worker(job, workdir, precision)
         outputs[precision] = out
-    return _collect(outputs.values())
+    if "redrawn" in grid.scenarios:
+        out = workdir / "redrawn.npz"
+        say(f"tradeoffs: scenario (b), the tutorial re-run at {len(grid.dts_ms)} dts")
+        job = grid.job(
+            stage="redrawn",
+            precision="float64",
+            dts_ms=list(grid.dts_ms),
+            surrogates=list(grid.surrogates),
+            out=str(out),
+        )
+        _run_worker(job, workdir, "redrawn")
+        outputs["redrawn"] = out
+    found = _collect(outputs.values())
+    with np.load(shared) as loaded:
+        found["shared"] = dict(loaded)
+    return found
 
 
 def _collect(paths) -> dict[str, dict[str, np.ndarray]]:
@@ -105,10 +136,25 @@ def measure_cost(
 
 @dataclass(frozen=True)
 class TradeoffResult:
+    """A finished study: its folder, its tables and the budget's pick.
+
+    Attributes:
+        run_dir: the run folder.
+        frame: ``tradeoffs.csv``, one row per point of scenario (a).
+        chosen: the fastest row within the budget, or ``None``.
+        budget: the budget it was judged by.
+        convergence: ``convergence.csv``, the reference's self-convergence per quantity.
+        spike_loss: ``spike_loss.csv``, input spikes per kernel amplitude and dt.
+        redrawn: ``redrawn.csv``, scenario (b) (empty unless it ran).
+    """
+
     run_dir: Path
     frame: pd.DataFrame = field(repr=False)
     chosen: pd.Series | None = field(repr=False)
     budget: Budget
+    convergence: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    spike_loss: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    redrawn: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 CostFunction = Callable[[TradeoffGrid], tuple[pd.DataFrame, str]]
@@ -134,27 +180,100 @@ def run_tradeoffs(
         policy=policy,
         metadata=machine.metadata(),
     )
+    stages: dict[str, float] = {}
+    clock = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="snnbench-tradeoffs-") as tmp:
         outputs = run_workers(grid, Path(tmp), say)
-    frame = fidelity_frame(grid, outputs)
+    shared = outputs.pop("shared")
+    stages["fidelity_s"], clock = time.perf_counter() - clock, time.perf_counter()
+    verdicts = reference_check.run_checks(grid, outputs)
+    convergence = reference_check.convergence_frame(grid, outputs, verdicts)
+    frame = reference_check.label_metrics(fidelity_frame(grid, outputs), verdicts)
+    say("tradeoffs: counting input spikes per kernel amplitude (NumPy)")
+    sweep = pd.DataFrame(
+        spike_loss.kernel_sensitivity(
+            _task_config(grid),
+            shared["spikes"],
+            grid.source_dt_ms,
+            tuple(sorted(set(grid.dts_ms + grid.refinement_dts_ms))),
+            grid.kernel_sweep_na,
+        )
+    )
+    redrawn = redrawn_frame(outputs) if "redrawn" in grid.scenarios else pd.DataFrame()
+    stages["spike_counts_s"], clock = time.perf_counter() - clock, time.perf_counter()
     say("tradeoffs: timing every point with the benchmark harness")
     cost = cost or (lambda g: measure_cost(g, out_root, policy, progress))
     costs, bench_run_id = cost(grid)
+    stages["cost_s"] = time.perf_counter() - clock
     frame = frame.merge(costs, on=["backend", "precision", "dt_ms"], how="left")
     frame = add_selection(frame, budget, grid.train_backends)
     frame = _with_metadata(frame, grid, folder.run_id, bench_run_id)
+    tables = {"tradeoffs_convergence": convergence, "tradeoffs_spike_loss": sweep}
+    if not redrawn.empty:
+        tables["tradeoffs_redrawn"] = redrawn
+    for kind, table in tables.items():
+        table.insert(0, "schema_version", SCHEMA_VERSION)
+        table.insert(1, "run_id", folder.run_id)
+        folder.write_table(kind, table)
     folder.write_table("tradeoffs", frame)
-    plots.save_png(plots.fig_tradeoffs(frame, budget.cost_column), folder / "pareto.png")
+    _write_figures(folder, frame, sweep, redrawn, budget.cost_column)
     chosen = frame[frame["chosen"]].iloc[0] if frame["chosen"].any() else None
-    folder.write_text("summary.md", summary_markdown(frame, budget.describe(), budget.cost_column))
+    folder.write_text(
+        "summary.md",
+        summary_markdown(
+            frame,
+            budget.describe(),
+            budget.cost_column,
+            convergence=convergence,
+            spike_loss=sweep,
+            redrawn=redrawn,
+        ),
+    )
     info.update(
         status="complete",
         finished_utc=machine.utc_now(),
         bench_run_id=bench_run_id,
+        stage_wall_s=stages,
         chosen=None if chosen is None else chosen["point_id"],
     )
     folder.write_info(info)
-    return TradeoffResult(folder.path, frame, chosen, budget)
+    return TradeoffResult(folder.path, frame, chosen, budget, convergence, sweep, redrawn)
+
+
+def _task_config(grid: TradeoffGrid) -> TaskConfig:
+    return TaskConfig(
+        dt_ms=grid.source_dt_ms,
+        t_max_ms=grid.t_max_ms,
+        batch_size=grid.batch_size,
+        seed=grid.seed,
+        kernel_na=grid.kernel_na,
+    )
+
+
+def redrawn_frame(outputs: dict) -> pd.DataFrame:
+    """Scenario (b): one row per (dt, surrogate) from the ``redrawn-*`` outputs."""
+    rows = []
+    for pid, out in outputs.items():
+        if not pid.startswith("redrawn-"):
+            continue
+        rows.append({k: v.item() for k, v in out.items() if np.ndim(v) == 0})
+    frame = pd.DataFrame(rows).sort_values(["surrogate", "dt_ms"], ignore_index=True)
+    frame["input_spike_loss"] = 1.0 - frame["input_spikes"] / frame["drawn"]
+    return frame
+
+
+def _write_figures(
+    folder: storage.RunFolder,
+    frame: pd.DataFrame,
+    sweep: pd.DataFrame,
+    redrawn: pd.DataFrame,
+    cost_column: str,
+) -> None:
+    plots.save_png(plots.fig_tradeoffs(frame, cost_column), folder / "pareto.png")
+    if not sweep.empty or not redrawn.empty:
+        plots.save_png(tradeoffs_plots.fig_spike_loss(sweep, redrawn), folder / "spike_loss.png")
+    if "train_accuracy_on_reference" in frame:
+        plots.save_png(tradeoffs_plots.fig_accuracy(frame, redrawn), folder / "accuracy.png")
 
 
 def _plain(values: dict) -> dict:
@@ -167,6 +286,8 @@ def _with_metadata(frame: pd.DataFrame, grid: TradeoffGrid, run_id: str, bench_r
     frame.insert(1, "run_id", run_id)
     frame["bench_run_id"] = bench_run_id
     frame["n_steps"] = [round(grid.t_max_ms / dt) for dt in frame["dt_ms"]]
+    frame["kernel_na"] = ";".join(f"{k:g}" for k in grid.kernel_na)
+    frame["refinement_dts_ms"] = ";".join(f"{d:g}" for d in grid.refinement_dts_ms)
     for name in (
         "t_max_ms",
         "batch_size",

@@ -10,10 +10,14 @@ Stages:
 * ``prepare`` (float64): draw the tutorial's data once on its 1e-3 ms grid; pick
   the weights the fidelity metrics are evaluated at (initial, or trained at the
   reference setting).
-* ``evaluate``: for each (dt, backend) point in this precision: output voltages,
-  input/hidden spikes (dense backend), loss and gradient at the evaluation
-  weights, and a training run from the initial weights. Optionally evaluate
+* ``evaluate``: for each (dt, backend, surrogate) point in this precision: output
+  voltages, input/hidden spikes (dense backend), loss and gradient at the
+  evaluation weights, and a training run from the initial weights (refinement
+  points, which only check the reference, are not trained). Optionally evaluate
   trained weights (its own and other workers') on the reference simulation.
+* ``redrawn`` (float64, dense): scenario (b), the tutorial re-run at each dt with
+  its own draws: spikes drawn and fired, the continuous-time count of the same
+  draw, loss and accuracy before and after training.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 from snnbench.precision import current_precision, set_precision
 from snnbench.studies.tradeoffs.grid import SEP, point_id
 from snnbench.studies.tradeoffs.resample import rebin_spikes, resample_currents
+from snnbench.studies.tradeoffs.spike_loss import InputNeuron, event_driven_count
 from snnbench.task import dense
 from snnbench.task.config import TaskConfig
 from snnbench.task.data import TaskData, make_data
@@ -42,13 +47,17 @@ from snnbench.task.model import (
 )
 
 
-def point_config(job: dict, dt_ms: float, precision: str) -> TaskConfig:
+def point_config(
+    job: dict, dt_ms: float, precision: str, surrogate: str = "per_step"
+) -> TaskConfig:
     return TaskConfig(
         dt_ms=dt_ms,
         t_max_ms=job["t_max_ms"],
         batch_size=job["batch_size"],
         seed=job["seed"],
+        kernel_na=tuple(job["kernel_na"]),
         precision=precision,
+        surrogate=surrogate,
     )
 
 
@@ -82,7 +91,7 @@ def prepare(job: dict) -> None:
     arrays["eval_weights"] = arrays["weights"]
     if job["at"] == "trained":
         ref = job["reference"]
-        config = point_config(job, ref["dt_ms"], "float64")
+        config = point_config(job, ref["dt_ms"], "float64", ref["surrogate"])
         task = make_task(config, ref["backend"], point_data(arrays, job, ref["dt_ms"]))
         trained = train(
             task, _simulator(config, ref["backend"], task), arrays["weights"], job["epochs"]
@@ -142,7 +151,7 @@ def train(
 def evaluate_point(job: dict, shared: dict, point: dict) -> dict[str, np.ndarray]:
     """Raw outputs of one (dt, backend) point in this process's precision."""
     dt, backend, precision = point["dt_ms"], point["backend"], job["precision"]
-    config = point_config(job, dt, precision)
+    config = point_config(job, dt, precision, point.get("surrogate", "per_step"))
     task = make_task(config, backend, point_data(shared, job, dt))
     simulate = _simulator(config, backend, task)
     params = _params(shared["eval_weights"], task)
@@ -191,7 +200,8 @@ def evaluate(job: dict) -> None:
     arrays: dict[str, np.ndarray] = {}
     trained: dict[str, np.ndarray] = {}
     for point in job["points"]:
-        pid = point_id(point["backend"], job["precision"], point["dt_ms"])
+        surrogate = point.get("surrogate", "per_step")
+        pid = point_id(point["backend"], job["precision"], point["dt_ms"], surrogate)
         print(f"tradeoffs worker: {pid}", file=sys.stderr, flush=True)
         for key, value in evaluate_point(job, shared, point).items():
             arrays[f"{pid}{SEP}{key}"] = value
@@ -207,6 +217,53 @@ def evaluate(job: dict) -> None:
     np.savez(job["out"], **arrays)
 
 
+def redrawn_point(job: dict, dt_ms: float, surrogate: str) -> dict[str, np.ndarray]:
+    """Scenario (b) at one dt: the tutorial's own draws at ``dt_ms``, on the dense twin.
+
+    Each input spike becomes a pulse of ``len(kernel_na)`` steps, so its charge
+    scales with dt: this is a different model at every dt, compared with itself
+    (spikes fired vs drawn, the continuous-time count of the same current) and by
+    its trained accuracy, not against a common reference.
+    """
+    config = point_config(job, dt_ms, "float64", surrogate)
+    data = make_data(config)
+    task = make_task(config, "dense", data)
+    simulate = _simulator(config, "dense", task)
+    params = _params(np.asarray(data.weights), task)
+    v, spikes_in, spikes_hidden = simulate(params, task.inputs)
+    loss, accuracy = _loss_and_accuracy(v, task.targets)
+    inputs = np.asarray(data.inputs, dtype=np.float64)
+    out = {
+        "dt_ms": np.asarray(dt_ms),
+        "surrogate": np.asarray(surrogate),
+        "drawn": np.asarray(int(np.asarray(data.spikes).sum())),
+        "drawn_in_last_bin": np.asarray(int(np.asarray(data.spikes)[..., -1].sum())),
+        "input_spikes": np.asarray(int(np.asarray(spikes_in).sum())),
+        "hidden_spikes": np.asarray(int(np.asarray(spikes_hidden).sum())),
+        "continuous_time": np.asarray(
+            event_driven_count(InputNeuron.from_config(config), inputs, dt_ms)
+        ),
+        "loss": np.asarray(loss),
+        "accuracy": np.asarray(accuracy),
+    }
+    if job["epochs"] > 0:
+        trained = train(task, simulate, np.asarray(data.weights), job["epochs"])
+        out.update({k: v for k, v in trained.items() if k != "trained"})
+    return out
+
+
+def evaluate_redrawn(job: dict) -> None:
+    """Every (dt, surrogate) of scenario (b); one .npz out."""
+    arrays: dict[str, np.ndarray] = {}
+    for dt in job["dts_ms"]:
+        for surrogate in job["surrogates"]:
+            pid = point_id("redrawn", "float64", dt, surrogate)
+            print(f"tradeoffs worker: {pid}", file=sys.stderr, flush=True)
+            for key, value in redrawn_point(job, dt, surrogate).items():
+                arrays[f"{pid}{SEP}{key}"] = value
+    np.savez(job["out"], **arrays)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(argv[0]).read_text())
@@ -214,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     jax.config.update("jax_enable_compilation_cache", False)
     if job["stage"] == "prepare":
         prepare(job)
+        return 0
+    if job["stage"] == "redrawn":
+        evaluate_redrawn(job)
         return 0
     if job.get("prepare_first"):  # a float64-only study needs no separate prepare process
         prepare({**job, "out": job["shared"]})

@@ -1,0 +1,188 @@
+"""One configuration's measurements on one side of a comparison, read from table rows.
+
+Each table row is one *run* of a configuration: the per-call samples of one
+measurement (wall time, and process CPU time when recorded), the yardstick
+measured next to it, and -- for interleaved A/B rounds -- the job and round it
+belongs to, so that the rounds of the two sides can be paired.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from snnbench.measure.records import OLD_ROW_DEFAULTS, SCALING_DEFAULTS, CaseSpec
+
+#: The timing metrics a verdict may use: per-call process CPU time, per-call wall time.
+METRICS = ("cpu", "wall")
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _index(value: object) -> int | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) else None
+
+
+def _samples(value: object) -> tuple[float, ...]:
+    if not isinstance(value, str) or not value.strip():
+        return ()
+    return tuple(float(s) for s in json.loads(value))
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measurement of one configuration.
+
+    Attributes:
+        wall_s / cpu_s: per-call seconds (``cpu_s`` empty when not recorded).
+        pinned_cpu: the core the process was pinned to ("" when it was not).
+        yardstick_wall_s: the yardstick's wall seconds next to this run, if recorded.
+        pair_key: ``(A/B job, round)`` for interleaved rounds, else ``None``.
+    """
+
+    wall_s: tuple[float, ...]
+    cpu_s: tuple[float, ...] = ()
+    pinned_cpu: str = ""
+    yardstick_wall_s: float | None = None
+    pair_key: tuple[str, int] | None = None
+
+    def samples(self, metric: str) -> tuple[float, ...]:
+        return self.cpu_s if metric == "cpu" else self.wall_s
+
+    def median(self, metric: str) -> float:
+        return float(np.median(self.samples(metric)))
+
+
+@dataclass(frozen=True)
+class Side:
+    """One configuration on one side: its runs, or why it has none to compare.
+
+    Attributes:
+        runs: the runs that finished (all of them, when ``problem`` is empty).
+        n_rows: how many rows the table held for it (finished or not).
+        problem: why it is not comparable ("" when every run was ok).
+        ok: whether every row was ok (a skipped or failed row makes it False).
+    """
+
+    runs: tuple[Run, ...]
+    n_rows: int
+    problem: str = ""
+    ok: bool = True
+
+    def has(self, metric: str) -> bool:
+        """Whether every run recorded ``metric``."""
+        return bool(self.runs) and all(r.samples(metric) for r in self.runs)
+
+    def samples(self, metric: str) -> tuple[float, ...]:
+        return tuple(s for r in self.runs for s in r.samples(metric))
+
+    def median_s(self, metric: str = "wall") -> float | None:
+        samples = self.samples(metric)
+        return float(np.median(samples)) if samples else None
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.runs) and all(r.pinned_cpu for r in self.runs)
+
+    @property
+    def yardsticks_s(self) -> tuple[float, ...]:
+        return tuple(r.yardstick_wall_s for r in self.runs if r.yardstick_wall_s is not None)
+
+    @property
+    def pair_keys(self) -> set[tuple[str, int]]:
+        return {r.pair_key for r in self.runs if r.pair_key is not None}
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.runs) and all(r.pair_key is not None for r in self.runs)
+
+
+def spec_of(row: Mapping) -> CaseSpec:
+    """The configuration of a table row (floats rounded so CSV round trips match).
+
+    A row without the device-count columns (written before they existed, or
+    read back with an empty cell) ran on one device in one process; one without
+    the network-size columns ran the tutorial's network.
+    """
+    layout = {}
+    for name in ("devices", "scaling", "processes", "data_parallel"):
+        value, default = row.get(name), SCALING_DEFAULTS[name]
+        missing = value is None or (not isinstance(value, str) and pd.isna(value))
+        layout[name] = default if missing else type(default)(value)
+    for name in ("n_input", "n_hidden"):  # the network size; older rows: the tutorial's
+        value = row.get(name)
+        missing = value is None or pd.isna(value)
+        layout[name] = OLD_ROW_DEFAULTS[name] if missing else int(value)
+    return CaseSpec(
+        backend=str(row["backend"]),
+        phase=str(row["phase"]),
+        batch_size=int(row["batch_size"]),
+        precision=str(row["precision"]),
+        platform=str(row["platform"]),
+        dt_ms=round(float(row["dt_ms"]), 12),
+        t_max_ms=round(float(row["t_max_ms"]), 12),
+        **layout,
+    )
+
+
+def run_of(row: Mapping) -> Run:
+    """The run a finished table row holds."""
+    job, round_ = _text(row.get("ab_job")), _index(row.get("ab_round"))
+    return Run(
+        wall_s=_samples(row["samples_json"]),
+        cpu_s=_samples(row.get("cpu_samples_json")),
+        pinned_cpu=_text(row.get("pinned_cpu")),
+        yardstick_wall_s=_number(row.get("yardstick_wall_s")),
+        pair_key=(job, round_) if job and round_ is not None else None,
+    )
+
+
+def side_of(rows: list[Mapping]) -> Side:
+    """A side from all rows of one configuration (several runs are pooled)."""
+    problems = []
+    runs = []
+    for row in rows:
+        if row["status"] != "ok":
+            reason = row.get("reason")
+            reason = reason if isinstance(reason, str) and reason else "no reason given"
+            problems.append(f"{row['status']}: {reason}")
+            continue
+        run = run_of(row)
+        if run.wall_s:
+            runs.append(run)
+    if problems:
+        prefix = f"{len(problems)} of {len(rows)} runs " if len(rows) > 1 else ""
+        return Side(tuple(runs), len(rows), prefix + problems[0], ok=False)
+    if not runs:
+        return Side((), len(rows), "ok but without samples", ok=False)
+    return Side(tuple(runs), len(rows))
+
+
+def sides_of(frame: pd.DataFrame) -> dict[CaseSpec, Side]:
+    """Every configuration of a table and its side."""
+    grouped: dict[CaseSpec, list[Mapping]] = {}
+    for row in frame.to_dict("records"):
+        grouped.setdefault(spec_of(row), []).append(row)
+    return {spec: side_of(rows) for spec, rows in grouped.items()}

@@ -1,0 +1,58 @@
+"""The test-only compiled slowdown: bit-identical results, real compiled work, the knob's switch."""
+
+import jax
+import numpy as np
+import pytest
+
+from snnbench import TaskConfig, make_task, set_precision
+from snnbench.errors import SnnbenchError
+from snnbench.measure import harness
+from snnbench.measure.records import CaseSpec
+from snnbench.task import slowdown
+
+
+def bits(tree) -> list[np.ndarray]:
+    return [np.asarray(x).view(np.uint32) for x in jax.tree_util.tree_leaves(tree)]
+
+
+@pytest.mark.parametrize("backend", ["dense", "jaxley"])
+def test_slowed_task_is_bit_identical(backend):
+    set_precision("float32")
+    out = {}
+    for fraction in (0.0, 0.4):
+        config = TaskConfig(batch_size=2, precision="float32", t_max_ms=0.05, slowdown=fraction)
+        task = make_task(config, backend)
+        params = task.init_params()
+        out[fraction] = bits((task.forward(params, task.inputs), task.grad(params)))
+    for plain, slowed in zip(out[0.0], out[0.4], strict=True):
+        assert np.array_equal(plain, slowed)
+
+
+def test_burn_keeps_every_bit_and_its_work():
+    set_precision("float32")
+    x = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e30, -2.5], dtype=np.float32)
+    assert np.array_equal(bits(slowdown.burn(x, 3, 3))[0], bits(x)[0])
+    grad = jax.grad(lambda v: (slowdown.burn(v, 3, 5) * 2.0).sum())(np.ones(3, np.float32))
+    assert np.array_equal(np.asarray(grad), np.full(3, 2.0, np.float32))
+    plain = jax.jit(lambda v: slowdown.burn(v, 0, 0)).lower(x).compile().as_text()
+    slowed = jax.jit(lambda v: slowdown.burn(v, 50, 0)).lower(x).compile().as_text()
+    assert "tanh" not in plain and "tanh" in slowed and "while" in slowed  # XLA kept the loop
+
+
+def test_iterations_per_fraction():
+    assert slowdown.iterations("dense", 0.0) == (0, 0)
+    f, cf, b, cb = slowdown.PER_STEP_ITERATIONS["dense"]
+    assert slowdown.iterations("dense", 0.4) == (round(f * (0.4 - cf)), round(b * (0.4 - cb)))
+    assert min(slowdown.iterations("jaxley", 0.01)) == 1  # tiny fractions still burn
+
+
+def test_the_knob_is_set_through_the_environment(monkeypatch):
+    spec = CaseSpec("dense", "forward", 2, "float32", "cpu", 1e-3)
+    assert harness.config_for(spec).slowdown == 0.0
+    monkeypatch.setenv(slowdown.ENV_VAR, "0.2")
+    assert harness.config_for(spec).slowdown == 0.2
+    monkeypatch.setenv(slowdown.ENV_VAR, "fast")
+    with pytest.raises(SnnbenchError, match="`SNNBENCH_SLOWDOWN` must be a fraction >= 0"):
+        harness.config_for(spec)
+    with pytest.raises(SnnbenchError, match="`slowdown` must be a number >= 0"):
+        TaskConfig(slowdown=-0.1)
