@@ -72,6 +72,9 @@ def steps(out: Path, dry_run: bool) -> list[Step]:
     common = ("--device", device, "--out", results, "--no-progress")
     profile_common = ("profile", "--device", device, "--out", results, "--no-progress")
     tests = (*tests, f"--junitxml={out / 'tests.xml'}")
+    all_tests = (PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "tests")
+    if dry_run:
+        all_tests = (*all_tests, "-k", "gpu_plan")
     this = (PY, str(Path(__file__).resolve()))
     report = ("report", "--results", results, "--out", str(out / "report"))
     return [
@@ -90,6 +93,8 @@ def steps(out: Path, dry_run: bool) -> list[Step]:
             {"XLA_FLAGS": "--xla_gpu_enable_command_buffer="},
         ),
         Step("report", _snnbench(*report), 90, 10),
+        # Last, and only if the budget allows: the whole suite on this machine.
+        Step("all_tests", all_tests, 420, 30 if dry_run else 300),
     ]
 
 
