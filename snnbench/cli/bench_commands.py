@@ -15,7 +15,7 @@ def add_bench(sub) -> None:
         help="run the benchmark matrix and write a results folder",
         description="Time build, trace+lower, compile, forward and gradient step over the "
         "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
-        "matrix takes 4-6 min on a 2-core CPU (compile and build timed at one batch size per "
+        "matrix takes 2-6 min on a 2-core CPU (compile and build timed at one batch size per "
         "device and precision; --full times them at every one).",
     )
     add_matrix_axes(p)
