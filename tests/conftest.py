@@ -22,3 +22,11 @@ def _precision(request):
     set_precision(marker.args[0] if marker else "float64")
     yield
     set_precision("float64")
+
+
+def pytest_report_header(config):
+    """Say which JAX backend the tests run on: some check backend-specific things."""
+    import jax
+
+    devices = ", ".join(sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()}))
+    return f"jax {jax.__version__}, default backend {jax.default_backend()} ({devices})"

@@ -89,6 +89,8 @@ def test_integration_steps_follow_jaxleys_formula(dt_ms, t_max_ms, n_steps, n_in
         ("kernel_na", [508.0, 508.0]),
         ("kernel_na", (508.0, math.nan)),
         ("kernel_na", ("508",)),
+        ("matmul_precision", "tf32"),
+        ("matmul_precision", "HIGHEST"),
     ],
 )
 def test_invalid_value_raises_one_line_error_naming_the_field(field, value):

@@ -79,11 +79,14 @@ def test_metadata_names_versions_machine_and_commit():
         "git_dirty",
         "xla_flags",
         "omp_num_threads",
+        "nvidia_tf32_override",
+        "load_avg_1m",
     ):
         assert key in meta, key
     assert meta["machine_id"] == machine.machine_id()
     assert machine.device_info("cpu")["device_count"] >= 1
-    assert machine.device_info("tpu") == {"device_kind": "", "device_count": 0}
+    absent = {"device_kind": "", "device_count": 0, "device_compute_capability": ""}
+    assert machine.device_info("tpu") == absent
 
 
 def test_git_commit_is_snnbench_own_not_the_surrounding_repository(tmp_path):

@@ -288,3 +288,36 @@ def test_pareto_labels_of_one_dt_side_by_side_are_drawn_once():
     )
     plots._pareto_panel(ax, frame, "cost_s", "err", "front", "error")
     assert sorted(t.get_text() for t in ax.texts) == ["0.5e-3", "1e-3"]
+
+
+def _size_rows() -> pd.DataFrame:
+    """A run over three network sizes, both backends, forward/grad_step/grad_compile."""
+    rows = []
+    for backend, per_edge in (("jaxley", 1e-5), ("dense", 1e-7)):
+        for n_hidden in (4, 16, 64):
+            for phase in ("forward", "grad_step", "grad_compile"):
+                spec = CaseSpec(
+                    backend, phase, 16, "float32", "cpu", 1e-3, 0.2, n_input=100, n_hidden=n_hidden
+                )
+                seconds = per_edge * spec.n_edges * (3 if phase == "grad_step" else 1)
+                extra = {"xla_temp_bytes": 4096 * spec.n_edges} if "compile" in phase else {}
+                measured = Measurement(spec, samples_s=(seconds,) * 5, extra=extra)
+                rows.append(measured.to_row({"machine_id": "m", "run_id": "m/r", "utc": "x"}))
+    return storage.rows_to_frame(rows)
+
+
+def test_cost_vs_network_size_figure_and_section(tmp_path):
+    frame = _size_rows()
+    figure = plots.fig_cost_vs_size(frame)
+    path = plots.save_png(figure, tmp_path / "size.png")
+    pixels = imread(path)
+    assert pixels.shape[1] <= 1000 and float(pixels[..., :3].var()) > 1e-3  # fits 1000 px
+    page = report.build_report(report.ReportInputs(bench=frame, runs=()))
+    section = next(s for s in page.sections if s.title == "Cost vs network size")
+    assert section.figure == "fig_cost_vs_size.png"
+    assert "6528 syn." in section.table and "408 syn." in section.table
+    one_size = frame[frame["n_hidden"] == 4]
+    with pytest.raises(SnnbenchError, match="fewer than two network sizes"):
+        plots.fig_cost_vs_size(one_size)
+    titles = [s.title for s in report.build_report(report.ReportInputs(one_size, ())).sections]
+    assert "Cost vs network size" not in titles

@@ -25,13 +25,43 @@ def test_columns_are_exact_metrics():
 
 
 def test_analysis_of_a_matmul_by_hand():
-    found = analyze_compiled(_matmul_compiled())
+    """Backend-dependent: the optimized module's *shape* differs per backend, so the
+    instruction count is checked for what each backend makes of one dot.
+
+    CPU: two parameters and the dot, 3 instructions. GPU: the dot becomes a library
+    call (a cuBLAS ``custom-call`` returning (result, workspace), read back with
+    ``get-tuple-element``, plus layout bitcasts; 6 instructions on the issue author's
+    H200) or a fused kernel; what holds there is two entry parameters and exactly one
+    matmul, and the count equals the instructions parsed.
+    """
+    compiled = _matmul_compiled()
+    found = analyze_compiled(compiled)
     assert found["xla_flops"] == 2 * 3 * 4 * 5  # one multiply and one add per term
     assert found["xla_argument_bytes"] == (3 * 4 + 4 * 5) * 4
     assert found["xla_output_bytes"] == 3 * 5 * 4
     assert found["xla_bytes_accessed"] > 0
-    assert found["hlo_instructions"] == 3  # two parameters and the dot
     assert found["xla_analysis_note"] == ""
+    text = compiled.as_text()
+    instructions = parse_hlo(text)
+    assert found["hlo_instructions"] == len(instructions)
+    if jax.default_backend() == "cpu":
+        assert sorted(i.opcode for i in instructions) == ["dot", "parameter", "parameter"]
+        return
+    entry = [i for i in instructions if i.computation == _entry(text)]
+    assert sum(i.opcode == "parameter" for i in entry) == 2
+    library_calls = [
+        line
+        for line in text.splitlines()
+        if "custom-call(" in line and ("gemm" in line.lower() or "matmul" in line.lower())
+    ]
+    dots = [i for i in instructions if i.opcode == "dot"]
+    assert len(library_calls) + len(dots) == 1, text
+
+
+def _entry(text: str) -> str:
+    return next(
+        line.split()[1].lstrip("%") for line in text.splitlines() if line.startswith("ENTRY")
+    )
 
 
 class _Empty:

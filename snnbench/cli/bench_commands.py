@@ -15,7 +15,8 @@ def add_bench(sub) -> None:
         help="run the benchmark matrix and write a results folder",
         description="Time build, trace+lower, compile, forward and gradient step over the "
         "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
-        "matrix takes about 7 min on a 2-core CPU.",
+        "matrix takes 2-6 min on a 2-core CPU (compile and build timed at one batch size per "
+        "device and precision; --full times them at every one).",
     )
     add_matrix_axes(p)
     add_scaling_options(p)
@@ -84,6 +85,35 @@ def add_matrix_axes(p, base=None) -> None:
         "--phases",
         type=csv_list(str),
         help=f"phases, or the groups {listed(PHASE_GROUPS)} (default: all: {listed(quick.phases)})",
+    )
+    _add_size_axes(p)
+
+
+def _add_size_axes(p) -> None:
+    """The network-size axis (issue 11): hidden width and input count, hence synapses."""
+    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX
+
+    quick, full, sweep = QUICK_MATRIX, FULL_MATRIX, SIZE_SWEEP_MATRIX
+    p.add_argument(
+        "--n-hidden",
+        dest="n_hiddens",
+        type=csv_list(positive_int),
+        help=f"hidden-layer widths (default: the tutorial's {listed(quick.n_hiddens)}; --full: "
+        f"{listed(full.n_hiddens)}; --size-sweep: {listed(sweep.n_hiddens)}); every width "
+        "runs at every batch size",
+    )
+    p.add_argument(
+        "--n-input",
+        dest="n_inputs",
+        type=csv_list(positive_int),
+        help=f"input counts (default: the tutorial's {listed(quick.n_inputs)})",
+    )
+    p.add_argument(
+        "--size-sweep",
+        action="store_true",
+        help=f"the network-size preset: cost against network size at batch "
+        f"{listed(sweep.batch_sizes)}, {listed(sweep.precisions)}, hidden widths "
+        f"{listed(sweep.n_hiddens)} (about 7 min on a 2-core CPU); other flags narrow it",
     )
 
 
@@ -177,7 +207,13 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None, 
     from snnbench.measure.phases import expand_phases
     from snnbench.measure.records import PLATFORMS
 
+    if getattr(args, "size_sweep", False) and args.full:
+        raise SnnbenchError("`--size-sweep` and `--full` are two presets; give one of them")
     base = FULL_MATRIX if args.full else (base or QUICK_MATRIX)
+    if getattr(args, "size_sweep", False):
+        from snnbench.measure.matrix import SIZE_SWEEP_MATRIX
+
+        base = SIZE_SWEEP_MATRIX
     platforms = args.device
     sharded = getattr(args, "shard", None) is not None
     if sharded and not platforms:
@@ -201,6 +237,8 @@ def matrix_from_args(args: argparse.Namespace, visible: set[str] | None = None, 
         "platforms": platforms,
         "dts_ms": args.dt_ms,
         "phases": expand_phases(args.phases) if args.phases else None,
+        "n_inputs": getattr(args, "n_inputs", None),
+        "n_hiddens": getattr(args, "n_hiddens", None),
     }
     if args.batch_sizes and not args.full:
         changes["dt_batch_size"] = args.batch_sizes[-1]
@@ -261,6 +299,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     print(bench_summary.caption() + "\n")
     print(bench_summary.terminal_table(frame))
     print("\n" + bench_summary.quality_summary(frame))
+    if bench_summary.matmul_line(frame):
+        print(bench_summary.matmul_line(frame))
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     print(f"Every phase, per row: {run_dir / 'summary.md'}")
     if args.shard:

@@ -190,6 +190,8 @@ def add_profile(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu, gpu or tpu")
     p.add_argument("--dt-ms", type=positive_float, default=1e-3, help="time step in ms")
     p.add_argument("--t-max-ms", type=positive_float, default=0.2, help="simulated time in ms")
+    p.add_argument("--n-input", type=positive_int, default=100, help="input neurons")
+    p.add_argument("--n-hidden", type=positive_int, default=4, help="hidden neurons")
     p.add_argument(
         "--memory-batch-sizes",
         type=csv_list(positive_int),
@@ -219,6 +221,8 @@ def _run_profile(args: argparse.Namespace) -> int:
         platform=args.device,
         dt_ms=args.dt_ms,
         t_max_ms=args.t_max_ms,
+        n_input=args.n_input,
+        n_hidden=args.n_hidden,
         memory_batch_sizes=() if args.no_memory else tuple(args.memory_batch_sizes),
         trace_steps=args.trace_steps,
         top=args.top,

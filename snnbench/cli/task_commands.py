@@ -43,13 +43,18 @@ def _run_train(args: argparse.Namespace) -> int:
     )
     set_precision(config.precision)
     start = time.perf_counter()
-    task = make_task(config, backend=args.backend)
+    import jax
+
+    # Built on the host, then placed on JAX's default device (a GPU if there is one).
+    device = jax.devices()[0]
+    task = make_task(config, backend=args.backend, device=device)
     result = task.train(args.epochs, progress=not args.no_progress)
     record = {
         "backend": args.backend,
         "final_loss": round(result.final_loss, 6),
         "final_accuracy": round(result.final_accuracy, 6),
         "epochs": result.epochs,
+        "device": str(device),
         "wall_s": round(time.perf_counter() - start, 3),
         "train_s": round(result.wall_s, 3),
         "config": config.to_dict(),

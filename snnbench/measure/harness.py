@@ -6,6 +6,9 @@ pytest-benchmark plugin, the trade-off study, the profiler, the noise study).
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ import jax.numpy as jnp
 
 from snnbench.measure import collectives, scaling, yardstick
 from snnbench.measure.failures import describe_error
+from snnbench.measure.fits import DoesNotFit, check_fits
 from snnbench.measure.jaxpr_stats import count_eqns
 from snnbench.measure.phases import Phase, Stage, target
 from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
@@ -34,7 +38,7 @@ from snnbench.precision import current_precision, set_precision
 from snnbench.task import parallel, slowdown
 from snnbench.task.config import TaskConfig
 from snnbench.task.data import make_data
-from snnbench.task.model import Task, make_task
+from snnbench.task.model import BACKENDS, Task, effective_matmul_precision, make_task
 
 
 def available_platforms() -> set[str]:
@@ -67,8 +71,15 @@ def config_for(spec: CaseSpec) -> TaskConfig:
         precision=spec.precision,
         dt_ms=spec.dt_ms,
         t_max_ms=spec.t_max_ms,
+        n_input=spec.n_input,
+        n_hidden=spec.n_hidden,
         slowdown=slowdown.fraction_from_env(),
     )
+
+
+def device_of(spec: CaseSpec) -> jax.Device:
+    """The device a case runs on: the first of its platform in this process."""
+    return jax.local_devices(backend=spec.platform)[0]
 
 
 class TaskCache:
@@ -83,7 +94,10 @@ class TaskCache:
         if key not in self._tasks:
             while len(self._tasks) >= self._size:
                 self._tasks.popitem(last=False)
-            self._tasks[key] = make_task(config_for(spec), spec.backend)
+            # Built on the host, placed on the case's device (make_task's `device`); a
+            # sharded case places its arguments on its mesh itself (phases.target).
+            device = None if spec.sharded else device_of(spec)
+            self._tasks[key] = make_task(config_for(spec), spec.backend, device=device)
         self._tasks.move_to_end(key)
         return self._tasks[key]
 
@@ -130,15 +144,19 @@ def measure_case(
     if problem is not None:
         return problem
     context = CaseContext(policy, rounds_runner, tasks or TaskCache(), agree)
+    matmul = matmul_columns(spec)
     try:
-        with jax.default_device(jax.local_devices(backend=spec.platform)[0]):
+        with jax.default_device(device_of(spec)):
             timed = _timer(spec.phase)(spec, context)
+    except DoesNotFit as reason:
+        return Measurement(spec, status="skipped", reason=str(reason), extra=matmul)
     except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
-        return Measurement(spec, status="failed", reason=describe_error(error))
+        return Measurement(spec, status="failed", reason=describe_error(error), extra=matmul)
     cache = {
         "compilation_cache": "off" if spec.phase.is_staging else "",
         # A row measured with the test-only compiled slowdown says so.
         "slowdown": slowdown.fraction_from_env(),
+        **matmul,
     }
     if with_yardstick:
         cache.update(yardstick.measure())
@@ -192,15 +210,37 @@ def _cannot_run(spec: CaseSpec) -> Measurement | None:
     return None
 
 
+def matmul_columns(spec: CaseSpec) -> dict[str, object]:
+    """The declared and the effective matmul precision of a case on its device."""
+    config = config_for(spec)
+    device = device_of(spec)
+    effective = (
+        "none"
+        if spec.backend not in BACKENDS
+        else effective_matmul_precision(
+            config,
+            spec.backend,
+            spec.platform,
+            getattr(device, "compute_capability", None),
+            os.environ.get("NVIDIA_TF32_OVERRIDE", ""),
+        )
+    )
+    return {"matmul_precision": config.matmul_precision, "effective_matmul_precision": effective}
+
+
 def _time_build(spec: CaseSpec, context: CaseContext) -> Timed:
     from snnbench.task import jaxley_net
 
     config = config_for(spec)
-    weights = make_data(config).weights
+    host, device = jax.devices("cpu")[0], device_of(spec)
+    with jax.default_device(host):
+        weights = make_data(config).weights
 
     def build():
-        network = jaxley_net.build_network(config, weights)
-        return jax.block_until_ready(jaxley_net.initial_params(network))
+        # What make_task does: bookkeeping on the host, the weights placed on the device.
+        with jax.default_device(host):
+            network = jaxley_net.build_network(config, weights)
+        return jax.block_until_ready(jax.device_put(jaxley_net.initial_params(network), device))
 
     return time_repeated(build, tuple, context.policy.staging_rounds, context.rounds_runner)
 
@@ -252,9 +292,19 @@ def _time_compile(spec: CaseSpec, context: CaseContext) -> Timed:
 
 def _time_run(spec: CaseSpec, context: CaseContext) -> Timed:
     fn, args = context.target(spec, jitted=True)
+    first_extra = 0.0
+    if not spec.sharded:
+        # Compile ahead of the first call and check XLA's memory figures against what
+        # the device has free, so a configuration too large for it is skipped with a
+        # reason instead of taking the machine down. The jitted function reuses this
+        # compilation, so the first call's trace + compile time is this plus the call.
+        start = time.perf_counter()
+        check_fits(fn.trace(*args).lower().compile(), device_of(spec))
+        first_extra = time.perf_counter() - start
     timed = time_steady(fn, args, context.policy, context.rounds_runner, context.agree)
     if not spec.sharded:
-        return timed
+        first = None if timed.first_s is None else first_extra + timed.first_s
+        return dataclasses.replace(timed, first_s=first)
     # After the timing, untimed: the executable is cached, so this compiles nothing.
     hlo = fn.lower(*args).compile().as_text()
     device = jax.local_devices(backend=spec.platform)[0]

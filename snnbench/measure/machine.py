@@ -13,6 +13,8 @@ from pathlib import Path
 
 PACKAGES = ("snnbench", "jax", "jaxlib", "jaxley", "optax", "numpy", "pandas")
 THREAD_VARIABLES = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: Environment variables that change what a device computes (recorded like the above).
+NUMERICS_VARIABLES = ("NVIDIA_TF32_OVERRIDE",)
 #: The folder that holds the imported ``snnbench`` package (a checkout's root, or site-packages).
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
@@ -155,14 +157,18 @@ def utc_now() -> str:
 
 
 def device_info(platform_name: str) -> dict[str, object]:
-    """Kind and count of JAX devices on ``platform_name``; empty kind if there are none."""
+    """Kind, count and (GPUs) compute capability of JAX devices on ``platform_name``."""
     import jax
 
     try:
         devices = jax.devices(platform_name)
     except RuntimeError:
-        return {"device_kind": "", "device_count": 0}
-    return {"device_kind": devices[0].device_kind, "device_count": len(devices)}
+        return {"device_kind": "", "device_count": 0, "device_compute_capability": ""}
+    return {
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+        "device_compute_capability": str(getattr(devices[0], "compute_capability", "") or ""),
+    }
 
 
 def metadata() -> dict[str, object]:
@@ -179,5 +185,8 @@ def metadata() -> dict[str, object]:
         git_commit=commit,
         git_dirty=dirty,
     )
-    out.update({name.lower(): os.environ.get(name, "") for name in THREAD_VARIABLES})
+    out.update(
+        {name.lower(): os.environ.get(name, "") for name in THREAD_VARIABLES + NUMERICS_VARIABLES}
+    )
+    out["load_avg_1m"] = (load_average() or [None])[0]  # when the metadata was taken
     return out

@@ -14,6 +14,8 @@ from snnbench.task.config import TaskConfig
 from snnbench.task.model import BACKENDS
 from snnbench.task.parallel import FORMULATIONS
 
+_TUTORIAL = TaskConfig()
+
 
 @dataclass(frozen=True)
 class Matrix:
@@ -32,6 +34,14 @@ class Matrix:
     once per formulation in ``data_parallel``. With ``processes`` > 1 every
     count above 1 runs as one ``jax.distributed`` job of that many processes,
     and the count 1 (the baseline) in one process.
+
+    Network sizes (every ``n_inputs`` x ``n_hiddens`` pair) run at every batch
+    size and the first dt; the other dt values run at the first size only (a
+    device-count series runs the first size). Staging phases (build,
+    trace+lower, compile) run at every configuration when
+    ``staging_at_every_batch`` is set; otherwise only at ``dt_batch_size`` and
+    the first dt, once per network size: what they time depends on the
+    program's structure, not on its batch size (docs/gpu.md has the measurement).
     """
 
     backends: tuple[str, ...] = BACKENDS
@@ -47,6 +57,9 @@ class Matrix:
     scalings: tuple[str, ...] = ()
     data_parallel: tuple[str, ...] = ("grouped",)
     processes: int = 1
+    n_inputs: tuple[int, ...] = (_TUTORIAL.n_input,)
+    n_hiddens: tuple[int, ...] = (_TUTORIAL.n_hidden,)
+    staging_at_every_batch: bool = True
 
     def __post_init__(self) -> None:
         _check_axis("backends", self.backends, BACKENDS)
@@ -58,6 +71,11 @@ class Matrix:
         expect(len(self.batch_sizes) > 0, "batch_sizes", "at least one batch size", "none")
         for b in self.batch_sizes:
             expect(isinstance(b, int) and b > 0, "batch_sizes", "positive integers", b)
+        for name in ("n_inputs", "n_hiddens"):
+            values = getattr(self, name)
+            expect(len(values) > 0, name, "at least one size", "none")
+            for v in values:
+                expect(_positive_int(v), name, "positive integers", v)
         expect(len(self.dts_ms) > 0, "dts_ms", "at least one dt", "none")
         for dt in self.dts_ms:  # TaskConfig says precisely what is wrong with a dt
             TaskConfig(dt_ms=dt, t_max_ms=self.t_max_ms)
@@ -114,11 +132,31 @@ class Matrix:
             configs += [(self.dt_batch_size, dt) for dt in self.dts_ms[1:]]
         return list(dict.fromkeys(configs))
 
+    @property
+    def sizes(self) -> list[tuple[int, int]]:
+        """``(n_input, n_hidden)`` pairs, in axis order."""
+        return list(itertools.product(self.n_inputs, self.n_hiddens))
+
+    def sized_configurations(self) -> list[tuple[int, float, tuple[int, int]]]:
+        """``(batch size, dt, (n_input, n_hidden))`` of every configuration, in run order."""
+        first_dt, first_size = self.dts_ms[0], self.sizes[0]
+        out = [(b, first_dt, size) for size in self.sizes for b in self.batch_sizes]
+        out += [(b, dt, first_size) for b, dt in self.configurations() if dt != first_dt]
+        return list(dict.fromkeys(out))
+
+    def _stages_here(self, batch: int, dt: float) -> bool:
+        """Whether staging phases run at this configuration (see the class docstring)."""
+        if self.staging_at_every_batch:
+            return True
+        staging_batch = self.dt_batch_size if self.dt_batch_size in self.batch_sizes else None
+        staging_batch = staging_batch or self.batch_sizes[-1]
+        return batch == staging_batch and dt == self.dts_ms[0]
+
     def cases(self) -> list[CaseSpec]:
         """Every case, grouped so that one configuration's phases run together."""
         if self.scalings:
             return self._scaling_cases()
-        configs = self.configurations()
+        configs = self.sized_configurations()
         out = []
         for platform, precision in itertools.product(self.platforms, self.precisions):
             if Phase.OVERHEAD in self.phases:
@@ -133,12 +171,26 @@ class Matrix:
                         self.t_max_ms,
                     )
                 )
-            for (batch, dt), backend in itertools.product(configs, self.backends):
+            for (batch, dt, size), backend in itertools.product(configs, self.backends):
+                staging = self._stages_here(batch, dt)
                 for phase in self.phases:
                     if phase is Phase.OVERHEAD or (phase is Phase.BUILD and backend != "jaxley"):
                         continue
+                    if (phase.is_staging or phase is Phase.BUILD) and not staging:
+                        continue
+                    n_input, n_hidden = size
                     out.append(
-                        CaseSpec(backend, phase, batch, precision, platform, dt, self.t_max_ms)
+                        CaseSpec(
+                            backend,
+                            phase,
+                            batch,
+                            precision,
+                            platform,
+                            dt,
+                            self.t_max_ms,
+                            n_input=n_input,
+                            n_hidden=n_hidden,
+                        )
                     )
         return out
 
@@ -168,6 +220,8 @@ class Matrix:
                             scaling=scaling,
                             processes=processes,
                             data_parallel=form,
+                            n_input=self.sizes[0][0],
+                            n_hidden=self.sizes[0][1],
                         )
                         for form in forms
                     ]
@@ -183,6 +237,10 @@ class Matrix:
         return out
 
 
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _check_axis(name: str, values: Sequence[str], allowed: Sequence[str]) -> None:
     shown = ", ".join(str(a) for a in allowed)
     expect(len(values) > 0, name, f"one or more of {shown}", "none")
@@ -190,5 +248,22 @@ def _check_axis(name: str, values: Sequence[str], allowed: Sequence[str]) -> Non
         expect(v in allowed, name, f"one of {shown}", v)
 
 
-QUICK_MATRIX = Matrix()
-FULL_MATRIX = Matrix(batch_sizes=(1, 4, 16, 64, 256, 1024), product=True)
+#: The default run: the tutorial's network, staging timed once per (device, precision).
+QUICK_MATRIX = Matrix(staging_at_every_batch=False)
+#: ``--full``: more batch sizes, every dt at every batch size, staging everywhere,
+#: and hidden widths up to 256 (26 112 synapses) at every batch size. The largest
+#: jaxley gradient steps (about 4 KiB per sample and synapse in float32) exceed a
+#: 24 GiB machine; the harness's memory check skips them with the reason.
+FULL_MATRIX = Matrix(
+    batch_sizes=(1, 4, 16, 64, 256, 1024), product=True, n_hiddens=(4, 16, 64, 256)
+)
+#: ``--size-sweep``: cost against network size, one batch size, float32. Hidden widths
+#: up to 1024 (104 448 synapses) fit a 2-core, 24 GiB CPU (jaxley's gradient step
+#: there takes about 7-12 s); a GPU can go further with ``--n-hidden``.
+SIZE_SWEEP_MATRIX = Matrix(
+    batch_sizes=(16,),
+    precisions=("float32",),
+    dts_ms=(1e-3,),
+    dt_batch_size=16,
+    n_hiddens=(4, 16, 64, 256, 1024),
+)

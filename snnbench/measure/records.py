@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+import pandas as pd
+
 from snnbench.errors import expect
 from snnbench.measure.phases import Phase
 from snnbench.measure.summary import Summary, summarize
 from snnbench.precision import PRECISIONS
+from snnbench.task.config import TaskConfig
 from snnbench.task.model import BACKENDS
 from snnbench.task.parallel import FORMULATIONS
 
@@ -66,6 +69,9 @@ ROW_COLUMNS = (
     "scaling",
     "processes",
     "data_parallel",
+    "n_input",
+    "n_hidden",
+    "n_edges",
     "n_steps",
     "status",
     "reason",
@@ -89,6 +95,49 @@ ROW_COLUMNS = (
     "cpu_median_s",
     "cpu_samples_json",
 )
+
+# ---- network size and matmul precision (issue 11): columns added after schema 1 shipped
+_TUTORIAL = TaskConfig()
+#: Network-size columns; rows written before they existed are read with the tutorial's size.
+SIZE_COLUMNS = ("n_input", "n_hidden", "n_edges")
+#: What a row written before a column existed ran with, per added column (see
+#: :func:`fill_old_columns`); the matmul precision of such rows was JAX's default.
+OLD_ROW_DEFAULTS = {
+    "n_input": _TUTORIAL.n_input,
+    "n_hidden": _TUTORIAL.n_hidden,
+    "n_edges": _TUTORIAL.n_edges,
+    "matmul_precision": "default",
+}
+#: CPU rows of a dense twin at JAX's default matmul precision ran in full precision
+#: (the CPU ignores the setting); on other devices it is unknown after the fact.
+_OLD_EFFECTIVE_CPU = {"float64": "float64", "float32": "float32"}
+
+
+def fill_old_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (rows of a table with spec columns) with the columns added since
+    schema 1 filled in for rows written before they existed.
+
+    Sizes get the tutorial's values (the only size those versions ran), the
+    matmul precision JAX's "default", and ``effective_matmul_precision`` what that
+    meant: "none" for jaxley (and the overhead row), the dtype on CPU, "unknown"
+    elsewhere.
+    """
+    if frame.empty or not {"backend", "platform", "precision", "batch_size"} <= set(frame):
+        return frame  # not rows of cases (e.g. the trade-off study's points)
+    frame = frame.copy()
+    for column, value in OLD_ROW_DEFAULTS.items():
+        frame[column] = frame[column].fillna(value) if column in frame else value
+    if "effective_matmul_precision" not in frame:
+        frame["effective_matmul_precision"] = pd.NA
+    missing = frame["effective_matmul_precision"].isna()
+    if missing.any():
+        old = frame.loc[missing]
+        guess = old["precision"].map(_OLD_EFFECTIVE_CPU).where(old["platform"] == "cpu", "unknown")
+        guess = guess.where(old["backend"] == "dense", "none")  # no matmul elsewhere
+        frame.loc[missing, "effective_matmul_precision"] = guess.fillna("unknown")
+    for column in SIZE_COLUMNS:
+        frame[column] = frame[column].astype(int)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -114,6 +163,8 @@ class CaseSpec:
     scaling: str = ""
     processes: int = 1
     data_parallel: str = ""
+    n_input: int = _TUTORIAL.n_input
+    n_hidden: int = _TUTORIAL.n_hidden
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase.parse(self.phase))
@@ -130,6 +181,14 @@ class CaseSpec:
         for name in ("dt_ms", "t_max_ms"):
             value = getattr(self, name)
             expect(isinstance(value, (int, float)) and value > 0, name, "a positive number", value)
+        for name in ("n_input", "n_hidden"):
+            value = getattr(self, name)
+            expect(
+                isinstance(value, int) and not isinstance(value, bool) and value > 0,
+                name,
+                "a positive integer",
+                value,
+            )
         self._check_layout()
 
     def _check_layout(self) -> None:
@@ -180,11 +239,25 @@ class CaseSpec:
         return round(self.t_max_ms / self.dt_ms)
 
     @property
+    def n_edges(self) -> int:
+        """Synapses (trainable weights) of the network: input->hidden plus hidden->output."""
+        return self.n_input * self.n_hidden + self.n_hidden * _TUTORIAL.n_output
+
+    @property
+    def is_tutorial_size(self) -> bool:
+        return (self.n_input, self.n_hidden) == (_TUTORIAL.n_input, _TUTORIAL.n_hidden)
+
+    @property
     def case_id(self) -> str:
-        """A stable, human-readable id; also the pytest test id."""
+        """A stable, human-readable id; also the pytest test id.
+
+        The network size appears only when it is not the tutorial's, so the ids of
+        tutorial-size cases are the same as before the size axis existed.
+        """
+        size = "" if self.is_tutorial_size else f"-i{self.n_input}-h{self.n_hidden}"
         base = (
             f"{self.backend}-{self.phase}-b{self.batch_size}-{self.precision}"
-            f"-{self.platform}-dt{self.dt_ms:g}"
+            f"-{self.platform}-dt{self.dt_ms:g}{size}"
         )
         if not self.sharded:
             return base  # the ids of single-device rows never change
@@ -195,7 +268,15 @@ class CaseSpec:
     @property
     def config_key(self) -> tuple:
         """The configuration without backend and phase (to pair jaxley with dense)."""
-        return (self.batch_size, self.precision, self.platform, self.dt_ms, self.t_max_ms)
+        return (
+            self.batch_size,
+            self.precision,
+            self.platform,
+            self.dt_ms,
+            self.t_max_ms,
+            self.n_input,
+            self.n_hidden,
+        )
 
     @property
     def group_key(self) -> tuple[str, str, int, int]:
@@ -249,6 +330,7 @@ class Measurement:
         spec = self.spec
         row: dict[str, object] = {"schema_version": SCHEMA_VERSION, "case_id": spec.case_id}
         row.update(spec.to_dict())
+        row.update(n_edges=spec.n_edges)
         row.update(n_steps=spec.n_steps, status=self.status, reason=self.reason)
         row.update(
             n_samples=s.n if s else 0,

@@ -204,6 +204,16 @@ def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str, int, int], list[CaseS
     return groups
 
 
+def _case_json(case: CaseSpec) -> dict:
+    """A case for the child's cases file; the tutorial's size is left implicit, so that
+    an snnbench from before the size axis (the other side of ``snnbench ab``) reads it."""
+    out = case.to_dict()
+    if case.is_tutorial_size:
+        out.pop("n_input")
+        out.pop("n_hidden")
+    return out
+
+
 def _tag(case: CaseSpec, part: int) -> str:
     """``cpu-float64`` for one device (the names runs always had), else with the count."""
     tag = f"{case.platform}-{case.precision}"
@@ -280,7 +290,7 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
         part += 1
         tag = _tag(remaining[0], part)
         cases_file = folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
+        storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
         env = {**child_env(remaining[0], options.python), **dict(options.env)}
         command = _child_command(options, tag, folder, cases_file)
         with open(folder / f"pytest-{tag}.log", "w") as log:
@@ -321,7 +331,7 @@ def _run_job(cases, folder: storage.RunFolder, options: RunOptions, journal, pro
         part += 1
         tag = _tag(remaining[0], part)
         cases_file = folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
+        storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
         job = _start_job(remaining[0], options, tag, folder, cases_file)
         try:
             reason = _watch_job(job, journal, remaining, progress, options.case_timeout_s)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import machine
-from snnbench.measure.records import SCALING_DEFAULTS, SCHEMA_VERSION
+from snnbench.measure.records import SCALING_DEFAULTS, SCHEMA_VERSION, fill_old_columns
 from snnbench.measure.scaling import add_scaling_efficiency
 
 JOURNAL = "rows.jsonl"
@@ -248,6 +248,7 @@ def read_table(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         ) from None
     if kind in VERSIONED:
         check_schema(frame, table)
+        frame = fill_old_columns(frame)  # columns added since schema 1 (network size ...)
     return frame
 
 
@@ -285,7 +286,8 @@ def rows_to_frame(rows: Iterable[dict]) -> pd.DataFrame:
 
 def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     """Fill the columns older rows lack, then derive ratios and scaling efficiency."""
-    return add_scaling_efficiency(add_overhead_ratio(with_scaling_defaults(frame)))
+    filled = fill_old_columns(with_scaling_defaults(frame))  # sizes, matmul precision too
+    return add_scaling_efficiency(add_overhead_ratio(filled))
 
 
 def with_scaling_defaults(frame: pd.DataFrame) -> pd.DataFrame:
@@ -307,6 +309,7 @@ def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``jaxley_over_dense``: median jaxley time / median dense time, same config+phase."""
     keys = ["phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms"]
     keys += [k for k in ("devices", "scaling", "processes", "data_parallel") if k in frame]
+    keys += [k for k in ("n_input", "n_hidden") if k in frame]
     if "run_id" in frame:
         keys = ["run_id", *keys]
     frame = frame.drop(columns=["jaxley_over_dense"], errors="ignore")

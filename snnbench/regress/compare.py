@@ -56,8 +56,19 @@ __all__ = [
 ]
 
 #: Columns that identify one configuration and phase.
-KEY_COLUMNS = ("backend", "phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms")
-REQUIRED_COLUMNS = (*KEY_COLUMNS, "status", "samples_json")
+KEY_COLUMNS = (
+    "backend",
+    "phase",
+    "batch_size",
+    "precision",
+    "platform",
+    "dt_ms",
+    "t_max_ms",
+    "n_input",
+    "n_hidden",
+)
+#: Rows written before the network-size axis lack its columns (read as the tutorial's).
+REQUIRED_COLUMNS = (*KEY_COLUMNS[:-2], "status", "samples_json")
 #: Outcomes of a whole comparison, worst first.
 REGRESSION, UNDECIDED, CLEAN = "regression", "inconclusive", "no regression"
 
@@ -235,8 +246,12 @@ def _ordered(specs: list[CaseSpec]) -> list[CaseSpec]:
             s.scaling,
             s.backend,
             s.batch_size,
+            s.n_input,
+            s.n_hidden,
             s.dt_ms,
             s.t_max_ms,
+            s.n_input,
+            s.n_hidden,
             s.devices,
             s.processes,
             DISPLAY_ORDER.index(s.phase),

@@ -10,12 +10,28 @@ from __future__ import annotations
 import pandas as pd
 
 from snnbench.measure.phases import DISPLAY_ORDER
+from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.measure.summary import NOISY_IQR_OVER_MEDIAN
 from snnbench.render.units import format_seconds
 
 #: What a ``~`` in front of a time means, said once wherever times are shown.
 NOISE_LEGEND = f"`~` marks a row whose IQR/median exceeds {NOISY_IQR_OVER_MEDIAN:.0%}"
 _INDEX = ["backend", "platform", "precision", "batch_size", "dt_ms"]
+#: Network-size columns, shown when a run has more than one size or not the tutorial's.
+_SIZE_INDEX = ["n_input", "n_hidden"]
+
+
+def _varies_or_not_tutorial(values: pd.Series, column: str) -> bool:
+    shown = set(values.dropna())
+    return len(shown) > 1 or shown - {OLD_ROW_DEFAULTS[column]} != set()
+
+
+def _index(frame: pd.DataFrame) -> list[str]:
+    """The row keys of a table: the size columns join when the run varies them."""
+    sizes = [c for c in _SIZE_INDEX if c in frame and _varies_or_not_tutorial(frame[c], c)]
+    return [*_INDEX[:3], *sizes, *_INDEX[3:]]
+
+
 #: The terminal's columns: phase -> header.
 _COMPACT = {
     "forward": "forward",
@@ -81,7 +97,9 @@ def terminal_table(frame: pd.DataFrame) -> str:
             blocks.append(f"{platform} {precision}: {len(rows)} cases not run: {reasons}")
             continue
         block = block.droplevel(["platform", "precision"]).reset_index()
-        block = block.rename(columns={"batch_size": "batch", "dt_ms": "dt (ms)"})
+        block = block.rename(
+            columns={"batch_size": "batch", "dt_ms": "dt (ms)", "n_input": "in", "n_hidden": "hid"}
+        )
         blocks.append(f"{platform} {precision}\n" + block.to_string(index=False))
     return "\n\n".join(blocks + ([series] if series else []))
 
@@ -163,12 +181,13 @@ def _series_notes(rows: pd.DataFrame) -> list[str]:
 
 def _pivot(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.assign(value=[_format_cell(r) for r in frame.itertuples()])
-    return shown.pivot_table(index=_INDEX, columns="phase", values="value", aggfunc="first")
+    return shown.pivot_table(index=_index(frame), columns="phase", values="value", aggfunc="first")
 
 
 def _ratio(frame: pd.DataFrame, index: pd.MultiIndex) -> pd.Series | None:
     """jaxley/dense of the grad step per configuration, when both backends ran it."""
-    grad = frame[frame["phase"] == "grad_step"].set_index(_INDEX).get("jaxley_over_dense")
+    keys = list(index.names)
+    grad = frame[frame["phase"] == "grad_step"].set_index(keys).get("jaxley_over_dense")
     if grad is None or not grad.notna().any():
         return None
     grad = grad[~grad.index.duplicated(keep="last")]
@@ -211,11 +230,29 @@ def quality_summary(frame: pd.DataFrame) -> str:
     return " ".join(lines)
 
 
+def matmul_line(frame: pd.DataFrame) -> str:
+    """The dense twin's matmul precision as run: declared setting and effective arithmetic."""
+    if "effective_matmul_precision" not in frame:
+        return ""
+    dense = frame[(frame["backend"] == "dense") & (frame["status"] == "ok")]
+    if dense.empty:
+        return ""
+    pairs = dense.groupby(["platform", "precision"], sort=True)
+    parts = []
+    for (platform, precision), rows in pairs:
+        effective = ", ".join(sorted(set(rows["effective_matmul_precision"].astype(str))))
+        declared = ", ".join(sorted(set(rows.get("matmul_precision", pd.Series()).astype(str))))
+        parts.append(f"{platform} {precision}: {declared} -> {effective}")
+    return "Dense matmul precision (declared -> effective): " + "; ".join(parts) + "."
+
+
 def caption() -> str:
     """What the tables' cells are."""
     return (
         f"Median time per call; {NOISE_LEGEND}; compile rows are cold (persistent "
-        "compilation cache off); jaxley/dense is the grad step's ratio of medians."
+        "compilation cache off); jaxley/dense is the grad step's ratio of medians. The quick "
+        "matrix times build and compile at one batch size (they do not depend on it; --full "
+        "times them at every one), so a blank cell is a phase not run there."
     )
 
 
@@ -234,4 +271,5 @@ def summary_page(frame: pd.DataFrame, run_id: str) -> str:
         + "\n\n"
         + quality_summary(frame)
         + "\n"
+        + (f"\n{matmul_line(frame)}\n" if matmul_line(frame) else "")
     )

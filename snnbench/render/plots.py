@@ -644,6 +644,98 @@ def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> 
     ax.legend(fontsize=7)
 
 
+# ---------------------------------------------------------------- network size
+
+#: The panels of the size figure: (phase, column, y label); compile and memory
+#: show the cost that is not per call.
+SIZE_PANELS = (
+    ("forward", "median_s", "forward: median time per call"),
+    ("grad_step", "median_s", "grad_step: median time per call"),
+    ("grad_compile", "median_s", "grad_step: XLA compile (cold)"),
+    ("grad_compile", "xla_temp_bytes", "grad_step: XLA temporary buffers"),
+)
+
+
+def size_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a run that varies the network size, at one batch size and dt.
+
+    The batch size is the one measured at the most network sizes (ties: the
+    smallest); raises :class:`SnnbenchError` when fewer than two sizes were measured.
+    """
+    _require(frame, ("n_edges", "phase", "status", "batch_size", "dt_ms"), "benchmark table")
+    rows = frame[(frame["status"] == "ok") & frame["phase"].isin({p for p, _, _ in SIZE_PANELS})]
+    if "scaling" in rows:  # device-count series have figures of their own
+        rows = rows[rows["scaling"].fillna("").astype(str) == ""]
+    if rows.empty or rows["n_edges"].nunique() < 2:
+        raise SnnbenchError("fewer than two network sizes measured (run with --n-hidden)")
+    rows = rows[rows["dt_ms"] == main_dt(rows)]
+    counts = rows.groupby("batch_size")["n_edges"].nunique()
+    batch = int(min(counts[counts == counts.max()].index))
+    rows = rows[rows["batch_size"] == batch].copy()
+    rows["device"] = device_labels(rows)
+    rows["environment"] = environment_labels(rows)
+    # A configuration measured at one size only (e.g. a quick run at the same batch
+    # size) is a point, not a line: it would only clutter the figure.
+    keys = ["backend", "precision", "device", "environment"]
+    sizes = rows.groupby(keys)["n_edges"].transform("nunique")
+    rows = rows[sizes > 1]
+    rows["environment"] = environment_labels(rows)
+    return rows
+
+
+@_styled
+def fig_cost_vs_size(frame: pd.DataFrame) -> Figure:
+    """Time per call, compile time and XLA's temporary bytes against the number of synapses.
+
+    One panel per quantity (2 x 2, 1000 px wide); lines: backend x precision x
+    device (and environment, where several), log-log, so a slope of 1 is linear growth.
+    """
+    rows = size_rows(frame)
+    batch = int(rows["batch_size"].iloc[0])
+    figure, axes = _new(2, 2, 9.6, 7.0)
+    for ax, (phase, column, title) in zip(axes.flat, SIZE_PANELS, strict=True):
+        panel = rows[rows["phase"] == phase]
+        values = pd.to_numeric(panel.get(column), errors="coerce")
+        panel = panel.assign(value=values).dropna(subset=["value"])
+        is_bytes = column.endswith("_bytes")
+        scale, unit = (2**20, "MiB") if is_bytes else _time_unit(panel["value"].to_numpy(float))
+        keys = ["backend", "precision", "device", "environment"]
+        for index, (key, line) in enumerate(panel.groupby(keys, sort=True)):
+            line = line.sort_values("n_edges")
+            ax.plot(
+                line["n_edges"],
+                line["value"] / scale,
+                color=_color(key[0], key[1], index),
+                marker=_marker(key[2]),
+                linestyle="-" if "cpu" in key[2].lower() else "--",  # device: marker and line
+                label=" ".join(k for k in key if k),
+            )
+        ax.set_title(title)
+        ax.set_ylabel(unit if is_bytes else f"time ({unit})")
+        _edges_axis(ax, rows["n_edges"])
+        if not panel.empty:
+            _log_if_wide(ax, panel["value"] / scale, span=5.0)
+    _figure_legend(figure, axes)
+    figure.suptitle(f"Cost vs network size (batch {batch}, dt = {main_dt(rows):g} ms)")
+    return figure
+
+
+def _edges_axis(ax, edges: pd.Series) -> None:
+    ticks = sorted(set(int(e) for e in edges))
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _short_count(v)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("synapses (trainable weights)")
+
+
+def _short_count(value: float) -> str:
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:g}"
+
+
 # ---------------------------------------------------------------- device-count series
 
 _DEVICE_COLORS = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")

@@ -145,19 +145,43 @@ def _snn_hit(snn: pd.DataFrame, backend: str, phase: str, metric: str, layer: st
 
 
 def memory_table(memory: pd.DataFrame) -> pd.DataFrame:
-    """Measured memory per backend, phase and batch size."""
+    """Measured memory per backend, phase and batch size: the process, then the program alone."""
     columns = [
         "backend",
         "phase",
         "batch_size",
         "status",
-        "rss_after_build_bytes",
         "peak_rss_bytes",
         "device_peak_bytes",
-        "xla_temp_bytes",
+        "program_peak_bytes",
+        "xla_run_bytes",
+        "program_over_xla",
+        "memory_agrees",
         "xla_buffer_bytes",
     ]
     return memory[[c for c in columns if c in memory]].reset_index(drop=True)
+
+
+def coverage_table(top: pd.DataFrame) -> pd.DataFrame:
+    """Per backend: how much of the traced gradient step the attributed ops explain, and the rest."""
+    if top.empty or "coverage" not in top:
+        return pd.DataFrame()
+    columns = [
+        "backend",
+        "traced_step_s",
+        "untraced_step_s",
+        "trace_overhead",
+        "attributed_s_per_step",
+        "coverage",
+        "in_loop_share",
+        "dispatch_s_per_step",
+        "unattributed_s_per_step",
+        "idle_s_per_step",
+        "n_ops_attributed",
+        "event_source",
+    ]
+    ok = top[top["status"] == "ok"].drop_duplicates("backend")
+    return ok[[c for c in columns if c in ok]].reset_index(drop=True)
 
 
 def _number(value) -> str:
@@ -197,7 +221,10 @@ def render(tables: Tables, run_id: str, options) -> str:
         f"# Profile {run_id}\n",
         f"Command: `{' '.join(options.command)}`\n",
         f"Configuration: batch {options.batch_size}, {options.precision}, {options.platform} "
-        f"({meta.get('device_kind', '')}), dt {options.dt_ms:g} ms, t_max {options.t_max_ms:g} ms; "
+        f"({meta.get('device_kind', '')}), dt {options.dt_ms:g} ms, t_max {options.t_max_ms:g} ms, "
+        f"{getattr(options, 'n_input', 100)} inputs x {getattr(options, 'n_hidden', 4)} hidden "
+        f"neurons; dense matmuls at {_matmul(tables.profile)}; load average "
+        f"{_load(meta)} at the start; "
         f"machine `{meta.get('machine_id', '')}`: {meta.get('cpu_model', '')} "
         f"({meta.get('cpu_count', '')} cores); jax {meta.get('jax_version', '')}, "
         f"jaxley {meta.get('jaxley_version', '')}, snnbench at "
@@ -224,9 +251,16 @@ def render(tables: Tables, run_id: str, options) -> str:
         "## Spike rates\n",
         _markdown(_spike_table(tables.snn)) + "\n",
         "## Memory by batch size\n",
-        "Each row is a fresh process that builds the task, compiles the function and runs it "
-        "three times. `peak_rss_bytes` is the process's high-water mark (VmHWM), compiler "
-        "included; `xla_buffer_bytes` = XLA's argument + output + temporary bytes.\n",
+        "Each row is a fresh process that builds the task on the host, places its arguments "
+        "on the device, compiles the function, warms it up and runs it five times. "
+        "`peak_rss_bytes` is the process's high-water mark (VmHWM), compiler included. "
+        "`program_peak_bytes` is the timed program alone: on CPU the median over the runs of "
+        "VmHWM above a settled baseline (VmHWM reset before each run), on an accelerator "
+        "`memory_stats()` peak after the runs minus bytes in use before them. It is set "
+        "beside XLA's `output + temp` bytes (`xla_run_bytes`; the arguments are resident "
+        "before the run); `memory_agrees` is false where they differ by more than "
+        "max(5 %, 1 MiB) on CPU, max(10 %, 16 MiB) on an accelerator (a first guess there). "
+        "`xla_buffer_bytes` = argument + output + temporary bytes.\n",
         _markdown(memory_table(tables.memory)) + "\n",
         "Linear fits of bytes vs batch size. **`extrapolated_batch_at_limit` is an "
         "extrapolation** of the fit to the machine's memory, not a measurement.\n",
@@ -240,6 +274,22 @@ def render(tables: Tables, run_id: str, options) -> str:
         "package) for the `*.xplane.pb`.\n",
     ]
     return "\n".join(sections)
+
+
+def _matmul(profile: pd.DataFrame) -> str:
+    """The dense twin's declared and effective matmul precision, as one phrase."""
+    if profile.empty or "effective_matmul_precision" not in profile:
+        return "(not recorded)"
+    dense = profile[(profile["backend"] == "dense") & profile["effective_matmul_precision"].notna()]
+    if dense.empty:
+        return "(no dense rows)"
+    row = dense.iloc[0]  # rows timed by the harness carry it (staging-only rows do not)
+    return f"{row.get('matmul_precision', '')} (effective: {row['effective_matmul_precision']})"
+
+
+def _load(meta) -> str:
+    value = meta.get("load_avg_1m") if hasattr(meta, "get") else None
+    return "unknown" if value is None or pd.isna(value) else f"{float(value):.1f}"
 
 
 def _spike_table(snn: pd.DataFrame) -> pd.DataFrame:
@@ -272,6 +322,18 @@ def _top_text(top: pd.DataFrame, n: int) -> str:
     if top.empty:
         return "(no trace was taken: profile the `grad_step` phase)\n"
     parts = []
+    covered = coverage_table(top)
+    if not covered.empty:
+        parts.append(
+            "Coverage: self time attributed to HLO instructions (inside loop bodies too) per "
+            "traced step, over the traced step (`StepTraceAnnotation` windows; the profiler "
+            "slows a step down by `trace_overhead` against the untraced median, so traced op "
+            "times are never set against the untraced step). The rest: `dispatch` (the CPU "
+            "thunk executor's own time), `unattributed` (other events on the threads that run "
+            "ops), `idle` (no such thread busy). On CPU, ops of parallel threads add up, so "
+            "coverage can exceed 1. Target: at least 80 %.\n"
+        )
+        parts.append(_markdown(covered) + "\n")
     for backend, group in top.groupby("backend", sort=False):
         ok = group[group["status"] == "ok"]
         if ok.empty:
@@ -282,14 +344,16 @@ def _top_text(top: pd.DataFrame, n: int) -> str:
             "hlo_op",
             "opcode",
             "jax_op",
+            "in_loop",
             "calls_per_step",
             "self_s_per_step",
             "self_share",
         ]
+        columns = [c for c in columns if c in ok]
         parts.append(
             f"**{backend}**, gradient step: top {n} HLO operations by self time per "
             f"step over {int(ok['trace_steps'].iloc[0])} traced steps "
-            f"(source: {ok['source'].iloc[0]}).\n"
+            f"(source: {ok['source'].iloc[0]}); `self_share` is of the traced step.\n"
         )
         parts.append(_markdown(ok[columns].reset_index(drop=True)) + "\n")
     return "\n".join(parts)

@@ -25,8 +25,9 @@ from matplotlib.figure import Figure
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import shards, storage
+from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.render import plots
-from snnbench.render.bench_summary import scaling_table
+from snnbench.render.bench_summary import matmul_line, scaling_table
 from snnbench.render.tradeoffs_page import summary_table as tradeoffs_summary_table
 from snnbench.render.units import format_seconds
 
@@ -58,6 +59,8 @@ CONFIG_COLUMNS = (
     "processes",
     "scaling",
     "data_parallel",
+    "n_input",
+    "n_hidden",
 )
 
 
@@ -348,11 +351,14 @@ def _runs_section(inputs: ReportInputs) -> Section:
 
 
 def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
+    sized = bench
+    bench = tutorial_size(bench)  # the batch-size figures: one network size
     out = [
         figures.section(
             "Time per call vs batch size",
             "fig_time_vs_batch.png",
             lambda: plots.fig_time_vs_batch(bench),
+            *((matmul_line(bench),) if matmul_line(bench) else ()),
             table=_time_table(bench),
         ),
         figures.section(
@@ -372,6 +378,18 @@ def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
             table=_ratio_table(bench),
         ),
     ]
+    if "n_edges" in sized and sized["n_edges"].nunique() > 1:
+        out.append(
+            figures.section(
+                "Cost vs network size",
+                "fig_cost_vs_size.png",
+                lambda: plots.fig_cost_vs_size(sized),
+                "Time per call, cold XLA compile and XLA's temporary buffers of each backend "
+                "against the number of synapses (input x hidden + hidden x output), at one batch "
+                "size, log-log: a slope of 1 is linear growth.",
+                table=_size_table(sized),
+            )
+        )
     for by, title in (
         ("machine_id", "Across machines"),
         ("jaxley_version", "Across jaxley releases"),
@@ -383,6 +401,32 @@ def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
                 )
             )
     return out
+
+
+def tutorial_size(bench: pd.DataFrame) -> pd.DataFrame:
+    """Rows at one network size: the one with the most rows (ties: the tutorial's, then
+    the smallest), so the batch-size figures never mix sizes in one line."""
+    if "n_edges" not in bench or bench.empty:
+        return bench
+    counts = bench["n_edges"].value_counts()
+    best = sorted(
+        counts[counts == counts.max()].index,
+        key=lambda e: (e != OLD_ROW_DEFAULTS["n_edges"], e),
+    )[0]
+    return bench[bench["n_edges"] == best]
+
+
+def _size_table(bench: pd.DataFrame) -> str | None:
+    try:
+        rows = plots.size_rows(bench)
+    except SnnbenchError:
+        return None
+    rows = rows[rows["phase"].isin(plots.STEADY)]
+    rows = rows.assign(value=rows.apply(_cell, axis=1))
+    index = ["machine_id", "device", "backend", "precision", "phase", "batch_size"]
+    table = rows.pivot_table(index=index, columns="n_edges", values="value", aggfunc="last")
+    table.columns = [f"{c} syn." for c in table.columns]
+    return _markdown(table.fillna("").reset_index())
 
 
 def _scaling_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:

@@ -14,6 +14,10 @@ from snnbench.precision import PRECISIONS
 COMPARTMENT_LENGTH_UM = 1.0 / (2 * math.pi * 1e-5)
 COMPARTMENT_RADIUS_UM = 1.0
 MEMBRANE_CAPACITANCE_UF_PER_CM2 = 1.0  # jaxley's default
+#: Matmul precisions the dense twin may declare (``jax.lax.Precision`` names, lower case).
+#: "highest" is full float32 (or float64) on every device, so the twin stays an oracle;
+#: "default" lets the device choose (TF32 on NVIDIA GPUs since Ampere, bf16 passes on TPU).
+MATMUL_PRECISIONS = ("highest", "default")
 
 #: How the surrogate derivative's size depends on the step. ``per_step`` is the
 #: tutorial's: one fixed-size derivative per step, so the surrogate gradient summed
@@ -39,7 +43,9 @@ class TaskConfig:
     Units are jaxley's: ms, mV, uS, nA, S/cm^2. ``input_rate_hz * dt_ms`` is the
     per-step spike probability, exactly as the tutorial computes it. ``surrogate``
     is the surrogate derivative's dt scaling (one of :data:`SURROGATES`); the
-    default, ``per_step``, is the tutorial's.
+    default, ``per_step``, is the tutorial's. ``matmul_precision`` applies to the
+    dense twin's two matmuls only (jaxley's network has none); see
+    :data:`MATMUL_PRECISIONS`.
     """
 
     n_input: int = 100
@@ -66,6 +72,7 @@ class TaskConfig:
     #: (:mod:`snnbench.task.slowdown`). The noise study's injected regression.
     slowdown: float = 0.0
     surrogate: str = "per_step"
+    matmul_precision: str = "highest"
 
     def __post_init__(self) -> None:
         for name in ("n_input", "n_hidden", "n_output", "batch_size"):
@@ -95,6 +102,12 @@ class TaskConfig:
             "surrogate",
             f"one of {', '.join(SURROGATES)}",
             self.surrogate,
+        )
+        expect(
+            self.matmul_precision in MATMUL_PRECISIONS,
+            "matmul_precision",
+            f"one of {', '.join(MATMUL_PRECISIONS)}",
+            self.matmul_precision,
         )
         expect(
             self.dt_ms <= self.t_max_ms and _divides(self.dt_ms, self.t_max_ms),

@@ -14,6 +14,15 @@ isolated single-compartment cell, per step:
 All synapses leaving one neuron share its spikes and ``s_decay``, so their traces
 are equal: one trace per pre-synaptic neuron and a matmul with the weight matrix
 replace jaxley's per-edge states and scatter.
+
+The two matmuls carry ``config.matmul_precision`` as an explicit ``precision=``
+argument. It travels in the ``dot_general`` primitive itself (the gradient's
+transposed dots inherit it), so no global setting is involved: JAX's
+``default_matmul_precision`` context or config flag holds only while a function
+is *traced*, is part of the jit cache key, and is silently lost by a call traced
+outside it. At "highest" the twin computes in full float32 on every device; at
+"default" an NVIDIA GPU since Ampere runs it in TF32 (0.0147 mV off jaxley at
+batch 256, measured on an H200 by the issue's author), which is no oracle.
 """
 
 from __future__ import annotations
@@ -38,6 +47,46 @@ WEIGHT = "SpikeSynapse_gS"
 
 _AREA_UM2 = 2 * math.pi * COMPARTMENT_RADIUS_UM * COMPARTMENT_LENGTH_UM
 _NA_TO_UA_PER_CM2 = 1e5 / _AREA_UM2
+_LAX_PRECISION = {"highest": jax.lax.Precision.HIGHEST, "default": jax.lax.Precision.DEFAULT}
+#: NVIDIA compute capability from which float32 matmuls at DEFAULT precision use TF32.
+_TF32_FROM_COMPUTE_CAPABILITY = 8.0
+
+
+def effective_matmul_precision(
+    config: TaskConfig,
+    platform: str,
+    compute_capability: str | float | None = None,
+    tf32_override: str = "",
+) -> str:
+    """The arithmetic the dense twin's matmuls run in on ``platform``.
+
+    Returns one of "float64", "float32", "tf32", "bf16_3x", "bf16" or "unknown".
+    The CPU ignores the precision setting (DEFAULT and HIGHEST are bit-identical
+    there); an NVIDIA GPU uses TF32 for float32 at DEFAULT from compute capability
+    8.0 (Ampere) on, unless ``NVIDIA_TF32_OVERRIDE=0`` (``tf32_override``) forbids
+    it; a TPU runs DEFAULT in one bf16 pass.
+
+    Args:
+        config: the task (its ``precision`` and ``matmul_precision``).
+        platform: "cpu", "gpu" or "tpu".
+        compute_capability: the GPU's, e.g. "9.0" (None where unknown).
+        tf32_override: the ``NVIDIA_TF32_OVERRIDE`` environment variable ("" unset).
+    """
+    if config.precision == "float64":
+        return "float64"
+    if config.matmul_precision == "highest" or platform == "cpu":
+        return "float32"
+    if platform == "tpu":
+        return "bf16"
+    if platform != "gpu":
+        return "unknown"
+    if tf32_override.strip() == "0":
+        return "float32"
+    try:
+        capability = float(compute_capability)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "unknown"
+    return "tf32" if capability >= _TF32_FROM_COMPUTE_CAPABILITY else "float32"
 
 
 def split_weights(params: Params, config: TaskConfig) -> tuple[jax.Array, jax.Array]:
@@ -81,6 +130,7 @@ def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
     records); spikes are ``(batch, n_cells, n_integration_steps)``.
     """
     dt = config.dt_ms
+    precision = _LAX_PRECISION[config.matmul_precision]
     cm = MEMBRANE_CAPACITANCE_UF_PER_CM2
     g_leak = 1000.0 * config.leak_conductance_s_per_cm2
     c_leak = g_leak * config.leak_reversal_mv
@@ -107,8 +157,10 @@ def make_simulate(config: TaskConfig, record_spikes: bool = True) -> Callable:
             v_hid, spike_hid = fire(v_hid)
             s_in, s_hid = trace(s_in, spike_in), trace(s_hid, spike_hid)
             v_in = membrane(v_in, i_ext_na * _NA_TO_UA_PER_CM2)
-            v_hid = membrane(v_hid, -(s_in @ w_in) * _NA_TO_UA_PER_CM2)
-            v_out = membrane(v_out, -(s_hid @ w_out) * _NA_TO_UA_PER_CM2)
+            i_hid = jnp.matmul(s_in, w_in, precision=precision)
+            i_out = jnp.matmul(s_hid, w_out, precision=precision)
+            v_hid = membrane(v_hid, -i_hid * _NA_TO_UA_PER_CM2)
+            v_out = membrane(v_out, -i_out * _NA_TO_UA_PER_CM2)
             if n_fwd or n_bwd:  # the test-only slowdown, on the carried v_hid (bit-identical)
                 v_hid = burn(v_hid, n_fwd, n_bwd)
             recorded = (v_out, spike_in, spike_hid) if record_spikes else (v_out,)

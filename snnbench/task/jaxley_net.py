@@ -3,7 +3,15 @@
 Built without Python loops over edges or neurons: two compartment prototypes
 (spiking, passive) reused for all cells, channel defaults set before insertion,
 one vectorised ``.set`` for every synaptic weight. The tutorial's per-edge loop takes about 10 s; this takes a
-fraction of that (the benchmark's ``build`` phase times it).
+fraction of that (the benchmark's ``build`` phase times it). Every weight is made
+trainable by :func:`snnbench.task.trainable.make_all_edges_trainable`, which builds
+jaxley's own arrays without its per-edge eager ``jnp.stack`` (whose compile time
+would otherwise dominate any network of more than a few thousand synapses).
+
+Where the arrays live: the build is bookkeeping (pandas tables and ~100 tiny eager
+ops); :func:`snnbench.task.model.make_task` runs it on the host CPU whatever the
+target device, since each eager op would otherwise be compiled for the accelerator.
+The jax arrays a built network holds become constants of the traced program.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from snnbench.jax_config import temporarily
 from snnbench.task.config import COMPARTMENT_LENGTH_UM, COMPARTMENT_RADIUS_UM, TaskConfig
 from snnbench.task.slowdown import iterations, slowed_fire_class
 from snnbench.task.spiking import make_fire, spiking_classes
+from snnbench.task.trainable import make_all_edges_trainable
 
 Params = list[dict[str, jax.Array]]
 WEIGHT = "SpikeSynapse_gS"
@@ -73,7 +82,7 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
         jx.fully_connect(hidden, outputs, synapse)
         net.select(edges="all").set(WEIGHT, np.asarray(weights))
         # A fresh view: a view made before `.set` still holds the old values.
-        net.select(edges="all").make_trainable(WEIGHT, verbose=False)
+        make_all_edges_trainable(net, WEIGHT)
         outputs.record("v", verbose=False)
     return JaxleyNetwork(net=net, input_cells=inputs)
 

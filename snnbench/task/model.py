@@ -112,6 +112,17 @@ class Task:
     def init_opt_state(self, params: Params) -> optax.OptState:
         return self.optimizer.init(params)
 
+    def placed_on(self, device: jax.Device) -> Task:
+        """The same task with its data and initial weights committed to ``device``.
+
+        Placed once, so that no call moves them again: an uncommitted host array
+        would be copied to the device on every jitted call.
+        """
+        d = self.data
+        data = TaskData(*jax.device_put((d.weights, d.spikes, d.inputs, d.targets), device))
+        params = jax.device_put(self._init_params, device)
+        return Task(self.config, self.backend, data, self.raw_forward, params)
+
     def _loss_of(self, params: Params, inputs: jax.Array, targets: jax.Array) -> jax.Array:
         return cross_entropy_of_max_voltage(self.raw_forward(params, inputs), targets)
 
@@ -180,8 +191,25 @@ def _progress_bar(total: int, description: str, enabled: bool):
     return tqdm(total=total, desc=description, disable=not enabled, dynamic_ncols=True)
 
 
+def effective_matmul_precision(
+    config: TaskConfig,
+    backend: str,
+    platform: str,
+    compute_capability: str | float | None = None,
+    tf32_override: str = "",
+) -> str:
+    """The arithmetic ``backend``'s matmuls run in: "none" for jaxley (its programs
+    hold no ``dot_general``), else :func:`snnbench.task.dense.effective_matmul_precision`."""
+    if backend == "jaxley":
+        return "none"
+    return dense.effective_matmul_precision(config, platform, compute_capability, tf32_override)
+
+
 def make_task(
-    config: TaskConfig | None = None, backend: str = "jaxley", data: TaskData | None = None
+    config: TaskConfig | None = None,
+    backend: str = "jaxley",
+    data: TaskData | None = None,
+    device: jax.Device | None = None,
 ) -> Task:
     """Build the reference task on ``backend`` ("jaxley" or "dense").
 
@@ -190,6 +218,10 @@ def make_task(
         backend: "jaxley" (the network built with jaxley) or "dense" (the plain-JAX twin).
         data: arrays to use instead of the tutorial's draw for ``config`` (e.g. inputs
             resampled to another dt); their dtype must match ``config.precision``.
+        device: where the task's arrays live and its programs run. The data draw and
+            jaxley's build (many tiny eager ops) always run on the host CPU, where
+            they are cheap; the arrays are then placed on ``device`` once. None: the
+            default device, as before (everything made where JAX puts it).
 
     Raises:
         SnnbenchError: on a bad argument, or when this process does not compute in
@@ -199,6 +231,14 @@ def make_task(
     expect(isinstance(config, TaskConfig), "config", "a snnbench.TaskConfig", type(config).__name__)
     expect(backend in BACKENDS, "backend", f"one of {BACKENDS}", backend)
     require_precision(config.precision, "make_task(config)")
+    if device is None:
+        return _make_task(config, backend, data)
+    with jax.default_device(jax.devices("cpu")[0]):
+        task = _make_task(config, backend, data)
+    return task.placed_on(device)
+
+
+def _make_task(config: TaskConfig, backend: str, data: TaskData | None) -> Task:
     data = make_data(config) if data is None else data
     if backend == "dense":
         params = [{dense.WEIGHT: data.weights}]

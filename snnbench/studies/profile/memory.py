@@ -2,10 +2,12 @@
 
 A process's peak resident set (``VmHWM``) and a device's ``peak_bytes_in_use``
 are high-water marks: they never go down. So every (backend, phase, batch
-size) runs in its own child process, and
-the peak belongs to that configuration alone
-(``python -m snnbench.studies.profile.memory SPEC``). The child builds the task,
-compiles the function, runs it a few times, and prints one JSON line.
+size) runs in its own child process
+(``python -m snnbench.studies.profile.memory SPEC``). The child builds the task
+on the host, places its arguments on the device, compiles the function, runs it
+a few times, and prints one JSON line: the process's figures as before, and the
+peak of the timed program alone beside XLA's buffer sizes
+(:mod:`.program_memory`, ``program_peak_bytes`` and ``memory_agrees``).
 
 :func:`fit_growth` fits bytes against batch size and extrapolates the batch
 size at which the machine's memory would run out (a linear extrapolation, not
@@ -26,8 +28,9 @@ import numpy as np
 
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.records import CaseSpec
+from snnbench.studies.profile import program_memory as pm
 
-_RUNS = 3
+_RUNS = 5
 MEMORY_COLUMNS = (
     "rss_after_build_bytes",
     "peak_rss_after_compile_bytes",
@@ -38,6 +41,17 @@ MEMORY_COLUMNS = (
     "xla_output_bytes",
     "xla_temp_bytes",
     "xla_buffer_bytes",
+    "program_peak_bytes",
+    "program_peak_source",
+    "host_run_peak_bytes",
+    "device_run_peak_bytes",
+    "device_run_peak_kind",
+    "xla_run_bytes",
+    "program_over_xla",
+    "memory_margin_bytes",
+    "memory_agrees",
+    "matmul_precision",
+    "effective_matmul_precision",
     "memory_note",
 )
 
@@ -78,10 +92,15 @@ def machine_memory_bytes() -> int | None:
 
 
 def measure_here(spec: CaseSpec) -> dict[str, object]:
-    """Build, compile and run ``spec`` in *this* process; its memory figures (call in a fresh one)."""
+    """Build, compile and run ``spec`` in *this* process; its memory figures (call in a fresh one).
+
+    Order matters (see :mod:`.program_memory`): data and build on the host, the
+    arguments placed on the device, compile, one warm-up run (the first run
+    allocates once), then the measured runs, each against a settled baseline.
+    """
     import jax
 
-    from snnbench.measure.harness import config_for, prepare_process
+    from snnbench.measure.harness import config_for, matmul_columns, prepare_process
     from snnbench.measure.phases import target
     from snnbench.measure.xla_analysis import analyze_compiled
     from snnbench.task.model import make_task
@@ -89,27 +108,64 @@ def measure_here(spec: CaseSpec) -> dict[str, object]:
     prepare_process(spec.precision)
     device = jax.devices(spec.platform)[0]
     with jax.default_device(device):
-        task = make_task(config_for(spec), spec.backend)
+        task = make_task(config_for(spec), spec.backend, device=device)
         fn, args = target(task, spec.phase.function)
         out: dict[str, object] = {"rss_after_build_bytes": current_rss_bytes()}
         compiled = jax.jit(fn).trace(*args).lower().compile()
         out["peak_rss_after_compile_bytes"] = peak_rss_bytes()
-        for _ in range(_RUNS):
-            jax.block_until_ready(compiled(*args))
-        out["peak_rss_bytes"] = peak_rss_bytes()
-        stats = device.memory_stats() or {}
-        out["device_peak_bytes"] = stats.get("peak_bytes_in_use")
-        out["device_bytes_limit"] = stats.get("bytes_limit")
+        before = pm.memory_stats(device)
+
+        def run():
+            return jax.block_until_ready(compiled(*args))
+
+        run()  # warm-up: the first run after compile allocates once
+        out["peak_rss_bytes"] = peak_rss_bytes()  # the process's mark, before any reset
+        host = pm.host_run_peaks(run, _RUNS)
+        after = pm.memory_stats(device)
         analysis = analyze_compiled(compiled)
+    out["device_peak_bytes"] = after.get("peak_bytes_in_use")
+    out["device_bytes_limit"] = after.get("bytes_limit")
     for key in ("xla_argument_bytes", "xla_output_bytes", "xla_temp_bytes"):
         out[key] = analysis[key]
     parts = [analysis[k] for k in ("xla_argument_bytes", "xla_output_bytes", "xla_temp_bytes")]
     out["xla_buffer_bytes"] = sum(parts) if all(p is not None for p in parts) else None
+    out.update(_program_figures(spec.platform, host, before, after, analysis))
+    out.update(matmul_columns(spec))
     notes = [analysis["xla_analysis_note"]] if analysis["xla_analysis_note"] else []
-    if not stats:
+    if not after:
         notes.append(f"{spec.platform} device reports no memory_stats(); process RSS only")
+    if host is None:
+        notes.append("no /proc/self/clear_refs here: the host's run peak is unavailable")
     out["memory_note"] = "; ".join(notes)
     return out
+
+
+def _program_figures(
+    platform: str, host: list[int] | None, before: dict, after: dict, analysis: dict
+) -> dict[str, object]:
+    """The program-alone columns: the run peak on its device, and XLA's figure beside it."""
+    host_peak = pm.median_or_none(host)
+    device = pm.device_run_peak(before, after)
+    if platform == "cpu":
+        measured, kind = host_peak, "exact"
+        source = f"host: median over {_RUNS} runs of VmHWM - settled VmRSS"
+    else:
+        measured, kind = device.bytes, device.kind
+        source = f"device: memory_stats() peak after - in use before ({device.kind})"
+    output, temp = analysis["xla_output_bytes"], analysis["xla_temp_bytes"]
+    xla_run = output + temp if output is not None and temp is not None else None
+    agreed = pm.agreement(measured, kind, xla_run, platform)
+    return {
+        "program_peak_bytes": measured,
+        "program_peak_source": source if measured is not None else "unavailable",
+        "host_run_peak_bytes": host_peak,
+        "device_run_peak_bytes": device.bytes,
+        "device_run_peak_kind": device.kind,
+        "xla_run_bytes": xla_run,
+        "program_over_xla": agreed.ratio,
+        "memory_margin_bytes": agreed.margin_bytes,
+        "memory_agrees": agreed.agrees,
+    }
 
 
 @dataclass(frozen=True)
@@ -123,7 +179,7 @@ class ChildResult:
 
 def measure_in_child(spec: CaseSpec, timeout_s: float = 1800.0) -> ChildResult:
     """Run :func:`measure_here` for ``spec`` in a fresh Python process."""
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    env = dict(os.environ, **pm.CHILD_ENV)
     if spec.platform == "cpu":
         env["JAX_PLATFORMS"] = "cpu"
     command = [sys.executable, "-m", "snnbench.studies.profile.memory", json.dumps(spec.to_dict())]

@@ -23,7 +23,7 @@ from snnbench.measure.phases import Function, Phase, Stage, target
 from snnbench.measure.records import SCHEMA_VERSION, CaseSpec, Measurement
 from snnbench.measure.timing import TimingPolicy, fresh_jit, time_repeated
 from snnbench.measure.xla_analysis import parse_hlo, stablehlo_op_count
-from snnbench.studies.profile import snn_metrics, trace_ops
+from snnbench.studies.profile import attribution, snn_metrics, trace_ops
 
 
 def spec_columns(spec: CaseSpec, status: str = "ok", reason: str = "") -> dict[str, object]:
@@ -107,9 +107,19 @@ def _time_lower(fn: Callable, args: tuple, policy: TimingPolicy):
 
 
 def trace_top_ops(
-    trace_root: Path, options, backend: str, tasks: harness.TaskCache, meta: dict
+    trace_root: Path,
+    options,
+    backend: str,
+    tasks: harness.TaskCache,
+    meta: dict,
+    untraced_step_s: float | None = None,
 ) -> list[dict]:
-    """Trace a few gradient steps of ``backend``; the top operations as rows."""
+    """Trace a few gradient steps of ``backend``; the top operations as rows.
+
+    ``untraced_step_s``, the steady-state median of the same step, is recorded
+    beside the traced step (their ratio is the profiler's overhead); coverage is
+    taken of the traced step.
+    """
     spec = options.spec(backend, Phase.GRAD_STEP)
     try:
         fn, args = target(tasks.get(spec), Function.GRAD_STEP)
@@ -119,21 +129,28 @@ def trace_top_ops(
         path = trace_ops.capture(
             lambda: compiled(*args), options.trace_steps, trace_root / backend, "grad_step"
         )
-        table = trace_ops.top_ops(
-            trace_ops.load_events(path),
-            parse_hlo(compiled.as_text()),
-            options.trace_steps,
+        text = compiled.as_text()
+        found = trace_ops.top_ops(
+            trace_ops.load_trace(path),
+            parse_hlo(text),
             options.top,
+            "grad_step",
+            attribution.entry_computation(text),
         )
     except Exception as error:  # noqa: BLE001 - no trace is a row saying why
         return [{**spec_columns(spec, "failed", describe_error(error)), **meta}]
-    if table.empty:
-        reason = "the trace holds no events named after this module's HLO instructions"
+    if found.table.empty:
+        reason = "the trace holds no events attributable to this module's HLO instructions"
         return [{**spec_columns(spec, "skipped", reason), **meta}]
     trace_file = str(path.relative_to(trace_root.parent))
     head = {**spec_columns(spec), "trace_steps": options.trace_steps}
-    tail = {"source": trace_ops.SOURCE, "trace_file": trace_file, **meta}
-    return [{**head, **record, **tail} for record in table.to_dict("records")]
+    tail = {
+        **trace_ops.coverage_columns(found, untraced_step_s),
+        "source": trace_ops.SOURCE,
+        "trace_file": trace_file,
+        **meta,
+    }
+    return [{**head, **record, **tail} for record in found.table.to_dict("records")]
 
 
 def snn_rows(

@@ -56,6 +56,8 @@ class ProfileOptions:
     platform: str = "cpu"
     dt_ms: float = 1e-3
     t_max_ms: float = 0.2
+    n_input: int = 100
+    n_hidden: int = 4
     memory_batch_sizes: tuple[int, ...] = (1, 16, 64, 256)
     trace_steps: int = 5
     top: int = 15
@@ -75,7 +77,7 @@ class ProfileOptions:
             f"one of {', '.join(PRECISIONS)}",
             self.precision,
         )
-        for name in ("batch_size", "trace_steps", "top"):
+        for name in ("batch_size", "trace_steps", "top", "n_input", "n_hidden"):
             value = getattr(self, name)
             expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
         for b in self.memory_batch_sizes:
@@ -89,6 +91,8 @@ class ProfileOptions:
             precision=self.precision,
             dt_ms=self.dt_ms,
             t_max_ms=self.t_max_ms,
+            n_input=self.n_input,
+            n_hidden=self.n_hidden,
         )
 
     def spec(self, backend: str, phase: Phase | str, batch_size: int | None = None) -> CaseSpec:
@@ -100,6 +104,8 @@ class ProfileOptions:
             self.platform,
             self.dt_ms,
             self.t_max_ms,
+            n_input=self.n_input,
+            n_hidden=self.n_hidden,
         )
 
 
@@ -180,6 +186,7 @@ def measure_memory(options: ProfileOptions, say: Callable[[str], None]) -> list[
 #: Which measured quantity is fitted, and the limit it would run into.
 _FITTED = (
     ("peak_rss_bytes", "machine_memory_bytes", "MemTotal of this machine"),
+    ("program_peak_bytes", None, ""),
     ("device_peak_bytes", "device_bytes_limit", "the device's bytes_limit"),
     ("xla_buffer_bytes", None, ""),
 )
@@ -275,8 +282,10 @@ def measure_in_process(run_dir: Path, options: ProfileOptions, say: Callable[[st
                 flops[(backend, phase)] = measured.jaxpr_flops
             if Function.GRAD_STEP in options.phases:
                 say(f"jax.profiler trace of {options.trace_steps} gradient steps: {backend}")
+                grad = steady.get((backend, Function.GRAD_STEP.value))
+                untraced = grad.summary.median if grad is not None and grad.summary else None
                 top_rows += staging.trace_top_ops(
-                    run_dir / FILES["traces"], options, backend, tasks, meta
+                    run_dir / FILES["traces"], options, backend, tasks, meta, untraced
                 )
         say("SNN metrics")
         snn_rows = staging.snn_rows(options, tasks, steady, flops, meta)
