@@ -40,7 +40,7 @@ def tradeoffs(session: nox.Session) -> None:
     session.run("snnbench", "tradeoffs", *session.posargs)
 
 
-LINTED = ("snnbench", "bench", "tests", "noxfile.py")
+LINTED = ("snnbench", "bench", "tests", "scripts", "noxfile.py")
 
 
 @nox.session(default=False)
