@@ -304,18 +304,31 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
                 _wait(child)
                 _record_crash(journal, remaining, folder.run_id, "interrupted (Ctrl-C)")
                 raise
-        remaining = _unfinished(journal, remaining)
-        if not remaining:
-            return
         reason = describe_exit(returncode, "benchmark process")
-        crashed = _record_crash(journal, remaining, folder.run_id, reason)
-        progress.advance(1 if crashed else 0)
-        remaining = _unfinished(journal, remaining)
-        if not crashed:  # the child died before starting any case: do not loop forever
-            for case in remaining:
-                _append_parent_row(journal, Measurement(case, "failed", reason), folder.run_id)
-                progress.advance(1)
-            return
+        remaining = _after_child(journal, remaining, folder.run_id, reason, progress)
+
+
+def _after_child(
+    journal: Path, cases: list[CaseSpec], run_id: str, reason: str, progress
+) -> list[CaseSpec]:
+    """After a child (or job) ended: the cases still to run, the culprit recorded as failed.
+
+    The case that was running when it died fails with ``reason``; a new child
+    carries on with the rest. If it died before starting any case, every
+    remaining case fails with the reason instead (so a broken child cannot loop).
+    """
+    remaining = _unfinished(journal, cases)
+    if not remaining:
+        return []
+    crashed = _record_crash(journal, remaining, run_id, reason)
+    progress.advance(1 if crashed else 0)
+    remaining = _unfinished(journal, remaining)
+    if crashed:
+        return remaining
+    for case in remaining:
+        _append_parent_row(journal, Measurement(case, "failed", reason), run_id)
+        progress.advance(1)
+    return []
 
 
 def _run_job(cases, folder: storage.RunFolder, options: RunOptions, journal, progress) -> None:
@@ -341,18 +354,8 @@ def _run_job(cases, folder: storage.RunFolder, options: RunOptions, journal, pro
             raise
         finally:
             job.kill()  # a finished job's group is empty; a failed one's dies here
-        remaining = _unfinished(journal, remaining)
-        if not remaining:
-            return
         reason = reason or "job ended before finishing its cases"
-        crashed = _record_crash(journal, remaining, folder.run_id, reason)
-        progress.advance(1 if crashed else 0)
-        remaining = _unfinished(journal, remaining)
-        if not crashed:  # the job failed before its first case: do not loop forever
-            for case in remaining:
-                _append_parent_row(journal, Measurement(case, "failed", reason), folder.run_id)
-                progress.advance(1)
-            return
+        remaining = _after_child(journal, remaining, folder.run_id, reason, progress)
 
 
 def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file: Path):

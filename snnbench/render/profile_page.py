@@ -162,24 +162,28 @@ def memory_table(memory: pd.DataFrame) -> pd.DataFrame:
     return memory[[c for c in columns if c in memory]].reset_index(drop=True)
 
 
+#: Per-backend figures every top-ops row carries (the same on each of its rows): how
+#: much of the traced step the attributed operations explain, and where the rest went.
+COVERAGE_COLUMNS = (
+    "traced_step_s",
+    "untraced_step_s",
+    "trace_overhead",
+    "attributed_s_per_step",
+    "coverage",
+    "in_loop_share",
+    "dispatch_s_per_step",
+    "unattributed_s_per_step",
+    "idle_s_per_step",
+    "n_ops_attributed",
+    "event_source",
+)
+
+
 def coverage_table(top: pd.DataFrame) -> pd.DataFrame:
     """Per backend: how much of the traced gradient step the attributed ops explain, and the rest."""
     if top.empty or "coverage" not in top:
         return pd.DataFrame()
-    columns = [
-        "backend",
-        "traced_step_s",
-        "untraced_step_s",
-        "trace_overhead",
-        "attributed_s_per_step",
-        "coverage",
-        "in_loop_share",
-        "dispatch_s_per_step",
-        "unattributed_s_per_step",
-        "idle_s_per_step",
-        "n_ops_attributed",
-        "event_source",
-    ]
+    columns = ["backend", *COVERAGE_COLUMNS]
     ok = top[top["status"] == "ok"].drop_duplicates("backend")
     return ok[[c for c in columns if c in ok]].reset_index(drop=True)
 

@@ -56,20 +56,9 @@ MEMORY_COLUMNS = (
 )
 
 
-def _proc_status_bytes(field: str) -> int | None:
-    """A ``kB`` field of /proc/self/status in bytes, or None off Linux."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def peak_rss_bytes() -> int:
     """This process's peak resident set: VmHWM, else ``ru_maxrss`` (KiB on Linux, bytes on macOS)."""
-    hwm = _proc_status_bytes("VmHWM")
+    hwm = pm.status_bytes("VmHWM")
     if hwm is not None:
         return hwm
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -77,7 +66,7 @@ def peak_rss_bytes() -> int:
 
 
 def current_rss_bytes() -> int | None:
-    return _proc_status_bytes("VmRSS")
+    return pm.status_bytes("VmRSS")
 
 
 def machine_memory_bytes() -> int | None:

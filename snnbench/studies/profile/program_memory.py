@@ -42,7 +42,8 @@ MIB = 2**20
 MARGINS = {"cpu": (0.05, 1 * MIB), "gpu": (0.10, 16 * MIB), "tpu": (0.10, 16 * MIB)}
 
 
-def _status_bytes(field: str) -> int | None:
+def status_bytes(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status (VmRSS, VmHWM) in bytes, or None off Linux."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -55,10 +56,10 @@ def _status_bytes(field: str) -> int | None:
 def settled_rss_bytes(timeout_s: float = 1.0, quiet_s: float = 0.03) -> int | None:
     """VmRSS once two readings ``quiet_s`` apart agree (or after ``timeout_s``)."""
     deadline = time.perf_counter() + timeout_s
-    last = _status_bytes("VmRSS")
+    last = status_bytes("VmRSS")
     while time.perf_counter() < deadline:
         time.sleep(quiet_s)
-        now = _status_bytes("VmRSS")
+        now = status_bytes("VmRSS")
         if now == last:
             return now
         last = now
@@ -84,7 +85,7 @@ def host_run_peaks(run: Callable[[], Any], runs: int) -> list[int] | None:
         if baseline is None or not reset_high_water_mark():
             return None
         result = run()
-        peak = _status_bytes("VmHWM")
+        peak = status_bytes("VmHWM")
         del result
         if peak is None:
             return None

@@ -39,20 +39,6 @@ TOP_COLUMNS = (
     "total_s_per_step",
     "self_share",
 )
-#: Per-backend figures every top-ops row carries (the same on each of its rows).
-COVERAGE_COLUMNS = (
-    "traced_step_s",
-    "untraced_step_s",
-    "trace_overhead",
-    "attributed_s_per_step",
-    "coverage",
-    "in_loop_share",
-    "dispatch_s_per_step",
-    "unattributed_s_per_step",
-    "idle_s_per_step",
-    "n_ops_attributed",
-    "event_source",
-)
 SOURCE = "jax.profiler trace events attributed to compiled-HLO instructions (self time)"
 #: Coverage the attribution aims at (issue 11); rows below it say why in the page.
 COVERAGE_TARGET = 0.8
@@ -213,7 +199,7 @@ def _table(per_step, resolve, entry: str, covered, top: int) -> pd.DataFrame:
 
 
 def coverage_columns(found: TopOps, untraced_step_s: float | None) -> dict[str, object]:
-    """The :data:`COVERAGE_COLUMNS` of one traced function."""
+    """The coverage figures of one traced function (``profile_page.COVERAGE_COLUMNS``)."""
     c = found.coverage
     return {
         "traced_step_s": c.traced_step_s,
