@@ -60,6 +60,7 @@ def test_each_figure_is_a_real_picture(built, name):
     assert path.stat().st_size > 10_000
     pixels = imread(path)
     assert pixels.ndim == 3 and min(pixels.shape[:2]) > 300
+    assert pixels.shape[1] <= 1000  # readable on a normal screen without scrolling
     assert float(pixels[..., :3].var()) > 1e-3  # not a blank canvas
 
 

@@ -142,8 +142,12 @@ def _nonempty(rows: pd.DataFrame, what: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- axes helpers
 
 
+#: Widest figure in inches: 1000 px at DPI 100, so every figure reads on a normal screen.
+MAX_WIDTH_IN = 10.0
+
+
 def _new(n_rows: int, n_cols: int, width: float, height: float, **kw) -> tuple[Figure, np.ndarray]:
-    figure = Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(min(width, MAX_WIDTH_IN), height), layout="constrained")
     return figure, figure.subplots(n_rows, n_cols, squeeze=False, **kw)
 
 
@@ -574,7 +578,7 @@ def pareto_figure(
     Zero errors (the reference) cannot sit on a log axis; they are drawn at a
     floor a decade below the smallest non-zero error and labelled "exact".
     """
-    figure = Figure(figsize=(5.2 * len(panels), 4.2), layout="constrained")
+    figure = Figure(figsize=(min(5.2 * len(panels), MAX_WIDTH_IN), 4.2), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, (error_column, front_column, label) in zip(axes, panels, strict=True):
         _pareto_panel(ax, frame, cost_column, error_column, front_column, label)
