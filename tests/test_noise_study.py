@@ -107,6 +107,15 @@ def test_targets_say_met_or_missed_and_by_how_much():
     assert "the longest took 4.0 min" in lines[3] and "**met**" in lines[3]
 
 
+def test_a_target_on_track_with_too_few_jobs_is_not_established():
+    jobs = jobs_table()
+    clean = jobs.assign(outcome=CLEAN)  # 0/4 false alarms: on target, but 4 < 20
+    (line, *_) = noise_page.target_lines(noise_study.job_rates(clean), clean)
+    assert "0/4 = 0 %" in line
+    assert "**not established**" in line and "16 short of the 20" in line
+    assert "**met**" not in line
+
+
 def test_background_load_starts_and_stops_its_processes():
     with background_load(2) as pids:
         assert len(pids) == 2

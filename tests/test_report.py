@@ -322,3 +322,13 @@ def test_cost_vs_network_size_figure_and_section(tmp_path):
         plots.fig_cost_vs_size(one_size)
     titles = [s.title for s in report.build_report(report.ReportInputs(one_size, ())).sections]
     assert "Cost vs network size" not in titles
+
+
+def test_sides_of_ab_jobs_are_not_listed_as_runs(tmp_path):
+    root = _copy_runs(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    job = root / "ab" / MACHINE_A / "20260105T000000Z"
+    for side in ("A", "B"):
+        shutil.copytree(root / MACHINE_A / "20260102T000000Z", job / side / MACHINE_A / "r")
+    (job / storage.AB_JOB_INFO).write_text("{}")
+    runs = report.load_inputs(root).runs
+    assert [r.run_id for r in runs] == [f"{MACHINE_A}/20260102T000000Z"]

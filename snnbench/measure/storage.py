@@ -24,6 +24,8 @@ from snnbench.measure.records import SCALING_DEFAULTS, SCHEMA_VERSION, fill_old_
 from snnbench.measure.scaling import add_scaling_efficiency
 
 JOURNAL = "rows.jsonl"
+#: What an A/B job writes at its top; its A/ and B/ sides are rounds, not runs of their own.
+AB_JOB_INFO = "ab.json"
 RUN_INFO = "run.json"
 
 #: Every table snnbench writes, by kind: its file name in a run folder.

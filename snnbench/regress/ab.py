@@ -240,7 +240,7 @@ def run_ab(
             side.write_table()
         info.update(rounds=rounds, looks=looks, stopped=stopped, finished_utc=machine.utc_now())
         info["elapsed_s"] = time.perf_counter() - start
-        folder.write_text("ab.json", storage.to_json(info))
+        folder.write_text(storage.AB_JOB_INFO, storage.to_json(info))
     return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"], grain)
 
 
@@ -314,5 +314,5 @@ def _info(folder, matrix: Matrix, environments, options: AbOptions, grain: str) 
         metadata=machine.metadata(),
         rounds_log=[],
     )
-    folder.write_text("ab.json", storage.to_json(info))
+    folder.write_text(storage.AB_JOB_INFO, storage.to_json(info))
     return info

@@ -525,7 +525,8 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
         )
     surrogates = frame["surrogate"].unique() if "surrogate" in frame else [None]
     figure = Figure(
-        figsize=(5.2 * len(TRADEOFF_PANELS), 4.2 * len(surrogates)), layout="constrained"
+        figsize=(min(5.2 * len(TRADEOFF_PANELS), MAX_WIDTH_IN), 4.2 * len(surrogates)),
+        layout="constrained",
     )
     axes = figure.subplots(len(surrogates), len(TRADEOFF_PANELS), squeeze=False)
     for row_axes, surrogate in zip(axes, surrogates, strict=True):

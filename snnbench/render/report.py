@@ -186,8 +186,18 @@ def _run_infos(root: Path) -> list[RunInfo]:
     folders: dict[Path, str] = {}
     for name, kind in kinds.items():
         for path in root.rglob(name):
-            folders.setdefault(path.parent, kind)
+            if not _inside_ab_job(root, path.parent):
+                folders.setdefault(path.parent, kind)
     return [_run_info(root, folder, kind) for folder, kind in sorted(folders.items())]
+
+
+def _inside_ab_job(root: Path, folder: Path) -> bool:
+    """Whether ``folder`` holds one side of an A/B job: the report leaves those out."""
+    return any(
+        (parent / storage.AB_JOB_INFO).exists()
+        for parent in (folder, *folder.parents)
+        if parent.is_relative_to(root)
+    )
 
 
 def _run_info(root: Path, folder: Path, kind: str) -> RunInfo:
