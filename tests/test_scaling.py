@@ -160,6 +160,14 @@ def test_a_sharded_result_that_differs_fails_the_case(monkeypatch):
     assert m.samples_s  # the timing is kept, only not trusted
 
 
+def test_a_sharded_steady_case_keeps_its_cpu_samples():
+    """The sharded path adds its layout and check columns without losing the CPU time."""
+    spec = CaseSpec("dense", "forward", 2, "float64", "cpu", 1e-3, 0.005, scaling="weak")
+    m = harness.measure_case(spec, FAST)
+    assert m.status == "ok" and m.extra["check_ok"]
+    assert len(m.cpu_samples_s) == len(m.samples_s) >= 3
+
+
 def test_more_devices_than_jax_sees_is_skipped_with_the_reason():
     spec = CaseSpec("dense", "forward", 8, "float64", "cpu", 1e-3, 0.005, devices=8, scaling="weak")
     m = harness.measure_case(spec)

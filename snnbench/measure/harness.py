@@ -310,7 +310,7 @@ def _time_run(spec: CaseSpec, context: CaseContext) -> Timed:
     device = jax.local_devices(backend=spec.platform)[0]
     check = scaling.check_against_one_device(spec, context.tasks.get(spec), fn, args, device)
     extra = {**_layout(spec), **collectives.row_columns(hlo), **check}
-    return Timed(timed.samples_s, timed.iterations, timed.first_s, {**timed.extra, **extra})
+    return dataclasses.replace(timed, extra={**timed.extra, **extra})
 
 
 def _layout(spec: CaseSpec) -> dict[str, object]:
