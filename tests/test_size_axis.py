@@ -21,7 +21,7 @@ WIDE = CaseSpec("jaxley", "forward", 16, "float32", "cpu", 1e-3, n_input=100, n_
 def test_size_is_part_of_the_case_and_tutorial_ids_are_unchanged():
     assert TUTORIAL.case_id == "jaxley-forward-b16-float32-cpu-dt0.001"
     assert WIDE.case_id == "jaxley-forward-b16-float32-cpu-dt0.001-i100-h64"
-    assert TUTORIAL.config_key != WIDE.config_key and TUTORIAL != WIDE
+    assert TUTORIAL.key != WIDE.key and TUTORIAL != WIDE
     assert (TUTORIAL.n_edges, WIDE.n_edges) == (408, 100 * 64 + 64 * 2)
     row = Measurement(WIDE, samples_s=(1.0,)).to_row({})
     assert (row["n_input"], row["n_hidden"], row["n_edges"]) == (100, 64, 6528)

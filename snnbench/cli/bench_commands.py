@@ -125,6 +125,7 @@ SCALING_BATCH_SIZES = (16, 64)
 def add_scaling_options(p) -> None:
     """``bench`` only: the device-count axis, multi-process jobs, and matrix shards."""
     from snnbench.measure.records import SCALINGS
+    from snnbench.measure.runner import RunOptions
     from snnbench.task.parallel import FORMULATIONS
 
     p.add_argument(
@@ -168,7 +169,7 @@ def add_scaling_options(p) -> None:
     p.add_argument(
         "--case-timeout",
         type=positive_float,
-        default=900.0,
+        default=RunOptions.case_timeout_s,
         metavar="SECONDS",
         help="a multi-process job that finishes no case for this long is killed, every "
         "process of it, and its case recorded as failed",

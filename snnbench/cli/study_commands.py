@@ -8,6 +8,7 @@ import time
 
 from snnbench.cli.args import (
     csv_list,
+    listed,
     non_negative_int,
     number,
     positive_float,
@@ -185,22 +186,31 @@ def add_profile(sub) -> None:
     p.add_argument(
         "--phases", type=csv_list(str), help="comma list of forward,grad_step (default: both)"
     )
-    p.add_argument("--batch-size", type=positive_int, default=256, help="samples per batch")
-    p.add_argument("--precision", default="float64", help="float32 or float64")
-    p.add_argument("--device", default="cpu", help="cpu, gpu or tpu")
-    p.add_argument("--dt-ms", type=positive_float, default=1e-3, help="time step in ms")
-    p.add_argument("--t-max-ms", type=positive_float, default=0.2, help="simulated time in ms")
-    p.add_argument("--n-input", type=positive_int, default=100, help="input neurons")
-    p.add_argument("--n-hidden", type=positive_int, default=4, help="hidden neurons")
+    from snnbench.studies.profile.study import ProfileOptions as D
+
+    p.add_argument(
+        "--batch-size", type=positive_int, default=D.batch_size, help="samples per batch"
+    )
+    p.add_argument("--precision", default=D.precision, help="float32 or float64")
+    p.add_argument("--device", default=D.platform, help="cpu, gpu or tpu")
+    p.add_argument("--dt-ms", type=positive_float, default=D.dt_ms, help="time step in ms")
+    p.add_argument(
+        "--t-max-ms", type=positive_float, default=D.t_max_ms, help="simulated time in ms"
+    )
+    p.add_argument("--n-input", type=positive_int, default=D.n_input, help="input neurons")
+    p.add_argument("--n-hidden", type=positive_int, default=D.n_hidden, help="hidden neurons")
     p.add_argument(
         "--memory-batch-sizes",
         type=csv_list(positive_int),
-        default=(1, 16, 64, 256),
-        help="batch sizes of the memory study, each in a fresh process (default: 1,16,64,256)",
+        default=D.memory_batch_sizes,
+        help="batch sizes of the memory study, each in a fresh process "
+        f"(default: {listed(D.memory_batch_sizes)})",
     )
     p.add_argument("--no-memory", action="store_true", help="skip the memory study")
-    p.add_argument("--trace-steps", type=positive_int, default=5, help="gradient steps to trace")
-    p.add_argument("--top", type=positive_int, default=15, help="rows of the top-ops table")
+    p.add_argument(
+        "--trace-steps", type=positive_int, default=D.trace_steps, help="gradient steps to trace"
+    )
+    p.add_argument("--top", type=positive_int, default=D.top, help="rows of the top-ops table")
     p.add_argument("--full", action="store_true", help="the full timing policy (more rounds)")
     p.add_argument("--out", default="results", help="results root")
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")

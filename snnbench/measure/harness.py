@@ -90,7 +90,7 @@ class TaskCache:
         self._size = size
 
     def get(self, spec: CaseSpec) -> Task:
-        key = (spec.backend, spec.config_key)
+        key = (spec.backend, spec.sharded, config_for(spec))
         if key not in self._tasks:
             while len(self._tasks) >= self._size:
                 self._tasks.popitem(last=False)

@@ -5,6 +5,7 @@ Measurements hold raw per-call samples in seconds; every statistic is derived.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -53,48 +54,6 @@ SCALING_DEFAULTS: dict[str, object] = {
     "campaign": "",
 }
 
-
-#: Columns every row has, in order (metadata columns from snnbench.machine follow).
-ROW_COLUMNS = (
-    "schema_version",
-    "case_id",
-    "backend",
-    "phase",
-    "batch_size",
-    "precision",
-    "platform",
-    "dt_ms",
-    "t_max_ms",
-    "devices",
-    "scaling",
-    "processes",
-    "data_parallel",
-    "n_input",
-    "n_hidden",
-    "n_edges",
-    "n_steps",
-    "status",
-    "reason",
-    "n_samples",
-    "iterations",
-    "min_s",
-    "median_s",
-    "mean_s",
-    "max_s",
-    "q1_s",
-    "q3_s",
-    "iqr_s",
-    "std_s",
-    "cv",
-    "iqr_over_median",
-    "noisy",
-    "first_s",
-    "samples_per_s",
-    "sample_steps_per_s",
-    "samples_json",
-    "cpu_median_s",
-    "cpu_samples_json",
-)
 
 # ---- network size and matmul precision (issue 11): columns added after schema 1 shipped
 _TUTORIAL = TaskConfig()
@@ -266,16 +225,15 @@ class CaseSpec:
         return f"{base}-d{self.devices}{processes}-{self.scaling}{formulation}"
 
     @property
-    def config_key(self) -> tuple:
-        """The configuration without backend and phase (to pair jaxley with dense)."""
-        return (
-            self.batch_size,
-            self.precision,
-            self.platform,
-            self.dt_ms,
-            self.t_max_ms,
-            self.n_input,
-            self.n_hidden,
+    def key(self) -> tuple:
+        """The case's identity, one value per field in :data:`CASE_KEY_COLUMNS` order.
+
+        Every key list, sort order and match between tables comes from this one
+        (the phase as its string value, as the ``phase`` column holds it).
+        """
+        return tuple(
+            self.phase.value if name == "phase" else getattr(self, name)
+            for name in CASE_KEY_COLUMNS
         )
 
     @property
@@ -292,6 +250,49 @@ class CaseSpec:
         out = asdict(self)
         out["phase"] = self.phase.value
         return out
+
+
+#: The columns of a case's identity: :class:`CaseSpec`'s fields, in declaration order.
+CASE_KEY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CaseSpec))
+
+
+def key_columns(without: tuple[str, ...] = ()) -> list[str]:
+    """:data:`CASE_KEY_COLUMNS` less ``without`` (e.g. what a derived ratio pairs across)."""
+    unknown = set(without) - set(CASE_KEY_COLUMNS)
+    if unknown:
+        raise ValueError(f"not case key columns: {sorted(unknown)}")
+    return [name for name in CASE_KEY_COLUMNS if name not in without]
+
+
+#: Columns every row has, in order (metadata columns from snnbench.machine follow).
+ROW_COLUMNS = (
+    "schema_version",
+    "case_id",
+    *CASE_KEY_COLUMNS,
+    "n_edges",
+    "n_steps",
+    "status",
+    "reason",
+    "n_samples",
+    "iterations",
+    "min_s",
+    "median_s",
+    "mean_s",
+    "max_s",
+    "q1_s",
+    "q3_s",
+    "iqr_s",
+    "std_s",
+    "cv",
+    "iqr_over_median",
+    "noisy",
+    "first_s",
+    "samples_per_s",
+    "sample_steps_per_s",
+    "samples_json",
+    "cpu_median_s",
+    "cpu_samples_json",
+)
 
 
 @dataclass(frozen=True)

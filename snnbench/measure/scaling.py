@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from snnbench.measure.records import CaseSpec
+from snnbench.measure.records import CaseSpec, key_columns
 from snnbench.task import parallel
 from snnbench.task.model import Task
 
@@ -75,8 +75,9 @@ def _loss_and_moment(step_output) -> tuple:
 
 # ---------------------------------------------------------------- derived from tables
 
-#: What must match between a row and its 1-device baseline (besides the device count).
-_SERIES = ["backend", "phase", "precision", "platform", "dt_ms", "t_max_ms", "scaling"]
+#: What must match between a row and its 1-device baseline: the case key less the
+#: device and process counts and the batch (matched as the baseline's own batch).
+_SERIES = key_columns(without=("batch_size", "devices", "processes"))
 
 
 def add_scaling_efficiency(frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +95,7 @@ def add_scaling_efficiency(frame: pd.DataFrame) -> pd.DataFrame:
     devices = frame["devices"].astype(int)
     frame["per_device_batch"] = frame["batch_size"].astype(int) // devices
     scaled = frame["scaling"].isin(("weak", "strong"))
-    keys = [*_SERIES, "data_parallel", *(["run_id"] if "run_id" in frame else [])]
+    keys = [*_SERIES, *(["run_id"] if "run_id" in frame else [])]
     base_batch = np.where(
         frame["scaling"] == "weak", frame["per_device_batch"], frame["batch_size"]
     ).astype(int)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from snnbench.errors import SnnbenchError
-from snnbench.measure.records import CaseSpec
+from snnbench.measure.records import CASE_KEY_COLUMNS, CaseSpec, key_columns
 
 #: Rough seconds per case under the quick policy on a 2-core CPU (quick-matrix runs
 #: in results/). Only their ratios matter: they balance shards, they time nothing.
@@ -91,20 +91,17 @@ def case_cost(case: CaseSpec) -> float:
     return cost * (1.0 + 0.1 * (case.devices - 1))  # a larger program to partition
 
 
+#: What cases of one block may differ in: one built task serves every phase and
+#: formulation, and one device-count series every count (its batch taken per device).
+_BLOCK_FREE = ("phase", "data_parallel", "processes", "batch_size", "devices")
+
+
 def block_key(case: CaseSpec) -> tuple:
     """Cases that must share a shard: one built task, or one device-count series."""
     batch = case.per_device_batch if case.scaling == "weak" else case.batch_size
     devices = () if case.sharded else (case.devices,)
-    return (
-        case.platform,
-        case.precision,
-        case.scaling,
-        case.backend,
-        batch,
-        case.dt_ms,
-        case.t_max_ms,
-        *devices,
-    )
+    fields = dict(zip(CASE_KEY_COLUMNS, case.key, strict=True))
+    return (*(fields[name] for name in key_columns(without=_BLOCK_FREE)), batch, *devices)
 
 
 def _blocks(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:

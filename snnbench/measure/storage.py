@@ -20,7 +20,12 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import machine
-from snnbench.measure.records import SCALING_DEFAULTS, SCHEMA_VERSION, fill_old_columns
+from snnbench.measure.records import (
+    SCALING_DEFAULTS,
+    SCHEMA_VERSION,
+    fill_old_columns,
+    key_columns,
+)
 from snnbench.measure.scaling import add_scaling_efficiency
 
 JOURNAL = "rows.jsonl"
@@ -309,9 +314,7 @@ def with_scaling_defaults(frame: pd.DataFrame) -> pd.DataFrame:
 
 def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``jaxley_over_dense``: median jaxley time / median dense time, same config+phase."""
-    keys = ["phase", "batch_size", "precision", "platform", "dt_ms", "t_max_ms"]
-    keys += [k for k in ("devices", "scaling", "processes", "data_parallel") if k in frame]
-    keys += [k for k in ("n_input", "n_hidden") if k in frame]
+    keys = key_columns(without=("backend",))
     if "run_id" in frame:
         keys = ["run_id", *keys]
     frame = frame.drop(columns=["jaxley_over_dense"], errors="ignore")

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import shards, storage
-from snnbench.measure.records import OLD_ROW_DEFAULTS
+from snnbench.measure.records import CASE_KEY_COLUMNS, OLD_ROW_DEFAULTS
 from snnbench.render import plots
 from snnbench.render.bench_summary import matmul_line, scaling_table
 from snnbench.render.tradeoffs_page import summary_table as tradeoffs_summary_table
@@ -44,23 +44,11 @@ HOW_TO_GET = {
 #: A row is one configuration in one environment; a newer run's row replaces an older one.
 CONFIG_COLUMNS = (
     "machine_id",
-    "platform",
     "device_kind",
     "jax_version",
     "jaxlib_version",
     "jaxley_version",
-    "backend",
-    "phase",
-    "batch_size",
-    "precision",
-    "dt_ms",
-    "t_max_ms",
-    "devices",
-    "processes",
-    "scaling",
-    "data_parallel",
-    "n_input",
-    "n_hidden",
+    *CASE_KEY_COLUMNS,
 )
 
 
