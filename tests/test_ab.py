@@ -228,7 +228,7 @@ def test_the_worker_measures_a_case_and_reports_its_death(tmp_path):
     env = {"JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"}
     worker = Worker(sys.executable, "float32", env, None, tmp_path / "w.log")
     try:
-        row = worker.measure(case.to_dict(), {"ab_round": 7}, policy="ab")
+        row = worker.measure(case.to_dict(), {"ab_round": 7}, sampling="ab")
     finally:
         worker.close()
     assert row["status"] == "ok" and row["ab_round"] == 7

@@ -18,11 +18,11 @@ import pytest
 from snnbench.measure import harness, runner, scaling, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.records import CaseSpec, Measurement
-from snnbench.measure.timing import TimingPolicy
+from snnbench.measure.timing import Sampling
 
 STEPS = 20  # t_max 0.02 ms at dt 1e-3 ms
 #: Timing kept short: these tests check what the rows say, never how fast.
-FAST = TimingPolicy(target_s=0.1, min_rounds=3, staging_rounds=1)
+FAST = Sampling(target_s=0.1, min_rounds=3, staging_rounds=1)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ CHILD = textwrap.dedent(
     harness.prepare_process("float32")
     tasks = harness.TaskCache()
     out = {}
-    fast = timing.TimingPolicy(target_s=0.1, min_rounds=3, staging_rounds=1)
+    fast = timing.Sampling(target_s=0.1, min_rounds=3, staging_rounds=1)
     for backend, phase, devices, form in [
         ("dense", "grad_step", 4, "grouped"),
         ("dense", "grad_step", 2, "jit"),

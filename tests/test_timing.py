@@ -13,7 +13,7 @@ SLEEP_S = 0.01
 
 
 def test_known_duration_gives_sensible_statistics():
-    policy = timing.TimingPolicy(min_round_s=0.02, min_rounds=5, max_rounds=8, target_s=0.1)
+    policy = timing.Sampling(min_round_s=0.02, min_rounds=5, max_rounds=8, target_s=0.1)
     timed = timing.time_steady(lambda: time.sleep(SLEEP_S), (), policy)
     samples = np.asarray(timed.samples_s)
     assert 5 <= samples.size <= 8
@@ -26,7 +26,7 @@ def test_known_duration_gives_sensible_statistics():
 
 
 def test_short_operations_are_averaged_over_many_iterations():
-    policy = timing.TimingPolicy(min_round_s=0.01, min_rounds=3, max_rounds=3, target_s=0.01)
+    policy = timing.Sampling(min_round_s=0.01, min_rounds=3, max_rounds=3, target_s=0.01)
     timed = timing.time_steady(lambda x: x, (1,), policy)
     assert timed.iterations > 100
     assert len(timed.samples_s) == 3
@@ -65,7 +65,7 @@ def test_asynchronous_work_is_waited_for():
     def dispatch():
         return {"array": jnp.ones(3), "pending": _Pending(0.02)}
 
-    policy = timing.TimingPolicy(min_round_s=0.0, min_rounds=5, max_rounds=5, warmup_calls=1)
+    policy = timing.Sampling(min_round_s=0.0, min_rounds=5, max_rounds=5, warmup_calls=1)
     timed = timing.time_steady(dispatch, (), policy)
     assert len(timed.samples_s) == 5
     assert min(timed.samples_s) >= 0.02
@@ -111,7 +111,7 @@ def test_setup_needs_single_iteration():
 
 
 def test_rounds_follow_the_policy_bounds():
-    policy = timing.TimingPolicy(min_rounds=5, max_rounds=30, target_s=1.5)
+    policy = timing.Sampling(min_rounds=5, max_rounds=30, target_s=1.5)
     assert policy.rounds_for(1.0) == 5
     assert policy.rounds_for(0.1) == 15
     assert policy.rounds_for(1e-6) == 30
@@ -124,7 +124,7 @@ def _spin(seconds: float) -> None:
 
 
 def test_cpu_time_is_recorded_per_round_next_to_wall_time():
-    policy = timing.TimingPolicy(min_round_s=0.02, min_rounds=4, max_rounds=4, target_s=0.0)
+    policy = timing.Sampling(min_round_s=0.02, min_rounds=4, max_rounds=4, target_s=0.0)
     timed = timing.time_steady(lambda: _spin(0.005), (), policy)
     assert len(timed.cpu_samples_s) == len(timed.samples_s) == 4
     # each call burns at least 5 ms of this process's CPU, and CPU time never exceeds wall

@@ -287,7 +287,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         bench=runner.BenchTarget.folder(Path(args.bench_dir))
         if args.bench_dir
         else runner.BenchTarget.installed(),
-        policy="full" if args.full else "quick",
+        sampling="full" if args.full else "quick",
         progress=not args.no_progress,
         command=args.command_line,
         pin_cpu=machine.choose_pin(args.pin_cpu),
@@ -333,7 +333,7 @@ def _run_distributed(args: argparse.Namespace) -> int:
     matrix = matrix_from_args(args)
     options = runner.RunOptions(
         out_root=Path(args.out),
-        policy="full" if args.full else "quick",
+        sampling="full" if args.full else "quick",
         progress=False,
         command=args.command_line,
     )

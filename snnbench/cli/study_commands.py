@@ -22,7 +22,7 @@ def add_tradeoffs(sub) -> None:
     p.add_argument(
         "--full",
         action="store_true",
-        help="both backends, full timing policy (default: dense only, quick timing)",
+        help="both backends, full sampling (default: dense only, quick sampling)",
     )
     p.add_argument(
         "--dt-ms",
@@ -150,7 +150,7 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
         grid,
         budget,
         Path(args.out),
-        policy="full" if args.full else "quick",
+        sampling="full" if args.full else "quick",
         progress=not args.no_progress,
         say=say,
         command=args.command_line,
@@ -211,7 +211,7 @@ def add_profile(sub) -> None:
         "--trace-steps", type=positive_int, default=D.trace_steps, help="gradient steps to trace"
     )
     p.add_argument("--top", type=positive_int, default=D.top, help="rows of the top-ops table")
-    p.add_argument("--full", action="store_true", help="the full timing policy (more rounds)")
+    p.add_argument("--full", action="store_true", help="the full sampling (more rounds)")
     p.add_argument("--out", default="results", help="results root")
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_profile)
@@ -236,7 +236,7 @@ def _run_profile(args: argparse.Namespace) -> int:
         memory_batch_sizes=() if args.no_memory else tuple(args.memory_batch_sizes),
         trace_steps=args.trace_steps,
         top=args.top,
-        policy="full" if args.full else "quick",
+        sampling="full" if args.full else "quick",
         progress=not args.no_progress,
         command=args.command_line,
     )

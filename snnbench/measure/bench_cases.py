@@ -10,10 +10,10 @@ import pytest
 from snnbench.measure import harness
 
 
-def test_case(case, benchmark, tasks, policy, rounds_runner, record, mark_started):
+def test_case(case, benchmark, tasks, sampling, rounds_runner, record, mark_started):
     mark_started(case)
     benchmark.group = f"{case.phase} {case.precision} {case.platform}"
-    measurement = harness.measure_case(case, policy, rounds_runner, tasks, with_yardstick=True)
+    measurement = harness.measure_case(case, sampling, rounds_runner, tasks, with_yardstick=True)
     record(measurement)
     if measurement.status == "skipped":
         pytest.skip(measurement.reason)

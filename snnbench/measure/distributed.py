@@ -113,7 +113,7 @@ def serve(args: argparse.Namespace) -> None:
     jax.distributed.shutdown()
 
 
-def measure_cases(cases: Sequence, journal: Path, metadata: dict, policy: str = "quick") -> None:
+def measure_cases(cases: Sequence, journal: Path, metadata: dict, sampling: str = "quick") -> None:
     """Measure ``cases`` in this process of the job; process 0 appends the rows to ``journal``.
 
     A case of one process (the 1-device baseline of a series in a job started
@@ -125,7 +125,7 @@ def measure_cases(cases: Sequence, journal: Path, metadata: dict, policy: str = 
     from snnbench.measure import harness, machine, storage, timing
     from snnbench.precision import current_precision
 
-    rules = timing.FULL_POLICY if policy == "full" else timing.QUICK_POLICY
+    rules = timing.SAMPLINGS[sampling]
     leader = jax.process_index() == 0
     tasks = harness.TaskCache()
     for case in cases:
@@ -178,7 +178,7 @@ def run_as_job_member(matrix, options) -> Path | None:
             folder,
             options.command,
             matrix=matrix.to_dict(),
-            policy=options.policy,
+            sampling=options.sampling,
             n_cases=len(cases),
             processes=jax.process_count(),
             devices=total,
@@ -187,7 +187,7 @@ def run_as_job_member(matrix, options) -> Path | None:
         )
     journal = folder / storage.JOURNAL if folder is not None else Path(os.devnull)
     metadata = {**machine.metadata(), "run_id": folder.run_id if folder else ""}
-    measure_cases(cases, journal, metadata, options.policy)
+    measure_cases(cases, journal, metadata, options.sampling)
     if folder is None:
         return None
     rows = storage.journal_rows(journal)

@@ -23,10 +23,10 @@ from snnbench.measure.jaxpr_stats import count_eqns
 from snnbench.measure.phases import Phase, Stage, target
 from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
 from snnbench.measure.timing import (
-    QUICK_POLICY,
+    QUICK_SAMPLING,
     Rounds,
+    Sampling,
     Timed,
-    TimingPolicy,
     fresh_jit,
     perf_counter_rounds,
     time_repeated,
@@ -110,7 +110,7 @@ class CaseContext:
     calibration (see :func:`snnbench.measure.timing.time_steady`); None alone.
     """
 
-    policy: TimingPolicy
+    sampling: Sampling
     rounds_runner: Rounds
     tasks: TaskCache
     agree: Callable[[float], float] | None = None
@@ -126,7 +126,7 @@ class CaseContext:
 
 def measure_case(
     spec: CaseSpec,
-    policy: TimingPolicy = QUICK_POLICY,
+    sampling: Sampling = QUICK_SAMPLING,
     rounds_runner: Rounds = perf_counter_rounds,
     tasks: TaskCache | None = None,
     agree: Callable[[float], float] | None = None,
@@ -143,7 +143,7 @@ def measure_case(
     problem = _cannot_run(spec)
     if problem is not None:
         return problem
-    context = CaseContext(policy, rounds_runner, tasks or TaskCache(), agree)
+    context = CaseContext(sampling, rounds_runner, tasks or TaskCache(), agree)
     matmul = matmul_columns(spec)
     try:
         with jax.default_device(device_of(spec)):
@@ -242,7 +242,7 @@ def _time_build(spec: CaseSpec, context: CaseContext) -> Timed:
             network = jaxley_net.build_network(config, weights)
         return jax.block_until_ready(jax.device_put(jaxley_net.initial_params(network), device))
 
-    return time_repeated(build, tuple, context.policy.staging_rounds, context.rounds_runner)
+    return time_repeated(build, tuple, context.sampling.staging_rounds, context.rounds_runner)
 
 
 def _time_trace_lower(spec: CaseSpec, context: CaseContext) -> Timed:
@@ -262,7 +262,7 @@ def _time_trace_lower(spec: CaseSpec, context: CaseContext) -> Timed:
     return time_repeated(
         trace_and_lower,
         lambda: (fresh_jit(fn),),
-        context.policy.staging_rounds,
+        context.sampling.staging_rounds,
         context.rounds_runner,
         sizes,
     )
@@ -284,7 +284,7 @@ def _time_compile(spec: CaseSpec, context: CaseContext) -> Timed:
     return time_repeated(
         compile_,
         lambda: (trace_lower(fn, args),),
-        context.policy.staging_rounds,
+        context.sampling.staging_rounds,
         context.rounds_runner,
         figures,
     )
@@ -301,7 +301,7 @@ def _time_run(spec: CaseSpec, context: CaseContext) -> Timed:
         start = time.perf_counter()
         check_fits(fn.trace(*args).lower().compile(), device_of(spec))
         first_extra = time.perf_counter() - start
-    timed = time_steady(fn, args, context.policy, context.rounds_runner, context.agree)
+    timed = time_steady(fn, args, context.sampling, context.rounds_runner, context.agree)
     if not spec.sharded:
         first = None if timed.first_s is None else first_extra + timed.first_s
         return dataclasses.replace(timed, first_s=first)
@@ -321,7 +321,7 @@ def _layout(spec: CaseSpec) -> dict[str, object]:
 
 def _time_overhead(spec: CaseSpec, context: CaseContext) -> Timed:
     identity = jax.jit(lambda x: x)
-    return time_steady(identity, (jnp.zeros(()),), context.policy, context.rounds_runner)
+    return time_steady(identity, (jnp.zeros(()),), context.sampling, context.rounds_runner)
 
 
 def _timer(phase: Phase) -> Callable[[CaseSpec, CaseContext], Timed]:

@@ -15,16 +15,46 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from snnbench.measure.failures import describe_exit
 
 _PR_SET_PDEATHSIG = 1
+_HOST_COUNT = re.compile(r"--xla_force_host_platform_device_count=\S*")
+
+
+def child_env(
+    platform: str, devices: int = 1, python: str = "", extra: Mapping[str, str] = {}
+) -> dict[str, str]:
+    """The environment of every child process snnbench starts to run JAX work.
+
+    ``python`` names another environment's interpreter (``snnbench ab``):
+    PYTHONPATH is then dropped so that environment imports its own packages. A
+    CPU runs on as many devices as ``--xla_force_host_platform_device_count``
+    says in ``XLA_FLAGS`` when JAX starts; the count (``devices`` per process)
+    is set here, for the child only, replacing any count the user's own flags
+    carry. Accelerators are real devices: their children see every one.
+    ``extra`` variables (e.g. a side's test-only slowdown) go on top.
+    """
+    env = dict(os.environ)
+    if python:
+        env.pop("PYTHONPATH", None)
+    if platform == "cpu":
+        env["JAX_PLATFORMS"] = "cpu"
+        flags = _HOST_COUNT.sub("", env.get("XLA_FLAGS", "")).split()
+        if devices > 1:
+            flags.append(f"--xla_force_host_platform_device_count={devices}")
+        if flags:
+            env["XLA_FLAGS"] = " ".join(flags)
+        else:
+            env.pop("XLA_FLAGS", None)
+    return {**env, **extra}
 
 
 def free_port() -> int:

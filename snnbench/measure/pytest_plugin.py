@@ -27,7 +27,7 @@ def pytest_addoption(parser):
     group.addoption("--snnbench-cases", help="JSON file listing the cases to run")
     group.addoption("--snnbench-journal", help="append one JSON row per finished case here")
     group.addoption("--snnbench-run-id", default="adhoc", help="run id written into each row")
-    group.addoption("--snnbench-policy", default="quick", choices=tuple(timing.POLICIES))
+    group.addoption("--snnbench-policy", default="quick", choices=tuple(timing.SAMPLINGS))
     group.addoption(
         "--snnbench-precision",
         default=os.environ.get("SNNBENCH_PRECISION", "float64"),
@@ -69,8 +69,8 @@ def tasks() -> harness.TaskCache:
 
 
 @pytest.fixture(scope="session")
-def policy(pytestconfig) -> timing.TimingPolicy:
-    return timing.POLICIES[pytestconfig.getoption("--snnbench-policy")]
+def sampling(pytestconfig) -> timing.Sampling:
+    return timing.SAMPLINGS[pytestconfig.getoption("--snnbench-policy")]
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -84,7 +83,7 @@ class RunOptions:
 
     out_root: Path
     bench: BenchTarget = field(default_factory=BenchTarget.installed)
-    policy: str = "quick"
+    sampling: str = "quick"
     progress: bool = True
     pytest_args: tuple[str, ...] = ()
     #: Interpreter of another environment (``snnbench ab``); PYTHONPATH is then
@@ -155,7 +154,7 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         folder,
         options.command,
         matrix=matrix.to_dict(),
-        policy=options.policy,
+        sampling=options.sampling,
         bench=options.bench.description,
         n_cases=len(cases),
         platforms_looked_for=list(PLATFORMS),
@@ -224,32 +223,9 @@ def _tag(case: CaseSpec, part: int) -> str:
     return tag + (f"-part{part}" if part > 1 else "")
 
 
-_HOST_COUNT = re.compile(r"--xla_force_host_platform_device_count=\S*")
-
-
 def child_env(case: CaseSpec, python: str = "") -> dict[str, str]:
-    """The environment of the process (or each job process) that runs ``case``'s group.
-
-    A CPU runs on as many devices as ``--xla_force_host_platform_device_count``
-    says in ``XLA_FLAGS`` when JAX starts; the count is set here, for the child
-    only, replacing any count the user's own flags carry. Accelerators are real
-    devices: their children see every one.
-    """
-    env = dict(os.environ)
-    if python:
-        env.pop("PYTHONPATH", None)
-    if case.platform != "cpu":
-        return env
-    env["JAX_PLATFORMS"] = "cpu"
-    per_process = case.devices // case.processes
-    flags = _HOST_COUNT.sub("", env.get("XLA_FLAGS", "")).split()
-    if per_process > 1:
-        flags.append(f"--xla_force_host_platform_device_count={per_process}")
-    if flags:
-        env["XLA_FLAGS"] = " ".join(flags)
-    else:
-        env.pop("XLA_FLAGS", None)
-    return env
+    """The environment of the process (or each job process) that runs ``case``'s group."""
+    return procgroup.child_env(case.platform, case.devices // case.processes, python)
 
 
 def _append_parent_row(journal: Path, measurement: Measurement, run_id: str) -> None:
@@ -276,7 +252,7 @@ def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cas
         f"--snnbench-cases={cases_file}",
         f"--snnbench-journal={folder / storage.JOURNAL}",
         f"--snnbench-run-id={folder.run_id}",
-        f"--snnbench-policy={options.policy}",
+        f"--snnbench-policy={options.sampling}",
         f"--benchmark-json={folder / f'pytest-benchmark-{tag}.json'}",
         "--benchmark-columns=min,median,iqr,rounds,iterations",
         *options.pytest_args,
@@ -370,7 +346,7 @@ def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file
             f"--cases={cases_file}",
             f"--journal={folder / storage.JOURNAL}",
             f"--run-id={folder.run_id}",
-            f"--policy={options.policy}",
+            f"--policy={options.sampling}",
             f"--coordinator={coordinator}",
             f"--num-processes={case.processes}",
             f"--process-id={rank}",

@@ -31,7 +31,7 @@ import jax
 
 
 @dataclass(frozen=True)
-class TimingPolicy:
+class Sampling:
     """How long and how often to time.
 
     Attributes:
@@ -54,18 +54,18 @@ class TimingPolicy:
         return max(self.min_rounds, min(self.max_rounds, wanted))
 
 
-QUICK_POLICY = TimingPolicy()
-FULL_POLICY = TimingPolicy(
+QUICK_SAMPLING = Sampling()
+FULL_SAMPLING = Sampling(
     min_round_s=0.05, min_rounds=10, max_rounds=100, target_s=5.0, staging_rounds=5
 )
 #: One A/B round of one case. Precision comes from many rounds (each a unit of
 #: replication), so a round is short; but a round's median should not hinge on one
 #: preempted call, so steady phases still take 10-40 samples (about 0.8 s), which
 #: on a loaded 2-core VM cost far less than the one compilation a compile phase takes.
-AB_POLICY = TimingPolicy(
+AB_SAMPLING = Sampling(
     min_round_s=0.02, min_rounds=10, max_rounds=40, target_s=0.8, staging_rounds=1
 )
-POLICIES = {"quick": QUICK_POLICY, "full": FULL_POLICY, "ab": AB_POLICY}
+SAMPLINGS = {"quick": QUICK_SAMPLING, "full": FULL_SAMPLING, "ab": AB_SAMPLING}
 
 
 class Rounds(Protocol):
@@ -167,7 +167,7 @@ def time_once(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
 def time_steady(
     fn: Callable[..., Any],
     args: tuple,
-    policy: TimingPolicy = QUICK_POLICY,
+    sampling: Sampling = QUICK_SAMPLING,
     rounds_runner: Rounds = perf_counter_rounds,
     agree: Callable[[float], float] | None = None,
 ) -> Timed:
@@ -180,13 +180,13 @@ def time_steady(
     """
     first_s, _ = time_once(fn, *args)
     target = blocking(fn)
-    for _ in range(policy.warmup_calls):
+    for _ in range(sampling.warmup_calls):
         target(*args)
     probe_s, _ = time_once(fn, *args)
     if agree is not None:
         probe_s = agree(probe_s)
-    iterations = max(1, math.ceil(policy.min_round_s / max(probe_s, 1e-9)))
-    rounds = policy.rounds_for(probe_s * iterations)
+    iterations = max(1, math.ceil(sampling.min_round_s / max(probe_s, 1e-9)))
+    rounds = sampling.rounds_for(probe_s * iterations)
     clock = CpuClock(iterations)
     samples = rounds_runner(clock.wrap(lambda: target(*args)), rounds, iterations)
     return Timed(tuple(samples), iterations, first_s, cpu_samples_s=clock.samples(len(samples)))

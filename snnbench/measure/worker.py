@@ -1,80 +1,158 @@
-"""A long-lived measuring process: "measure case X once" requests on stdin, rows on stdout.
+"""The one worker process: typed requests on stdin, one answer per request on stdout.
 
-``snnbench ab`` keeps one worker per environment (and precision) alive for the
-whole job, so both sides stay warm -- tasks built, functions compiled -- and
-A and B can alternate case by case, the finest grain at which a machine's drift
-cancels. Each request measures one case with :func:`snnbench.measure.harness.measure_case`
-(the same timing path as ``snnbench bench``) plus the yardstick, and answers one
-result row. The protocol is one JSON object per line:
+Every child process snnbench starts for a job, except the pytest-benchmark
+child that runs the matrix (:mod:`snnbench.measure.runner`) and the ranks of a
+``jax.distributed`` job (:mod:`snnbench.measure.distributed`), is this worker:
+an A/B side kept warm case by case, a trade-off study's process per precision,
+a memory probe in a fresh process. x64 is process-global, so a worker computes
+in the one precision it was started with. Requests, one JSON object per line:
 
-- the worker's first line: ``{"ready": true, "pid": ..., "pinned_cpu": ...}``;
-- request: ``{"case": {CaseSpec fields}, "policy": "ab", "fields": {extra columns}}``;
-- answer: ``{"row": {...}}``.
+- ``{"kind": "measure", "case": {CaseSpec fields}, "sampling": NAME, "fields": {...}}``:
+  one measurement of the case (:func:`snnbench.measure.harness.measure_case`,
+  the timing path of ``snnbench bench``) and the yardstick; answered
+  ``{"row": {...}}``, the result row with ``fields`` added;
+- ``{"kind": "call", "function": "package.module:name", "kwargs": {...}}``: a
+  study's own function run here; answered ``{"result": ...}``, or
+  ``{"error": "one line"}`` if it raised (the worker then carries on).
 
-Run it as ``python -m snnbench.measure.worker PRECISION``. Anything else the
-process prints (JAX warnings, progress bars) goes to stderr, never into the protocol.
+The worker's first line is ``{"ready": true, "pid": ..., "pinned_cpu": ...}``.
+NumPy arrays travel inside the JSON as ``{"__npy__": base64 of .npy bytes}``,
+bit for bit. Anything else the process prints (JAX warnings, progress) goes to
+stderr, never into the protocol. The parent side is :class:`Worker`: child
+environment (:func:`snnbench.measure.procgroup.child_env`), pinning, a worker
+that dies with its parent, timeouts and the one-line reason of a death.
 """
 
 from __future__ import annotations
 
+import base64
+import importlib
+import io
 import json
 import os
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from snnbench.measure import procgroup
+from snnbench.measure.failures import describe_error, describe_exit
+
 MODULE = "snnbench.measure.worker"
-#: A case that answers nothing for this long is treated as hung, and the worker killed.
+#: A request that answers nothing for this long is treated as hung, and the worker killed.
 DEFAULT_TIMEOUT_S = 900.0
+
+
+# ---------------------------------------------------------------- the wire format
+
+
+def _encode(value: object) -> object:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return {"__npy__": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+def _decode(obj: dict) -> object:
+    if set(obj) == {"__npy__"}:
+        import numpy as np
+
+        return np.load(io.BytesIO(base64.b64decode(obj["__npy__"])), allow_pickle=False)
+    return obj
+
+
+def dumps(message: dict) -> str:
+    """One protocol line (arrays as ``__npy__``)."""
+    return json.dumps(message, default=_encode) + "\n"
+
+
+def loads(line: str) -> dict:
+    """A protocol line back as a dict, arrays as NumPy arrays."""
+    return json.loads(line, object_hook=_decode)
+
+
+# ---------------------------------------------------------------- the worker's side
 
 
 def serve(precision: str) -> None:
     """The worker's loop (runs inside the environment being measured)."""
+    procgroup.die_with_parent()
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # stray prints go to stderr, not into the protocol
     sys.stdout = sys.stderr
 
-    from snnbench.measure import harness, machine, storage, timing
-    from snnbench.measure.records import CaseSpec
+    from snnbench.measure import harness, machine
 
     harness.prepare_process(precision)
     tasks = harness.TaskCache(size=32)
-    metadata = machine.metadata()
-    say = _writer(protocol, storage.to_json)
-    say({"ready": True, "pid": os.getpid(), "pinned_cpu": metadata["pinned_cpu"]})
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        request = json.loads(line)
-        case = CaseSpec(**request["case"])
-        policy = timing.POLICIES[request.get("policy", "ab")]
-        measurement = harness.measure_case(case, policy, tasks=tasks, with_yardstick=True)
-        row = measurement.to_row(metadata)
-        row.update(machine.device_info(case.platform), utc=machine.utc_now())
-        row.update(request.get("fields", {}))
-        say({"row": row})
+    metadata: dict = {}  # taken at the first measurement: a study's call needs none
 
-
-def _writer(stream, to_json):
     def say(message: dict) -> None:
-        stream.write(to_json(message).replace("\n", " ").strip() + "\n")
-        stream.flush()
+        protocol.write(dumps(message))
+        protocol.flush()
 
-    return say
+    say({"ready": True, "pid": os.getpid(), "pinned_cpu": machine.pinned_cpu()})
+    for line in sys.stdin:
+        if line.strip():
+            say(_answer(loads(line), tasks, metadata))
+
+
+def _answer(request: dict, tasks, metadata: dict) -> dict:
+    kind = request.get("kind", "measure")
+    if kind == "measure":
+        if not metadata:
+            from snnbench.measure import machine
+
+            metadata.update(machine.metadata())
+        return {"row": _measure(request, tasks, metadata)}
+    if kind == "call":
+        module, _, name = request["function"].partition(":")
+        try:
+            function = getattr(importlib.import_module(module), name)
+            return {"result": function(**request.get("kwargs", {}))}
+        except Exception as error:  # noqa: BLE001 - the parent gets the reason, in one line
+            return {"error": describe_error(error)}
+    return {"error": f"unknown request kind {kind!r} (this worker knows measure, call)"}
+
+
+def _measure(request: dict, tasks, metadata: dict) -> dict:
+    from snnbench.measure import harness, machine, timing
+    from snnbench.measure.records import CaseSpec
+
+    case = CaseSpec(**request["case"])
+    sampling = timing.SAMPLINGS[request.get("sampling", "ab")]
+    measurement = harness.measure_case(case, sampling, tasks=tasks, with_yardstick=True)
+    # The machine's load now, when this case was measured, not when the worker started.
+    row = measurement.to_row({**metadata, "load_avg_1m": (machine.load_average() or [None])[0]})
+    row.update(machine.device_info(case.platform), utc=machine.utc_now())
+    row.update(request.get("fields", {}))
+    return row
+
+
+# ---------------------------------------------------------------- the parent's side
 
 
 class WorkerDied(RuntimeError):
     """The worker process ended (or hung) before answering; the message says how."""
 
 
+class WorkerError(RuntimeError):
+    """A called function raised inside the worker; the message is its one-line reason."""
+
+
 class Worker:
-    """The parent's handle on one worker process.
+    """The parent's handle on one worker process (a context manager: leaving it closes).
 
     Args:
         python: the environment's interpreter.
         precision: the precision the worker computes in (x64 is process-global).
-        env: the worker's environment variables.
+        env: the worker's environment variables (see :func:`procgroup.child_env`).
         pin_cpu: the core to pin it to (None: no pinning).
         log: file that receives the worker's stderr.
     """
@@ -96,42 +174,66 @@ class Worker:
         machine.pin(self._process.pid, pin_cpu)
         self.hello = self._answer(DEFAULT_TIMEOUT_S)
 
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def measure(
-        self, case: dict, fields: dict, policy: str = "ab", timeout_s: float = DEFAULT_TIMEOUT_S
+        self, case: dict, fields: dict, sampling: str = "ab", timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> dict:
         """One measurement of ``case``, as a result row with ``fields`` added.
 
         Raises:
             WorkerDied: if the process ended or hung before answering.
         """
-        request = {"case": case, "policy": policy, "fields": fields}
+        # "policy" is what workers of snnbench releases before "sampling" read.
+        request = {"kind": "measure", "case": case, "sampling": sampling, "policy": sampling}
+        return self._request({**request, "fields": fields}, timeout_s)["row"]
+
+    def call(
+        self, function: Callable | str, timeout_s: float = DEFAULT_TIMEOUT_S, **kwargs: object
+    ) -> object:
+        """``function(**kwargs)`` run in the worker (a module-level function, or its
+        ``"module:name"``); arguments and result are JSON with NumPy arrays.
+
+        Raises:
+            WorkerDied: if the process ended or hung before answering.
+            WorkerError: if the function raised (the worker lives on).
+        """
+        name = function if isinstance(function, str) else _qualified(function)
+        answer = self._request({"kind": "call", "function": name, "kwargs": kwargs}, timeout_s)
+        if "error" in answer:
+            raise WorkerError(answer["error"])
+        return answer["result"]
+
+    def _request(self, request: dict, timeout_s: float) -> dict:
         try:
-            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.write(dumps(request))
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             raise WorkerDied(self._death()) from None
-        return self._answer(timeout_s)["row"]
+        return self._answer(timeout_s)
 
     def _answer(self, timeout_s: float) -> dict:
         ready, _, _ = select.select([self._process.stdout], [], [], timeout_s)
-        line = self._process.stdout.readline() if ready else ""
         if not ready:
             self._process.kill()
             self._process.wait()
             raise WorkerDied(f"no answer within {timeout_s:.0f} s (killed)")
+        line = self._process.stdout.readline()
         if not line:
             raise WorkerDied(self._death())
-        return json.loads(line)
+        return loads(line)
 
     def _death(self) -> str:
-        from snnbench.measure.failures import describe_exit
-
         try:
             code = self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._process.kill()
             code = self._process.wait()
-        return describe_exit(code, "measuring worker")
+        return describe_exit(code, "measuring worker", _tail(self._log.name))
 
     def close(self) -> None:
         """Stop the worker (closing its stdin ends its loop)."""
@@ -145,10 +247,21 @@ class Worker:
         self._log.close()
 
 
+def _qualified(function: Callable) -> str:
+    if "." in function.__qualname__ or function.__module__ == "__main__":
+        raise ValueError(f"a worker calls module-level functions only; got {function!r}")
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+def _tail(path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")[-4000:]
+    except OSError:
+        return ""
+
+
 def supports_worker(python: str) -> bool:
     """Whether the snnbench installed for ``python`` has this worker (older ones do not)."""
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
     done = subprocess.run(
         [
             python,
@@ -156,7 +269,7 @@ def supports_worker(python: str) -> bool:
             f"import importlib.util as u; raise SystemExit(u.find_spec('{MODULE}') is None)",
         ],
         capture_output=True,
-        env=env,
+        env=procgroup.child_env("", python=python),
         timeout=120,
     )
     return done.returncode == 0

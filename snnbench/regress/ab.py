@@ -175,7 +175,7 @@ class _Side:
         options = runner.RunOptions(
             out_root=self.folder / "rounds",
             bench=self.env.bench,
-            policy="quick",
+            sampling="quick",
             progress=False,
             python=str(self.env.python),
             command=self.options.command,

@@ -2,10 +2,10 @@
 
 A process's peak resident set (``VmHWM``) and a device's ``peak_bytes_in_use``
 are high-water marks: they never go down. So every (backend, phase, batch
-size) runs in its own child process
-(``python -m snnbench.studies.profile.memory SPEC``). The child builds the task
-on the host, places its arguments on the device, compiles the function, runs it
-a few times, and prints one JSON line: the process's figures as before, and the
+size) runs in a fresh worker process (:mod:`snnbench.measure.worker`, the
+request :func:`probe`). The child builds the task on the host, places its
+arguments on the device, compiles the function, runs it a few times, and
+answers the process's figures as before, and the
 peak of the timed program alone beside XLA's buffer sizes
 (:mod:`.program_memory`, ``program_peak_bytes`` and ``memory_agrees``).
 
@@ -16,18 +16,17 @@ a measurement).
 
 from __future__ import annotations
 
-import json
-import os
 import resource
-import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from snnbench.measure.failures import describe_exit
+from snnbench.measure import procgroup
 from snnbench.measure.records import CaseSpec
+from snnbench.measure.worker import Worker, WorkerDied, WorkerError
 from snnbench.studies.profile import program_memory as pm
 
 _RUNS = 5
@@ -167,23 +166,22 @@ class ChildResult:
 
 
 def measure_in_child(spec: CaseSpec, timeout_s: float = 1800.0) -> ChildResult:
-    """Run :func:`measure_here` for ``spec`` in a fresh Python process."""
-    env = dict(os.environ, **pm.CHILD_ENV)
-    if spec.platform == "cpu":
-        env["JAX_PLATFORMS"] = "cpu"
-    command = [sys.executable, "-m", "snnbench.studies.profile.memory", json.dumps(spec.to_dict())]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return ChildResult("failed", f"memory child timed out after {timeout_s:.0f} s", {})
-    if done.returncode != 0:
-        return ChildResult(
-            "failed", describe_exit(done.returncode, "memory child", done.stderr), {}
-        )
-    try:
-        return ChildResult("ok", "", json.loads(done.stdout.strip().splitlines()[-1]))
-    except (json.JSONDecodeError, IndexError):
-        return ChildResult("failed", "memory child printed no result line", {})
+    """Run :func:`measure_here` for ``spec`` in a fresh worker process."""
+    env = procgroup.child_env(spec.platform, extra=pm.CHILD_ENV)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with Worker(sys.executable, spec.precision, env, None, Path(tmp) / "log") as child:
+                figures = child.call(probe, timeout_s=timeout_s, case=spec.to_dict())
+        except WorkerDied as died:
+            return ChildResult("failed", f"memory child: {died}", {})
+        except WorkerError as error:
+            return ChildResult("failed", f"memory child: {error}", {})
+    return ChildResult("ok", "", figures)
+
+
+def probe(case: dict) -> dict[str, object]:
+    """:func:`measure_here` of a case given as its fields (a worker request)."""
+    return measure_here(CaseSpec(**case))
 
 
 @dataclass(frozen=True)
@@ -213,13 +211,3 @@ def fit_growth(
     if limit_bytes is not None and slope > 0 and limit_bytes > intercept:
         at_limit = float((limit_bytes - intercept) / slope)
     return Growth(len(x), float(slope), float(intercept), r2, at_limit)
-
-
-def _main(argv: list[str]) -> int:
-    spec = CaseSpec(**json.loads(argv[0]))
-    print(json.dumps(measure_here(spec)), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

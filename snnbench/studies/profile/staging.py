@@ -21,7 +21,7 @@ from snnbench.measure.failures import describe_error
 from snnbench.measure.jaxpr_stats import count_eqns, count_flops
 from snnbench.measure.phases import Function, Phase, Stage, target
 from snnbench.measure.records import SCHEMA_VERSION, CaseSpec, Measurement
-from snnbench.measure.timing import TimingPolicy, fresh_jit, time_repeated
+from snnbench.measure.timing import Sampling, fresh_jit, time_repeated
 from snnbench.measure.xla_analysis import parse_hlo, stablehlo_op_count
 from snnbench.studies.profile import attribution, snn_metrics, trace_ops
 
@@ -42,7 +42,7 @@ class FunctionProfile:
 
 
 def measure_function(
-    options, backend: str, function: Function | str, policy: TimingPolicy, tasks: harness.TaskCache
+    options, backend: str, function: Function | str, sampling: Sampling, tasks: harness.TaskCache
 ) -> FunctionProfile:
     """Trace, lower, compile and steady-state rows of ``function`` on ``backend``."""
     function = Function(function)
@@ -50,16 +50,16 @@ def measure_function(
     fn, args = target(tasks.get(steady_spec), function)
     trace_row, flops = _stage(
         options.spec(backend, Phase.of(function, Stage.TRACE)),
-        lambda: _time_trace(fn, args, policy),
+        lambda: _time_trace(fn, args, sampling),
     )
     lower_row, _ = _stage(
         options.spec(backend, Phase.of(function, Stage.LOWER)),
-        lambda: _time_lower(fn, args, policy),
+        lambda: _time_lower(fn, args, sampling),
     )
     compile_row = harness.measure_case(
-        options.spec(backend, Phase.of(function, Stage.COMPILE)), policy, tasks=tasks
+        options.spec(backend, Phase.of(function, Stage.COMPILE)), sampling, tasks=tasks
     )
-    steady_row = harness.measure_case(steady_spec, policy, tasks=tasks)
+    steady_row = harness.measure_case(steady_spec, sampling, tasks=tasks)
     return FunctionProfile((trace_row, lower_row, compile_row, steady_row), flops)
 
 
@@ -78,13 +78,13 @@ def _stage(spec: CaseSpec, timer: Callable) -> tuple[Measurement, int | None]:
     return measurement, extra.get("jaxpr_flops")
 
 
-def _time_trace(fn: Callable, args: tuple, policy: TimingPolicy):
+def _time_trace(fn: Callable, args: tuple, sampling: Sampling):
     last = []  # the last round's traced program, measured after the timing
 
     def trace(jitted):
         last[:] = [jitted.trace(*args)]
 
-    timed = time_repeated(trace, lambda: (fresh_jit(fn),), policy.staging_rounds)
+    timed = time_repeated(trace, lambda: (fresh_jit(fn),), sampling.staging_rounds)
     jaxpr = last[0].jaxpr
     counted = count_flops(jaxpr)
     extra = {
@@ -96,13 +96,13 @@ def _time_trace(fn: Callable, args: tuple, policy: TimingPolicy):
     return timed, extra
 
 
-def _time_lower(fn: Callable, args: tuple, policy: TimingPolicy):
+def _time_lower(fn: Callable, args: tuple, sampling: Sampling):
     last = []
 
     def lower(traced):
         last[:] = [traced.lower()]
 
-    timed = time_repeated(lower, lambda: (fresh_jit(fn).trace(*args),), policy.staging_rounds)
+    timed = time_repeated(lower, lambda: (fresh_jit(fn).trace(*args),), sampling.staging_rounds)
     return timed, {"stablehlo_ops": stablehlo_op_count(last[0].as_text())}
 
 

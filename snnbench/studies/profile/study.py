@@ -61,7 +61,7 @@ class ProfileOptions:
     memory_batch_sizes: tuple[int, ...] = (1, 16, 64, 256)
     trace_steps: int = 5
     top: int = 15
-    policy: str = "quick"
+    sampling: str = "quick"
     progress: bool = True
     command: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
 
@@ -82,7 +82,7 @@ class ProfileOptions:
             expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
         for b in self.memory_batch_sizes:
             expect(isinstance(b, int) and b > 0, "memory_batch_sizes", "positive integers", b)
-        expect(self.policy in ("quick", "full"), "policy", "quick or full", self.policy)
+        expect(self.sampling in ("quick", "full"), "sampling", "quick or full", self.sampling)
         self.config()  # TaskConfig says precisely what is wrong with dt_ms or t_max_ms
 
     def config(self, batch_size: int | None = None) -> TaskConfig:
@@ -259,10 +259,10 @@ def measure_in_process(run_dir: Path, options: ProfileOptions, say: Callable[[st
     import jax
 
     from snnbench.measure import harness
-    from snnbench.measure.timing import FULL_POLICY, QUICK_POLICY
+    from snnbench.measure.timing import SAMPLINGS
     from snnbench.studies.profile import staging
 
-    policy = FULL_POLICY if options.policy == "full" else QUICK_POLICY
+    sampling = SAMPLINGS[options.sampling]
     harness.prepare_process(options.precision)
     meta = machine.metadata()
     meta.update(machine.device_info(options.platform))
@@ -276,7 +276,7 @@ def measure_in_process(run_dir: Path, options: ProfileOptions, say: Callable[[st
         for backend in options.backends:
             for phase in options.phases:
                 say(f"staging and steady state: {backend} {phase}")
-                measured = staging.measure_function(options, backend, phase, policy, tasks)
+                measured = staging.measure_function(options, backend, phase, sampling, tasks)
                 profile_rows += [m.to_row(meta) for m in measured.rows]
                 steady[(backend, phase)] = measured.rows[-1]
                 flops[(backend, phase)] = measured.jaxpr_flops

@@ -18,9 +18,6 @@ The grid and the budget are in :mod:`.grid`; the page in :mod:`snnbench.render.t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,104 +28,86 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from snnbench.measure import machine, runner, storage
-from snnbench.measure.failures import describe_exit
+from snnbench.measure import machine, procgroup, runner, storage
 from snnbench.measure.records import SCHEMA_VERSION
+from snnbench.measure.worker import Worker, WorkerDied, WorkerError
 from snnbench.render import plots, tradeoffs_plots
 from snnbench.render.tradeoffs_page import summary_markdown
 from snnbench.studies.tradeoffs import reference_check, spike_loss
+from snnbench.studies.tradeoffs import worker as tradeoffs_worker
 from snnbench.studies.tradeoffs.grid import SEP, Budget, TradeoffGrid
 from snnbench.studies.tradeoffs.metrics import fidelity_frame
 from snnbench.studies.tradeoffs.selection import add_selection, cost_frame
 from snnbench.task.config import TaskConfig
 
 
-def _run_worker(job: dict, workdir: Path, name: str) -> None:
-    job_file = workdir / f"{name}.json"
-    job_file.write_text(json.dumps(job))
-    log = workdir / f"{name}.log"
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-    command = [sys.executable, "-m", "snnbench.studies.tradeoffs.worker", str(job_file)]
-    with open(log, "w") as handle:
-        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(
-            describe_exit(done.returncode, f"tradeoffs worker {name!r}", log.read_text())
-        )
+def _worker(precision: str, workdir: Path, name: str) -> Worker:
+    env = procgroup.child_env("", extra={"XLA_PYTHON_CLIENT_PREALLOCATE": "false"})
+    return Worker(sys.executable, precision, env, None, workdir / f"{name}.log")
 
 
 def run_workers(grid: TradeoffGrid, workdir: Path, say: Callable[[str], None] = print) -> dict:
     """Prepare the shared data, evaluate every point; returns ``{point_id: {key: array}}``.
 
-    The shared arrays are returned too, under the key ``"shared"``.
+    One worker per precision, float64 last (its transfer evaluation needs the
+    other precisions' trained weights); the float64 worker also draws the
+    shared inputs and weights first. The shared arrays are returned too, under
+    the key ``"shared"``.
+
+    Raises:
+        RuntimeError: naming the worker, if one died or raised.
     """
-    shared = workdir / "shared.npz"
-    separate_prepare = "float32" in grid.precisions  # float32 needs the data before float64 runs
-    if separate_prepare:
-        say("tradeoffs: drawing the shared inputs and weights (float64)")
-        _run_worker(
-            grid.job(stage="prepare", precision="float64", out=str(shared)), workdir, "prepare"
-        )
-    outputs: dict[str, Path] = {}
-    for precision in sorted(grid.precisions, key=lambda p: p == "float64"):  # float64 last
-        points = [
-            {"dt_ms": dt, "backend": backend, "surrogate": surrogate}
-            | {"train": backend in grid.train_backends}
-            for backend in grid.backends
-            for surrogate in grid.surrogates
-            for dt in grid.dts_ms
-        ]
-        checks = reference_check.check_points(grid) if precision == "float64" else []
-        out = workdir / f"{precision}.npz"
-        say(
-            f"tradeoffs: evaluating {len(points)} {precision} points"
-            + (f" and {len(checks)} reference checks (finer dt)" if checks else "")
-        )
-        job = grid.job(
-            stage="evaluate",
-            precision=precision,
-            points=points + checks,
-            shared=str(shared),
-            out=str(out),
-            transfer=precision == "float64",
-            prepare_first=not separate_prepare,
-            transfer_from=[str(p) for p in outputs.values()],
-        )
-        _run_worker(job, workdir, precision)
-        outputs[precision] = out
-    if "redrawn" in grid.scenarios:
-        out = workdir / "redrawn.npz"
-        say(f"tradeoffs: scenario (b), the tutorial re-run at {len(grid.dts_ms)} dts")
-        job = grid.job(
-            stage="redrawn",
-            precision="float64",
-            dts_ms=list(grid.dts_ms),
-            surrogates=list(grid.surrogates),
-            out=str(out),
-        )
-        _run_worker(job, workdir, "redrawn")
-        outputs["redrawn"] = out
-    found = _collect(outputs.values())
-    with np.load(shared) as loaded:
-        found["shared"] = dict(loaded)
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with _worker("float64", workdir, "float64") as reference:
+            say("tradeoffs: drawing the shared inputs and weights (float64)")
+            shared = reference.call(tradeoffs_worker.prepare, job=grid.job(precision="float64"))
+            for precision in sorted(grid.precisions, key=lambda p: p == "float64"):
+                arrays.update(_evaluate(grid, precision, shared, arrays, workdir, reference, say))
+        if "redrawn" in grid.scenarios:
+            say(f"tradeoffs: scenario (b), the tutorial re-run at {len(grid.dts_ms)} dts")
+            job = grid.job(
+                precision="float64", dts_ms=list(grid.dts_ms), surrogates=list(grid.surrogates)
+            )
+            with _worker("float64", workdir, "redrawn") as worker:
+                arrays.update(worker.call(tradeoffs_worker.evaluate_redrawn, job=job))
+    except (WorkerDied, WorkerError) as error:
+        raise RuntimeError(f"tradeoffs worker: {error}") from None
+    found: dict[str, dict[str, np.ndarray]] = {"shared": shared}
+    for key, value in arrays.items():
+        pid, name = key.split(SEP, 1)
+        found.setdefault(pid, {})[name] = value
     return found
 
 
-def _collect(paths) -> dict[str, dict[str, np.ndarray]]:
-    found: dict[str, dict[str, np.ndarray]] = {}
-    for path in paths:
-        with np.load(path) as loaded:
-            for key in loaded.files:
-                pid, name = key.split(SEP, 1)
-                found.setdefault(pid, {})[name] = loaded[key]
-    return found
+def _evaluate(grid, precision, shared, arrays, workdir, reference, say) -> dict:
+    """One precision's points (float64: and the reference checks, then the transfer)."""
+    points = [
+        {"dt_ms": dt, "backend": backend, "surrogate": surrogate}
+        | {"train": backend in grid.train_backends}
+        for backend in grid.backends
+        for surrogate in grid.surrogates
+        for dt in grid.dts_ms
+    ]
+    checks = reference_check.check_points(grid) if precision == "float64" else []
+    say(
+        f"tradeoffs: evaluating {len(points)} {precision} points"
+        + (f" and {len(checks)} reference checks (finer dt)" if checks else "")
+    )
+    job = grid.job(precision=precision, points=points + checks, transfer=precision == "float64")
+    trained = {k.split(SEP)[0]: v for k, v in arrays.items() if k.endswith(f"{SEP}trained")}
+    kwargs = {"job": job, "shared": shared, "trained_elsewhere": trained}
+    if precision == "float64":
+        return reference.call(tradeoffs_worker.evaluate, **kwargs)
+    with _worker(precision, workdir, precision) as worker:
+        return worker.call(tradeoffs_worker.evaluate, **kwargs)
 
 
 def measure_cost(
-    grid: TradeoffGrid, out_root: Path, policy: str, progress: bool
+    grid: TradeoffGrid, out_root: Path, sampling: str, progress: bool
 ) -> tuple[pd.DataFrame, str]:
     """Time every point through the benchmark runner; ``(cost table, benchmark run id)``."""
-    options = runner.RunOptions(out_root=Path(out_root), policy=policy, progress=progress)
+    options = runner.RunOptions(out_root=Path(out_root), sampling=sampling, progress=progress)
     run_dir = runner.run_matrix(grid.matrix(), options)
     bench = storage.load_results(run_dir)
     return cost_frame(bench), f"{run_dir.parent.name}/{run_dir.name}"
@@ -164,7 +143,7 @@ def run_tradeoffs(
     grid: TradeoffGrid,
     budget: Budget,
     out_root: Path,
-    policy: str = "quick",
+    sampling: str = "quick",
     progress: bool = True,
     cost: CostFunction | None = None,
     say: Callable[[str], None] = print,
@@ -177,7 +156,7 @@ def run_tradeoffs(
         command or sys.argv,
         grid=_plain(asdict(grid)),
         budget=asdict(budget),
-        policy=policy,
+        sampling=sampling,
         metadata=machine.metadata(),
     )
     stages: dict[str, float] = {}
@@ -202,7 +181,7 @@ def run_tradeoffs(
     redrawn = redrawn_frame(outputs) if "redrawn" in grid.scenarios else pd.DataFrame()
     stages["spike_counts_s"], clock = time.perf_counter() - clock, time.perf_counter()
     say("tradeoffs: timing every point with the benchmark harness")
-    cost = cost or (lambda g: measure_cost(g, out_root, policy, progress))
+    cost = cost or (lambda g: measure_cost(g, out_root, sampling, progress))
     costs, bench_run_id = cost(grid)
     stages["cost_s"] = time.perf_counter() - clock
     frame = frame.merge(costs, on=["backend", "precision", "dt_ms"], how="left")

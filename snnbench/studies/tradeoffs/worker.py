@@ -1,9 +1,9 @@
 """The JAX half of the trade-off study: one process, one precision.
 
-``python -m snnbench.studies.tradeoffs.worker JOB.json``. x64 is process-global,
-so the parent (:mod:`snnbench.studies.tradeoffs.study`) starts one worker per precision. Workers talk
-to it only through files: the job (JSON), the shared inputs and weights (an
-``.npz`` the ``prepare`` stage writes), and one ``.npz`` of raw outputs per worker.
+x64 is process-global, so the parent (:mod:`snnbench.studies.tradeoffs.study`)
+runs these functions in one worker process per precision
+(:mod:`snnbench.measure.worker`, ``call`` requests): the job (a dict), the
+shared inputs and weights go in, raw output arrays come back.
 
 Stages:
 
@@ -22,17 +22,15 @@ Stages:
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snnbench.precision import current_precision, set_precision
+from snnbench.precision import current_precision
 from snnbench.studies.tradeoffs.grid import SEP, point_id
 from snnbench.studies.tradeoffs.resample import rebin_spikes, resample_currents
 from snnbench.studies.tradeoffs.spike_loss import InputNeuron, event_driven_count
@@ -78,7 +76,7 @@ def _params(weights: np.ndarray, like: Task) -> list[dict]:
     return [{dense.WEIGHT: jnp.asarray(weights, dtype)}]
 
 
-def prepare(job: dict) -> None:
+def prepare(job: dict) -> dict[str, np.ndarray]:
     """Draw the data once (float64, the tutorial's grid) and choose the evaluation weights."""
     config = point_config(job, job["source_dt_ms"], "float64")
     data = make_data(config)
@@ -97,7 +95,7 @@ def prepare(job: dict) -> None:
             task, _simulator(config, ref["backend"], task), arrays["weights"], job["epochs"]
         )
         arrays["eval_weights"] = trained["trained"]
-    np.savez(job["out"], **arrays)
+    return arrays
 
 
 def _events(spikes: jax.Array, n_times: int) -> tuple[np.ndarray, np.ndarray]:
@@ -193,12 +191,13 @@ def transfer(job: dict, shared: dict, trained: dict[str, np.ndarray]) -> dict[st
     return out
 
 
-def evaluate(job: dict) -> None:
-    """Every point of the job, then (float64 only) the transfer evaluation; one .npz out."""
-    with np.load(job["shared"]) as loaded:
-        shared = dict(loaded)
+def evaluate(
+    job: dict, shared: dict, trained_elsewhere: dict | None = None
+) -> dict[str, np.ndarray]:
+    """Every point of the job, then (``job["transfer"]``) the transfer evaluation of its
+    own trained weights and ``trained_elsewhere`` (other precisions', by point id)."""
     arrays: dict[str, np.ndarray] = {}
-    trained: dict[str, np.ndarray] = {}
+    trained: dict[str, np.ndarray] = dict(trained_elsewhere or {})
     for point in job["points"]:
         surrogate = point.get("surrogate", "per_step")
         pid = point_id(point["backend"], job["precision"], point["dt_ms"], surrogate)
@@ -207,14 +206,9 @@ def evaluate(job: dict) -> None:
             arrays[f"{pid}{SEP}{key}"] = value
         if f"{pid}{SEP}trained" in arrays:
             trained[pid] = arrays[f"{pid}{SEP}trained"]
-    for path in job.get("transfer_from", []):
-        with np.load(path) as other:
-            trained.update(
-                {k.split(SEP)[0]: other[k] for k in other.files if k.endswith(f"{SEP}trained")}
-            )
     if job.get("transfer") and trained:
         arrays.update(transfer(job, shared, trained))
-    np.savez(job["out"], **arrays)
+    return arrays
 
 
 def redrawn_point(job: dict, dt_ms: float, surrogate: str) -> dict[str, np.ndarray]:
@@ -252,8 +246,8 @@ def redrawn_point(job: dict, dt_ms: float, surrogate: str) -> dict[str, np.ndarr
     return out
 
 
-def evaluate_redrawn(job: dict) -> None:
-    """Every (dt, surrogate) of scenario (b); one .npz out."""
+def evaluate_redrawn(job: dict) -> dict[str, np.ndarray]:
+    """Every (dt, surrogate) of scenario (b)."""
     arrays: dict[str, np.ndarray] = {}
     for dt in job["dts_ms"]:
         for surrogate in job["surrogates"]:
@@ -261,25 +255,4 @@ def evaluate_redrawn(job: dict) -> None:
             print(f"tradeoffs worker: {pid}", file=sys.stderr, flush=True)
             for key, value in redrawn_point(job, dt, surrogate).items():
                 arrays[f"{pid}{SEP}{key}"] = value
-    np.savez(job["out"], **arrays)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
-    set_precision(job["precision"])
-    jax.config.update("jax_enable_compilation_cache", False)
-    if job["stage"] == "prepare":
-        prepare(job)
-        return 0
-    if job["stage"] == "redrawn":
-        evaluate_redrawn(job)
-        return 0
-    if job.get("prepare_first"):  # a float64-only study needs no separate prepare process
-        prepare({**job, "out": job["shared"]})
-    evaluate(job)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return arrays
