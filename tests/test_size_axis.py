@@ -129,12 +129,9 @@ def test_compare_matches_old_rows_with_new_tutorial_rows_and_keeps_sizes_apart()
     assert {"n_input", "n_hidden"} <= set(compare.KEY_COLUMNS)
 
 
-def test_the_runner_leaves_the_tutorial_size_implicit_for_older_snnbench(tmp_path):
-    from snnbench.measure.runner import _case_json
-
-    assert "n_hidden" not in _case_json(TUTORIAL)
-    assert _case_json(WIDE)["n_hidden"] == 64
-    assert CaseSpec(**json.loads(json.dumps(_case_json(WIDE)))) == WIDE
+def test_a_case_travels_to_a_child_as_its_fields():
+    for case in (TUTORIAL, WIDE):
+        assert CaseSpec(**json.loads(json.dumps(case.to_dict()))) == case
 
 
 def test_a_size_run_end_to_end_through_storage(tmp_path):

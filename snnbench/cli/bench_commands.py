@@ -293,10 +293,11 @@ def _run_bench(args: argparse.Namespace) -> int:
         pin_cpu=machine.choose_pin(args.pin_cpu),
     )
     start = time.perf_counter()
-    run_dir = runner.run_matrix(matrix, options, platforms=visible)
-    frame = storage.load_results(run_dir)
-    run_id = storage.RunFolder(run_dir).run_id
-    storage.atomic_write_text(run_dir / "summary.md", bench_summary.summary_page(frame, run_id))
+    done = runner.run(matrix, options, platforms=visible)  # its rows in memory, as written
+    run_dir, frame, info = done.path, done.frame, done.info
+    storage.atomic_write_text(
+        run_dir / "summary.md", bench_summary.summary_page(frame, info["run_id"])
+    )
     print(bench_summary.caption() + "\n")
     print(bench_summary.terminal_table(frame))
     print("\n" + bench_summary.quality_summary(frame))
@@ -305,7 +306,6 @@ def _run_bench(args: argparse.Namespace) -> int:
     print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
     print(f"Every phase, per row: {run_dir / 'summary.md'}")
     if args.shard:
-        info = storage.RunFolder(run_dir).read_info()
         print(
             f"Shard {info['shard']} of campaign {info['campaign']}: "
             f"{info['n_cases']} of {info['campaign_cases']} cases. Put every shard's run "

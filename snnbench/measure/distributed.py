@@ -122,7 +122,7 @@ def measure_cases(cases: Sequence, journal: Path, metadata: dict, sampling: str 
     """
     import jax
 
-    from snnbench.measure import harness, machine, storage, timing
+    from snnbench.measure import harness, storage, timing
     from snnbench.precision import current_precision
 
     rules = timing.SAMPLINGS[sampling]
@@ -140,8 +140,7 @@ def measure_cases(cases: Sequence, journal: Path, metadata: dict, sampling: str 
         agree = None if alone else agree_with_process_0
         measurement = harness.measure_case(case, rules, timing.perf_counter_rounds, tasks, agree)
         if leader:
-            row = measurement.to_row(metadata)
-            row.update(machine.device_info(case.platform), utc=machine.utc_now())
+            row = harness.result_row(measurement, metadata)
             storage.append_jsonl(journal, {"event": "done", "row": row})
 
 

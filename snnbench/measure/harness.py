@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from snnbench.measure import collectives, scaling, yardstick
+from snnbench.measure import collectives, machine, scaling, yardstick
 from snnbench.measure.failures import describe_error
 from snnbench.measure.fits import DoesNotFit, check_fits
 from snnbench.measure.jaxpr_stats import count_eqns
@@ -177,6 +177,14 @@ def measure_case(
         extra={**cache, **timed.extra},
         cpu_samples_s=timed.cpu_samples_s,
     )
+
+
+def result_row(measurement: Measurement, metadata: dict[str, object]) -> dict[str, object]:
+    """The row of a measurement just taken: ``metadata``, the devices it ran on, and the
+    load and time now (every driver calls this right after :func:`measure_case`)."""
+    row = measurement.to_row({**metadata, "load_avg_1m": machine.load_1m()})
+    row.update(machine.device_info(measurement.spec.platform), utc=machine.utc_now())
+    return row
 
 
 def _cannot_run(spec: CaseSpec) -> Measurement | None:

@@ -151,6 +151,11 @@ def load_average() -> list[float] | None:
         return None
 
 
+def load_1m() -> float | None:
+    """The 1-minute load average now (None where the OS has none)."""
+    return (load_average() or [None])[0]
+
+
 def utc_now() -> str:
     """Current UTC time, ISO 8601 to the second."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -188,5 +193,5 @@ def metadata() -> dict[str, object]:
     out.update(
         {name.lower(): os.environ.get(name, "") for name in THREAD_VARIABLES + NUMERICS_VARIABLES}
     )
-    out["load_avg_1m"] = (load_average() or [None])[0]  # when the metadata was taken
+    out["load_avg_1m"] = load_1m()  # when the metadata was taken; a row's: when it was measured
     return out

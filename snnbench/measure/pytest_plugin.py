@@ -98,8 +98,7 @@ def record(pytestconfig, run_metadata, benchmark):
     journal = pytestconfig.getoption("--snnbench-journal")
 
     def write(measurement):
-        row = measurement.to_row(run_metadata)
-        row.update(machine.device_info(measurement.spec.platform), utc=machine.utc_now())
+        row = harness.result_row(measurement, run_metadata)
         if journal:
             storage.append_jsonl(Path(journal), {"event": "done", "row": row})
         benchmark.extra_info.update(

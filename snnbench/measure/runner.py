@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from snnbench.errors import SnnbenchError, expect
 from snnbench.measure import machine, procgroup, shards, storage
 from snnbench.measure.failures import describe_exit
@@ -134,8 +136,22 @@ def probe_platforms() -> set[str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+@dataclass(frozen=True)
+class BenchRun:
+    """A finished run of the matrix: its folder, ``run.json`` and its rows as written."""
+
+    path: Path
+    info: dict
+    frame: pd.DataFrame = field(repr=False)
+
+
 def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None = None) -> Path:
-    """Run every case of ``matrix``; returns the new run folder.
+    """Run every case of ``matrix``; returns the new run folder (see :func:`run`)."""
+    return run(matrix, options, platforms).path
+
+
+def run(matrix: Matrix, options: RunOptions, platforms: set[str] | None = None) -> BenchRun:
+    """Run every case of ``matrix`` into a new run folder; returns it with its rows.
 
     Raises:
         RunInterrupted: on Ctrl-C, after the rows measured so far are written.
@@ -150,6 +166,7 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         cases = shards.split(cases, options.shard.count)[options.shard.index - 1]
         kind = f"shard{options.shard.index}of{options.shard.count}"
     folder = storage.RunFolder.create(options.out_root, kind=kind)
+    metadata = machine.metadata()  # once per run: git and the versions do not change in it
     info = storage.start_info(
         folder,
         options.command,
@@ -160,30 +177,28 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         platforms_looked_for=list(PLATFORMS),
         platforms_found=sorted(platforms),
         pin_cpu=options.pin_cpu,
-        metadata=machine.metadata(),
+        metadata=metadata,
         load_average_start=machine.load_average(),
         **shard_fields,
     )
     row_fields = {name: shard_fields[name] for name in storage.RUN_FIELDS if name in shard_fields}
-    journal = folder / storage.JOURNAL
-    progress = _Progress(len(cases), options.progress, journal)
+    job = _Job(folder, options, {**metadata, "run_id": folder.run_id}, len(cases))
     status = "complete"
     try:
         for (platform, *_), group_cases in _groups(cases).items():
             if platform in platforms:
-                run = _run_job if group_cases[0].processes > 1 else _run_group
-                run(group_cases, folder, options, journal, progress)
+                (_run_job if group_cases[0].processes > 1 else _run_group)(group_cases, job)
                 continue
             reason = f"no {platform} device: JAX found none on this machine"
             for case in group_cases:
-                _append_parent_row(journal, Measurement(case, "skipped", reason), folder.run_id)
-                progress.advance(1)
+                job.record(Measurement(case, "skipped", reason))
+                job.progress.advance(1)
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
-        progress.close()
-        rows = storage.journal_rows(journal)
-        storage.write_table(folder.path, rows, row_fields)
+        job.progress.close()
+        rows = job.journal.poll().rows
+        frame = storage.write_table(folder.path, rows, row_fields)
         info.update(
             status=status,
             finished_utc=machine.utc_now(),
@@ -193,7 +208,26 @@ def run_matrix(matrix: Matrix, options: RunOptions, platforms: set[str] | None =
         folder.write_info(info)
     if status == "interrupted":
         raise RunInterrupted(folder.path, f"{len(rows)} of {len(cases)} rows")
-    return folder.path
+    return BenchRun(folder.path, info, frame)
+
+
+class _Job:
+    """What every part of one run shares: its folder, options, journal and progress bar."""
+
+    def __init__(self, folder: storage.RunFolder, options: RunOptions, metadata: dict, n: int):
+        self.folder, self.options, self.metadata = folder, options, metadata
+        self.journal = storage.JournalTail(folder / storage.JOURNAL)
+        self.progress = _Progress(n, options.progress, self.journal)
+
+    def record(self, measurement: Measurement) -> None:
+        """A row the parent writes itself (a skipped case, a crashed one)."""
+        row = measurement.to_row({**self.metadata, "load_avg_1m": machine.load_1m()})
+        row.update(device_kind="", device_count=0, utc=machine.utc_now())
+        storage.append_jsonl(self.journal.path, {"event": "done", "row": row})
+
+    def unfinished(self, cases: list[CaseSpec]) -> list[CaseSpec]:
+        done = self.journal.poll().done_ids
+        return [c for c in cases if c.case_id not in done]
 
 
 def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str, int, int], list[CaseSpec]]:
@@ -201,16 +235,6 @@ def _groups(cases: list[CaseSpec]) -> dict[tuple[str, str, int, int], list[CaseS
     for case in cases:
         groups.setdefault(case.group_key, []).append(case)
     return groups
-
-
-def _case_json(case: CaseSpec) -> dict:
-    """A case for the child's cases file; the tutorial's size is left implicit, so that
-    an snnbench from before the size axis (the other side of ``snnbench ab``) reads it."""
-    out = case.to_dict()
-    if case.is_tutorial_size:
-        out.pop("n_input")
-        out.pop("n_hidden")
-    return out
 
 
 def _tag(case: CaseSpec, part: int) -> str:
@@ -226,14 +250,6 @@ def _tag(case: CaseSpec, part: int) -> str:
 def child_env(case: CaseSpec, python: str = "") -> dict[str, str]:
     """The environment of the process (or each job process) that runs ``case``'s group."""
     return procgroup.child_env(case.platform, case.devices // case.processes, python)
-
-
-def _append_parent_row(journal: Path, measurement: Measurement, run_id: str) -> None:
-    meta = machine.metadata()
-    meta["run_id"] = run_id
-    row = measurement.to_row(meta)
-    row.update(device_kind="", device_count=0, utc=machine.utc_now())
-    storage.append_jsonl(journal, {"event": "done", "row": row})
 
 
 def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cases_file: Path):
@@ -259,14 +275,13 @@ def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cas
     ]
 
 
-def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, progress) -> None:
-    remaining = list(cases)
-    part = 0
+def _run_group(cases: list[CaseSpec], job: _Job) -> None:
+    remaining, part, folder, options = list(cases), 0, job.folder, job.options
     while remaining:
         part += 1
         tag = _tag(remaining[0], part)
         cases_file = folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
+        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
         env = {**child_env(remaining[0], options.python), **dict(options.env)}
         command = _child_command(options, tag, folder, cases_file)
         with open(folder / f"pytest-{tag}.log", "w") as log:
@@ -274,64 +289,61 @@ def _run_group(cases, folder: storage.RunFolder, options: RunOptions, journal, p
             pinned = options.pin_cpu if remaining[0].platform == "cpu" else None
             machine.pin(child.pid, pinned)
             try:
-                returncode = _watch(child, journal, remaining, progress)
+                returncode = _watch(child, job, remaining)
             except KeyboardInterrupt:
                 child.send_signal(signal.SIGINT)
                 _wait(child)
-                _record_crash(journal, remaining, folder.run_id, "interrupted (Ctrl-C)")
+                _record_crash(job, remaining, "interrupted (Ctrl-C)")
                 raise
         reason = describe_exit(returncode, "benchmark process")
-        remaining = _after_child(journal, remaining, folder.run_id, reason, progress)
+        remaining = _after_child(job, remaining, reason)
 
 
-def _after_child(
-    journal: Path, cases: list[CaseSpec], run_id: str, reason: str, progress
-) -> list[CaseSpec]:
+def _after_child(job: _Job, cases: list[CaseSpec], reason: str) -> list[CaseSpec]:
     """After a child (or job) ended: the cases still to run, the culprit recorded as failed.
 
     The case that was running when it died fails with ``reason``; a new child
     carries on with the rest. If it died before starting any case, every
     remaining case fails with the reason instead (so a broken child cannot loop).
     """
-    remaining = _unfinished(journal, cases)
+    remaining = job.unfinished(cases)
     if not remaining:
         return []
-    crashed = _record_crash(journal, remaining, run_id, reason)
-    progress.advance(1 if crashed else 0)
-    remaining = _unfinished(journal, remaining)
+    crashed = _record_crash(job, remaining, reason)
+    job.progress.advance(1 if crashed else 0)
+    remaining = job.unfinished(remaining)
     if crashed:
         return remaining
     for case in remaining:
-        _append_parent_row(journal, Measurement(case, "failed", reason), run_id)
-        progress.advance(1)
+        job.record(Measurement(case, "failed", reason))
+        job.progress.advance(1)
     return []
 
 
-def _run_job(cases, folder: storage.RunFolder, options: RunOptions, journal, progress) -> None:
+def _run_job(cases: list[CaseSpec], job: _Job) -> None:
     """Run a group of several processes as one local ``jax.distributed`` job.
 
     A process that dies, or a job that finishes no case within
     ``options.case_timeout_s``, fails the case it was on (with the reason); the
     whole process group is killed and a new job carries on with the rest.
     """
-    remaining = list(cases)
-    part = 0
+    remaining, part, folder, options = list(cases), 0, job.folder, job.options
     while remaining:
         part += 1
         tag = _tag(remaining[0], part)
         cases_file = folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([_case_json(c) for c in remaining]))
-        job = _start_job(remaining[0], options, tag, folder, cases_file)
+        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
+        group = _start_job(remaining[0], options, tag, folder, cases_file)
         try:
-            reason = _watch_job(job, journal, remaining, progress, options.case_timeout_s)
+            reason = _watch_job(group, job, remaining, options.case_timeout_s)
         except KeyboardInterrupt:
-            job.kill()
-            _record_crash(journal, remaining, folder.run_id, "interrupted (Ctrl-C)")
+            group.kill()
+            _record_crash(job, remaining, "interrupted (Ctrl-C)")
             raise
         finally:
-            job.kill()  # a finished job's group is empty; a failed one's dies here
+            group.kill()  # a finished job's group is empty; a failed one's dies here
         reason = reason or "job ended before finishing its cases"
-        remaining = _after_child(journal, remaining, folder.run_id, reason, progress)
+        remaining = _after_child(job, remaining, reason)
 
 
 def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file: Path):
@@ -362,39 +374,37 @@ def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file
     return procgroup.ProcessGroup(commands, envs, logs)
 
 
-def _watch_job(job, journal: Path, cases: list[CaseSpec], progress, timeout_s: float) -> str:
+def _watch_job(group, job: _Job, cases: list[CaseSpec], timeout_s: float) -> str:
     """Wait for the job; ``""`` when every process exited 0, else why it was stopped."""
     wanted = {c.case_id for c in cases}
-    seen = _done_ids(journal) & wanted
-    events = len(storage.read_jsonl(journal))
-    last_progress = time.monotonic()
+    seen = job.journal.poll().done_ids & wanted
+    events, last_progress = job.journal.events, time.monotonic()
     while True:
-        failure = job.failure()
+        failure = group.failure()
         if failure:
             return failure
-        now = _done_ids(journal) & wanted
-        progress.advance(len(now - seen))
+        now = job.journal.poll().done_ids & wanted
+        job.progress.advance(len(now - seen))
         seen = now
-        if all(code == 0 for code in job.poll()):
+        if all(code == 0 for code in group.poll()):
             return ""
-        count = len(storage.read_jsonl(journal))
-        if count != events:
-            events, last_progress = count, time.monotonic()
+        if job.journal.events != events:
+            events, last_progress = job.journal.events, time.monotonic()
         elif time.monotonic() - last_progress > timeout_s:
             return (
                 f"timed out: no progress for {timeout_s:g} s; "
-                f"processes {job.running()} still running"
+                f"processes {group.running()} still running"
             )
         time.sleep(_POLL_S)
 
 
-def _watch(child: subprocess.Popen, journal: Path, cases: list[CaseSpec], progress) -> int:
+def _watch(child: subprocess.Popen, job: _Job, cases: list[CaseSpec]) -> int:
     wanted = {c.case_id for c in cases}
-    seen = _done_ids(journal) & wanted
+    seen = job.journal.poll().done_ids & wanted
     while True:
         returncode = child.poll()
-        now = _done_ids(journal) & wanted
-        progress.advance(len(now - seen))
+        now = job.journal.poll().done_ids & wanted
+        job.progress.advance(len(now - seen))
         seen = now
         if returncode is not None:
             return returncode
@@ -409,30 +419,21 @@ def _wait(child: subprocess.Popen) -> None:
         child.wait()
 
 
-def _done_ids(journal: Path) -> set[str]:
-    return {row["case_id"] for row in storage.journal_rows(journal)}
-
-
-def _unfinished(journal: Path, cases: list[CaseSpec]) -> list[CaseSpec]:
-    done = _done_ids(journal)
-    return [c for c in cases if c.case_id not in done]
-
-
-def _record_crash(journal: Path, remaining: list[CaseSpec], run_id: str, reason: str) -> bool:
+def _record_crash(job: _Job, remaining: list[CaseSpec], reason: str) -> bool:
     """Mark the case that was running when the child died as failed; True if there was one."""
-    started = [e["case_id"] for e in storage.read_jsonl(journal) if e.get("event") == "start"]
+    started = job.journal.poll().started
     by_id = {c.case_id: c for c in remaining}
     culprit = next((by_id[c] for c in reversed(started) if c in by_id), None)
     if culprit is None:
         return False
-    _append_parent_row(journal, Measurement(culprit, status="failed", reason=reason), run_id)
+    job.record(Measurement(culprit, status="failed", reason=reason))
     return True
 
 
 class _Progress:
     """A progress bar over the matrix's cases that names the case being measured."""
 
-    def __init__(self, total: int, enabled: bool, journal: Path):
+    def __init__(self, total: int, enabled: bool, journal: storage.JournalTail):
         from tqdm.auto import tqdm
 
         self._journal = journal
@@ -441,9 +442,8 @@ class _Progress:
         )
 
     def advance(self, n: int) -> None:
-        started = [e for e in storage.read_jsonl(self._journal) if e.get("event") == "start"]
-        if started:
-            self._bar.set_postfix_str(started[-1]["case_id"], refresh=False)
+        if self._journal.started:  # the caller polled the journal just now
+            self._bar.set_postfix_str(self._journal.started[-1], refresh=False)
         self._bar.update(n)
 
     def close(self) -> None:

@@ -117,6 +117,42 @@ def read_jsonl(path: Path) -> list[dict]:
     return out
 
 
+class JournalTail:
+    """A journal read as it grows: each :meth:`poll` parses only the lines added since the
+    last one (a run's parent polls it twice a second while its children append)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._offset = 0
+        self.events = 0
+        self.rows: list[dict] = []
+        self.done_ids: set[str] = set()
+        self.started: list[str] = []
+
+    def poll(self) -> JournalTail:
+        """Read the complete lines appended since the last poll (a torn last line waits)."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return self
+        complete = data[: data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self.events += 1
+            if event.get("event") == "start":
+                self.started.append(event["case_id"])
+            elif event.get("event") == "done" and "row" in event:
+                self.rows.append(event["row"])
+                self.done_ids.add(event["row"]["case_id"])
+        return self
+
+
 def journal_rows(path: Path) -> list[dict]:
     """The finished rows recorded in a run's journal."""
     return [e["row"] for e in read_jsonl(path) if e.get("event") == "done" and "row" in e]

@@ -122,17 +122,13 @@ def _answer(request: dict, tasks, metadata: dict) -> dict:
 
 
 def _measure(request: dict, tasks, metadata: dict) -> dict:
-    from snnbench.measure import harness, machine, timing
+    from snnbench.measure import harness, timing
     from snnbench.measure.records import CaseSpec
 
     case = CaseSpec(**request["case"])
     sampling = timing.SAMPLINGS[request.get("sampling", "ab")]
     measurement = harness.measure_case(case, sampling, tasks=tasks, with_yardstick=True)
-    # The machine's load now, when this case was measured, not when the worker started.
-    row = measurement.to_row({**metadata, "load_avg_1m": (machine.load_average() or [None])[0]})
-    row.update(machine.device_info(case.platform), utc=machine.utc_now())
-    row.update(request.get("fields", {}))
-    return row
+    return {**harness.result_row(measurement, metadata), **request.get("fields", {})}
 
 
 # ---------------------------------------------------------------- the parent's side

@@ -108,9 +108,8 @@ def measure_cost(
 ) -> tuple[pd.DataFrame, str]:
     """Time every point through the benchmark runner; ``(cost table, benchmark run id)``."""
     options = runner.RunOptions(out_root=Path(out_root), sampling=sampling, progress=progress)
-    run_dir = runner.run_matrix(grid.matrix(), options)
-    bench = storage.load_results(run_dir)
-    return cost_frame(bench), f"{run_dir.parent.name}/{run_dir.name}"
+    done = runner.run(grid.matrix(), options)
+    return cost_frame(done.frame), done.info["run_id"]
 
 
 @dataclass(frozen=True)
