@@ -20,6 +20,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def quick(session: nox.Session) -> None:
+    """The inner loop: the suite without the ``slow`` tests (processes, whole commands)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmark matrix (quick by default; ``-- --full`` for everything)."""
     session.install("-e", ".")
@@ -59,7 +66,7 @@ def profile(session: nox.Session) -> None:
 
 
 #: jaxley releases the history session runs; keep in step with
-#: snnbench.spiking.SUPPORTED_JAXLEY (a test checks that they agree).
+#: snnbench.task.spiking.SUPPORTED_JAXLEY (a test checks that they agree).
 HISTORY_JAXLEY = ["0.13.0", "0.14.0"]
 #: What each history run measures unless ``-- ARGS`` says otherwise.
 HISTORY_DEFAULT_ARGS = (

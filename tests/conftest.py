@@ -10,10 +10,33 @@ import pytest
 
 from snnbench.precision import set_precision
 
+#: Modules whose tests start processes or run whole commands (the matrix, a job, a study):
+#: marked ``slow``, so ``nox -s quick`` (``-m "not slow"``) leaves them out.
+SLOW_MODULES = {
+    "test_ab",
+    "test_distributed",
+    "test_docs",
+    "test_gpu_check",
+    "test_noise_study",
+    "test_packaging",
+    "test_profile",
+    "test_program_memory",
+    "test_runner",
+    "test_scaling",
+    "test_tradeoffs",
+    "test_workflow",
+}
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "precision(name): run the test in this precision")
     set_precision("float64")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -90,7 +90,7 @@ def add_matrix_axes(p, base=None) -> None:
 
 
 def _add_size_axes(p) -> None:
-    """The network-size axis (issue 11): hidden width and input count, hence synapses."""
+    """The network-size axis: hidden width and input count, hence synapses."""
     from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX
 
     quick, full, sweep = QUICK_MATRIX, FULL_MATRIX, SIZE_SWEEP_MATRIX

@@ -152,14 +152,14 @@ def measure_case(
         return Measurement(spec, status="skipped", reason=str(reason), extra=matmul)
     except Exception as error:  # noqa: BLE001 - any failure becomes a failed row
         return Measurement(spec, status="failed", reason=describe_error(error), extra=matmul)
-    cache = {
+    columns = {
         "compilation_cache": "off" if spec.phase.is_staging else "",
         # A row measured with the test-only compiled slowdown says so.
         "slowdown": slowdown.fraction_from_env(),
         **matmul,
     }
     if with_yardstick:
-        cache.update(yardstick.measure())
+        columns.update(yardstick.measure())
     status, reason = "ok", ""
     if timed.extra.get("check_ok") is False:
         status = "failed"
@@ -174,7 +174,7 @@ def measure_case(
         samples_s=timed.samples_s,
         iterations=timed.iterations,
         first_s=timed.first_s,
-        extra={**cache, **timed.extra},
+        extra={**columns, **timed.extra},
         cpu_samples_s=timed.cpu_samples_s,
     )
 

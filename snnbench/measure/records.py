@@ -55,7 +55,7 @@ SCALING_DEFAULTS: dict[str, object] = {
 }
 
 
-# ---- network size and matmul precision (issue 11): columns added after schema 1 shipped
+# ---- network size and matmul precision: columns added after schema 1 shipped
 _TUTORIAL = TaskConfig()
 #: Network-size columns; rows written before they existed are read with the tutorial's size.
 SIZE_COLUMNS = ("n_input", "n_hidden", "n_edges")

@@ -350,7 +350,7 @@ def _runs_section(inputs: ReportInputs) -> Section:
 
 def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
     sized = bench
-    bench = tutorial_size(bench)  # the batch-size figures: one network size
+    bench = most_common_size(bench)  # the batch-size figures: one network size
     out = [
         figures.section(
             "Time per call vs batch size",
@@ -401,7 +401,7 @@ def _bench_sections(bench: pd.DataFrame, figures: _Figures) -> list[Section]:
     return out
 
 
-def tutorial_size(bench: pd.DataFrame) -> pd.DataFrame:
+def most_common_size(bench: pd.DataFrame) -> pd.DataFrame:
     """Rows at one network size: the one with the most rows (ties: the tutorial's, then
     the smallest), so the batch-size figures never mix sizes in one line."""
     if "n_edges" not in bench or bench.empty:

@@ -146,19 +146,6 @@ def step_function(task: Task, mesh: Mesh, formulation: str) -> Callable:
     return step
 
 
-def value_and_grad_function(task: Task, mesh: Mesh, formulation: str) -> Callable:
-    """``(loss, grads)`` of ``formulation``, replicated: what the correctness check compares."""
-    loss = loss_function(task, mesh, formulation)
-    copy = replicated(mesh)
-
-    def value_and_grad(params, inputs, targets):
-        return jax.lax.with_sharding_constraint(
-            jax.value_and_grad(loss)(params, inputs, targets), copy
-        )
-
-    return value_and_grad
-
-
 def forward_function(task: Task, mesh: Mesh) -> Callable:
     """The forward pass with its output voltages left split along the batch."""
     split = data_sharding(mesh)
@@ -180,14 +167,6 @@ def placed_step_args(task: Task, mesh: Mesh) -> tuple:
         place(task.inputs, split),
         place(task.targets, split),
     )
-
-
-def reference_value_and_grad(task: Task, device: jax.Device):
-    """Loss and gradient of the unchanged task on one device: the correctness reference."""
-    with jax.default_device(device):
-        return jax.jit(jax.value_and_grad(task._loss_of))(
-            task.init_params(), task.inputs, task.targets
-        )
 
 
 def reference_forward(task: Task, device: jax.Device) -> jax.Array:
