@@ -10,9 +10,16 @@ import pytest
 
 from snnbench.precision import set_precision
 
-#: Modules whose tests start processes or run whole commands (the matrix, a job, a study):
+#: Modules whose tests start processes, run whole commands (the matrix, a job, a study)
+#: or build many networks:
 #: marked ``slow``, so ``nox -s quick`` (``-m "not slow"``) leaves them out.
 SLOW_MODULES = {
+    "test_trainable",
+    "test_task_float32",
+    "test_slowdown",
+    "test_size_axis",
+    "test_shards",
+    "test_build_profile",
     "test_ab",
     "test_distributed",
     "test_docs",
