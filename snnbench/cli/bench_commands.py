@@ -12,7 +12,7 @@ from snnbench.cli.args import csv_list, listed, positive_float, positive_int
 def add_bench(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="run the benchmark matrix and write a results folder",
+        help="run the benchmark matrix and write a run folder",
         description="Time build, trace+lower, compile, forward and gradient step over the "
         "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
         "matrix takes 2-6 min on a 2-core CPU (compile and build timed at one batch size per "

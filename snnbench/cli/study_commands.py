@@ -177,7 +177,13 @@ def _amplitudes(values: tuple[str, ...] | None) -> tuple[float, ...] | None:
 
 def add_profile(sub) -> None:
     p = sub.add_parser(
-        "profile", help="where the time and memory of one configuration go (writes a run folder)"
+        "profile",
+        help="where the time and memory of one configuration go (writes a run folder)",
+        description="Profile one configuration of the task: trace, lower and compile times, "
+        "XLA's cost and memory analyses, the peak memory of each batch size in a fresh "
+        "process, a profiler trace of a few gradient steps with its top operations, and "
+        "spike rates. Prints a short summary; every table is in the run folder it names "
+        "(see docs/profiling.md).",
     )
     p.add_argument(
         "--backend", type=csv_list(str), help="comma list of jaxley,dense (default: both)"

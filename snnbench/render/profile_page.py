@@ -231,8 +231,7 @@ def render(tables: Tables, run_id: str, options) -> str:
         f"{_load(meta)} at the start; "
         f"machine `{meta.get('machine_id', '')}`: {meta.get('cpu_model', '')} "
         f"({meta.get('cpu_count', '')} cores); jax {meta.get('jax_version', '')}, "
-        f"jaxley {meta.get('jaxley_version', '')}, snnbench at "
-        f"{str(meta.get('git_commit', ''))[:10]}.\n",
+        f"jaxley {meta.get('jaxley_version', '')}, {snnbench_version(tables)}.\n",
         "## Compile breakdown\n",
         "Median of the staging rounds (each on a fresh jitted function or lowering, "
         "persistent compilation cache off). `jaxpr_eqns` counts equations recursively into "
@@ -289,6 +288,20 @@ def _matmul(profile: pd.DataFrame) -> str:
         return "(no dense rows)"
     row = dense.iloc[0]  # rows timed by the harness carry it (staging-only rows do not)
     return f"{row.get('matmul_precision', '')} (effective: {row['effective_matmul_precision']})"
+
+
+def snnbench_version(tables: Tables) -> str:
+    """``snnbench <version> at <commit>`` from the first row of any table that recorded one."""
+    from importlib.metadata import version
+
+    __version__ = version("snnbench")
+    for frame in (tables.profile, tables.memory, tables.snn):
+        if "git_commit" not in frame:
+            continue
+        known = [str(c) for c in frame["git_commit"].dropna() if str(c) not in ("", "unknown")]
+        if known:
+            return f"snnbench {__version__} at {known[0][:10]}"
+    return f"snnbench {__version__} (no commit: not run from a git checkout of snnbench)"
 
 
 def _load(meta) -> str:

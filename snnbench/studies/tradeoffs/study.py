@@ -124,14 +124,21 @@ def _collect(paths) -> dict[str, dict[str, np.ndarray]]:
     return found
 
 
+#: The study's timing run lives inside the study's own folder, under this name.
+TIMING = "timing"
+
+
 def measure_cost(
-    grid: TradeoffGrid, out_root: Path, policy: str, progress: bool
+    grid: TradeoffGrid, study_dir: Path, policy: str, progress: bool
 ) -> tuple[pd.DataFrame, str]:
-    """Time every point through the benchmark runner; ``(cost table, benchmark run id)``."""
-    options = runner.RunOptions(out_root=Path(out_root), policy=policy, progress=progress)
+    """Time every point through the benchmark runner, in ``study_dir/timing/``.
+
+    Returns ``(cost table, the timing run's folder relative to study_dir)``.
+    """
+    options = runner.RunOptions(out_root=Path(study_dir) / TIMING, policy=policy, progress=progress)
     run_dir = runner.run_matrix(grid.matrix(), options)
     bench = storage.load_results(run_dir)
-    return cost_frame(bench), f"{run_dir.parent.name}/{run_dir.name}"
+    return cost_frame(bench), run_dir.relative_to(study_dir).as_posix()
 
 
 @dataclass(frozen=True)
@@ -170,8 +177,33 @@ def run_tradeoffs(
     say: Callable[[str], None] = print,
     command: tuple[str, ...] | None = None,
 ) -> TradeoffResult:
-    """Run the study; writes ``<out_root>/<machine>/<stamp>-tradeoffs/`` and returns its result."""
+    """Run the study; writes ``<out_root>/<machine>/<stamp>-tradeoffs/`` and returns its result.
+
+    The folder holds everything the study ran, its timing run included (under
+    ``timing/``); a study that fails is marked failed in its ``run.json``, with
+    the reason.
+    """
     folder = storage.RunFolder.create(out_root, kind="tradeoffs")
+    try:
+        return _run_into(folder, grid, budget, policy, progress, cost, say, command)
+    except KeyboardInterrupt:
+        folder.fail("interrupted")
+        raise
+    except Exception as error:
+        folder.fail(f"{type(error).__name__}: {error}".splitlines()[0])
+        raise
+
+
+def _run_into(
+    folder: storage.RunFolder,
+    grid: TradeoffGrid,
+    budget: Budget,
+    policy: str,
+    progress: bool,
+    cost: CostFunction | None,
+    say: Callable[[str], None],
+    command: tuple[str, ...] | None,
+) -> TradeoffResult:
     info = storage.start_info(
         folder,
         command or sys.argv,
@@ -202,7 +234,7 @@ def run_tradeoffs(
     redrawn = redrawn_frame(outputs) if "redrawn" in grid.scenarios else pd.DataFrame()
     stages["spike_counts_s"], clock = time.perf_counter() - clock, time.perf_counter()
     say("tradeoffs: timing every point with the benchmark harness")
-    cost = cost or (lambda g: measure_cost(g, out_root, policy, progress))
+    cost = cost or (lambda g: measure_cost(g, folder.path, policy, progress))
     costs, bench_run_id = cost(grid)
     stages["cost_s"] = time.perf_counter() - clock
     frame = frame.merge(costs, on=["backend", "precision", "dt_ms"], how="left")
