@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from snnbench.measure import storage
+from snnbench import cli
+from snnbench.measure import machine, storage
+from snnbench.render import report
 from snnbench.studies.tradeoffs import grid as G
 from snnbench.studies.tradeoffs import reference_check, study
 
@@ -59,3 +64,61 @@ def test_a_run_inside_another_run_is_not_a_run_of_the_tree(tmp_path):
     (plain.path / storage.JOURNAL).write_text("")
     assert storage.find_run_dirs(tmp_path) == [plain.path]
     assert storage.find_run_dirs(inner.path) == [inner.path]  # still readable on its own
+
+
+# ---------------------------------------------------------------- the report's inputs
+
+REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report" / "results"
+MACHINE_A = "fixture-a-0000aaaa"
+
+
+def _tree(tmp_path: Path, *runs: str) -> Path:
+    root = tmp_path / "results"
+    for run in runs:
+        shutil.copytree(REPORT_FIXTURES / run, root / run)
+    return root
+
+
+def test_a_report_of_one_machine_goes_to_the_trees_reports_folder(tmp_path, capsys):
+    root = _tree(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    assert cli.main(["report", "--results", str(root / MACHINE_A)]) == 0
+    (page,) = root.rglob("REPORT.md")
+    assert page.relative_to(root).parts[:2] == ("reports", machine.machine_id())
+    assert not (root / MACHINE_A / "reports").exists()
+
+
+def test_a_studys_timing_run_is_not_a_benchmark_run_of_the_report(tmp_path):
+    bench = f"{MACHINE_A}/20260102T000000Z"
+    root = _tree(tmp_path, bench, f"{MACHINE_A}/20260101T000000Z")
+    study_dir = root / MACHINE_A / "20260104T000000Z-tradeoffs"
+    shutil.copytree(REPORT_FIXTURES / MACHINE_A / "20260104T000000Z-tradeoffs", study_dir)
+    info = json.loads((study_dir / "run.json").read_text()) | {"bench_run_id": bench}
+    (study_dir / "run.json").write_text(json.dumps(info))
+    inputs = report.load_inputs(root)
+    assert bench not in {r.run_id for r in inputs.runs}
+    assert bench not in set(inputs.bench["run_id"])
+    assert f"{MACHINE_A}/20260101T000000Z" in set(inputs.bench["run_id"])
+
+
+def test_a_table_stitched_from_several_runs_names_each_run():
+    rows = pd.DataFrame(
+        {
+            "backend": ["dense"] * 3 + ["jaxley"],
+            "batch_size": [1, 16, 64, 1],
+            "value": ["1 ms", "2 ms", "3 ms", "4 ms"],
+            "run_id": ["m/runA", "m/runB", "m/runA", "m/runA"],
+        }
+    )
+    table = report._pivot(rows, ["backend"], "batch_size", "value", lambda c: f"b={c}")
+    assert table.loc["dense", "runs"] == "runA: b=1,b=64; runB: b=16"
+    assert table.loc["jaxley", "runs"] == "runA"
+    assert list(table.columns) == ["b=1", "b=16", "b=64", "runs"]
+
+
+def test_user_runs_and_committed_runs_live_in_different_trees():
+    parser = cli.build_parser()
+    for command in ("bench", "tradeoffs", "profile"):
+        assert parser.parse_args([command]).out == storage.USER_RUNS
+    assert parser.parse_args(["report"]).results == storage.USER_RUNS
+    ignored = (Path(__file__).parent.parent / ".gitignore").read_text().splitlines()
+    assert f"/{storage.USER_RUNS}/" in ignored

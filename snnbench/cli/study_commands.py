@@ -13,6 +13,7 @@ from snnbench.cli.args import (
     positive_float,
     positive_int,
 )
+from snnbench.cli.bench_commands import storage_default
 from snnbench.errors import SnnbenchError
 
 
@@ -108,7 +109,7 @@ def add_tradeoffs(sub) -> None:
         default="grad_step",
         help="the time to minimise within the budget",
     )
-    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--out", default=storage_default(), help="results root for the new run folder")
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_tradeoffs)
 
@@ -116,7 +117,6 @@ def add_tradeoffs(sub) -> None:
 def _run_tradeoffs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench.render import tradeoffs_page
     from snnbench.studies.tradeoffs import grid as tradeoff_grid
     from snnbench.studies.tradeoffs import study
 
@@ -154,12 +154,24 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
         say=say,
         command=args.command_line,
     )
-    print(tradeoffs_page.summary_table(result.frame))
-    print("\n" + tradeoffs_page.verdict(result.frame, budget.describe(), budget.cost_column))
-    print(
-        f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}"
-    )
+    print_tradeoffs(result, budget, time.perf_counter() - start)
     return 0 if result.chosen is not None else 1
+
+
+def print_tradeoffs(result, budget, seconds: float) -> None:
+    """What ``tradeoffs`` prints: the compact table, the verdict, and where everything is."""
+    from snnbench.render import terminal, tradeoffs_page
+    from snnbench.studies.tradeoffs.study import TIMING
+
+    verdict = tradeoffs_page.verdict(result.frame, budget.describe(), budget.cost_column)
+    print(tradeoffs_page.terminal_table(result.frame))
+    verdict = verdict.replace("**", "").replace("(see below)", "(see summary.md)")
+    print("\n" + terminal.wrap(verdict))
+    timing = str(result.frame["bench_run_id"].iloc[0]) if "bench_run_id" in result.frame else ""
+    print(terminal.wrap(f"\n{len(result.frame)} points in {seconds:.0f} s -> {result.run_dir}"))
+    print(terminal.wrap(f"Every column and the evidence: {result.run_dir / 'summary.md'}"))
+    if timing.startswith(TIMING + "/"):
+        print(terminal.wrap(f"Its timing run: {result.run_dir / timing}"))
 
 
 def _amplitudes(values: tuple[str, ...] | None) -> tuple[float, ...] | None:
@@ -208,7 +220,7 @@ def add_profile(sub) -> None:
     p.add_argument("--trace-steps", type=positive_int, default=5, help="gradient steps to trace")
     p.add_argument("--top", type=positive_int, default=15, help="rows of the top-ops table")
     p.add_argument("--full", action="store_true", help="the full timing policy (more rounds)")
-    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--out", default=storage_default(), help="results root for the new run folder")
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_profile)
 
@@ -238,6 +250,30 @@ def _run_profile(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     run_dir = profile.run_profile(options)
-    print((run_dir / profile.FILES["summary"]).read_text())
-    print(f"profile written in {time.perf_counter() - start:.0f} s -> {run_dir}")
+    print_profile(run_dir, time.perf_counter() - start)
     return 0
+
+
+def print_profile(run_dir, seconds: float) -> None:
+    """What ``profile`` prints: a few compact tables, and where every table is."""
+    from snnbench.measure import storage
+    from snnbench.render import profile_page, terminal
+
+    def table(kind: str):
+        import pandas as pd
+
+        path = run_dir / storage.TABLES[kind]
+        return storage.read_table(run_dir, kind) if path.exists() else pd.DataFrame()
+
+    tables = profile_page.Tables(
+        profile=table("profile"),
+        memory=table("memory"),
+        memory_fit=table("memory_fit"),
+        top_ops=table("top_ops"),
+        snn=table("snn_metrics"),
+    )
+    print(profile_page.terminal_summary(tables))
+    print(terminal.wrap(f"\nprofile written in {seconds:.0f} s -> {run_dir}"))
+    print(
+        terminal.wrap(f"Every table (XLA analyses, top ops, spike rates): {run_dir / 'summary.md'}")
+    )

@@ -48,7 +48,7 @@ FILES = {"summary": "summary.md", "run": storage.RUN_INFO, "traces": "traces"}
 class ProfileOptions:
     """What to profile and where to write it (defaults: the tutorial's batch, float64, CPU)."""
 
-    out_root: Path = Path("results")
+    out_root: Path = Path("runs")
     backends: tuple[str, ...] = BACKENDS
     phases: tuple[str, ...] = PROFILE_FUNCTIONS
     batch_size: int = 256
