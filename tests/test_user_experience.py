@@ -39,6 +39,8 @@ def test_no_refinements_labels_every_check_unchecked_instead_of_failing():
     assert verdicts and not any(v.converged for v in verdicts.values())
     fine = verdicts["voltage_fine", reference_check.ANY_SURROGATE]
     assert fine.reason.startswith("cannot tell")
+    table = reference_check.convergence_frame(grid, _synthetic_outputs(grid), verdicts)
+    assert not table["converged"].any() and len(table) == len(verdicts)
 
 
 def test_a_failed_study_marks_its_run_folder_failed_with_the_reason(tmp_path, monkeypatch):
@@ -122,3 +124,224 @@ def test_user_runs_and_committed_runs_live_in_different_trees():
     assert parser.parse_args(["report"]).results == storage.USER_RUNS
     ignored = (Path(__file__).parent.parent / ".gitignore").read_text().splitlines()
     assert f"/{storage.USER_RUNS}/" in ignored
+
+
+# ---------------------------------------------------------------- terminal width
+
+
+def _widest(text: str) -> int:
+    return max((len(line) for line in text.replace("\r", "\n").splitlines()), default=0)
+
+
+@pytest.fixture
+def columns_100(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+
+
+def _wide_bench_frame() -> pd.DataFrame:
+    """Every fixture benchmark row, plus a run with many batch sizes and long labels."""
+    frames = [storage.load_results(d) for d in storage.find_run_dirs(REPORT_FIXTURES)]
+    frame = pd.concat(frames, ignore_index=True)
+    wide = frame[frame["batch_size"] == frame["batch_size"].min()]
+    many = [
+        wide.assign(batch_size=b, n_hidden=h, n_input=1000)
+        for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+        for h in (4, 4096)
+    ]
+    return storage.add_derived(pd.concat([frame, *many], ignore_index=True))
+
+
+def test_bench_prints_within_100_columns(columns_100, capsys, tmp_path):
+    from snnbench.cli.bench_commands import print_summary
+
+    frame = _wide_bench_frame()
+    frame.loc[frame.index[:3], "noisy"] = True
+    print_summary(frame, Path("runs/machine-0000aaaa/20260101T000000Z"), 12.0)
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100
+    assert "--pin-cpu" in out and "snnbench ab" in out  # noisy rows come with advice
+    assert "summary.md" in out
+
+
+def test_bench_caption_speaks_only_of_columns_present():
+    from snnbench.render import bench_summary
+
+    frame = pd.DataFrame({"phase": ["forward", "grad_step"], "jaxley_over_dense": [None, None]})
+    text = bench_summary.caption(frame)
+    assert "compile" not in text and "jaxley/dense" not in text
+    assert len(text) <= 200
+
+
+def _tradeoff_frame() -> pd.DataFrame:
+    run = REPORT_FIXTURES / MACHINE_A / "20260104T000000Z-tradeoffs"
+    frame = storage.read_table(run, "tradeoffs")
+    frame["voltage_rmse_mv_reference_converged"] = False
+    frame["accuracy_drop"] = 0.01
+    frame["grad_step_s_reference_converged"] = True
+    frame["bench_run_id"] = "timing/m/20260104T000001Z"
+    frame["chosen"] = frame["point_id"] == frame["point_id"].iloc[0]
+    return frame
+
+
+def test_tradeoffs_prints_within_100_columns_and_explains_its_marks(columns_100, capsys, tmp_path):
+    from snnbench.cli.study_commands import print_tradeoffs
+    from snnbench.studies.tradeoffs.study import TradeoffResult
+
+    frame = _tradeoff_frame()
+    budget = G.Budget()
+    result = TradeoffResult(Path("runs/m/s-tradeoffs"), frame, frame.iloc[0], budget)
+    print_tradeoffs(result, budget, 300.0)
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100
+    assert "† the reference has not converged" in out
+    assert "‡ no refinement checks" in out
+    assert "Its timing run: runs/m/s-tradeoffs/timing/m/20260104T000001Z" in out
+
+
+def test_profile_prints_within_100_columns(columns_100, capsys):
+    from snnbench.cli.study_commands import print_profile
+
+    print_profile(REPORT_FIXTURES / MACHINE_A / "20260105T000000Z-profile", 30.0)
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100
+    assert "Memory by batch size" in out and "summary.md" in out
+
+
+def test_report_prints_within_100_columns(columns_100, capsys, tmp_path, monkeypatch):
+    _tree(tmp_path, f"{MACHINE_A}/20260102T000000Z")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["report", "--results", "results"]) == 0
+    captured = capsys.readouterr()
+    assert _widest(captured.out + captured.err) <= 100
+
+
+def test_noise_study_rates_fit_100_columns(columns_100):
+    from snnbench.render import noise_page
+    from snnbench.studies.noise_study.rates import Rate
+
+    rates = [
+        Rate(s, c, "deciding", 20, f, 1, 20 - f - 1, 0.01, 0.3)
+        for s, f in ((0.0, 0), (0.2, 15), (0.4, 19))
+        for c in ("all", "quiet", "2 busy processes")
+    ]
+    text = noise_page.terminal_rates(rates)
+    assert _widest(text) <= 100 and "exit 1 = regression found" in text
+
+
+def test_a_table_too_wide_is_split_into_blocks_that_repeat_its_keys(columns_100):
+    from snnbench.render import terminal
+
+    frame = pd.DataFrame(
+        {"key": ["a", "b"], **{f"column_{i:02d}": ["x" * 12] * 2 for i in range(12)}}
+    )
+    text = terminal.table(frame, keys=1)
+    blocks = text.split("\n\n")
+    assert len(blocks) > 1 and all(b.splitlines()[0].split()[0] == "key" for b in blocks)
+    assert _widest(text) <= 100
+
+
+def test_the_width_is_100_without_columns(monkeypatch):
+    from snnbench.render import terminal
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert terminal.width() == 100
+    monkeypatch.setenv("COLUMNS", "250")
+    assert terminal.width() == 100
+    monkeypatch.setenv("COLUMNS", "72")
+    assert terminal.width() == 72
+
+
+def test_the_progress_bar_keeps_its_width_and_count_on_long_case_names(
+    columns_100, capsys, tmp_path
+):
+    from snnbench.measure import runner
+
+    journal = tmp_path / storage.JOURNAL
+    progress = runner._Progress(3, True, journal)
+    name = "jaxley-grad_step-b1024-float64-cpu-dt0.00025-n_hidden4096-n_input1000-" * 2
+    storage.append_jsonl(journal, {"event": "start", "case_id": name})
+    progress.advance(0)
+    storage.append_jsonl(journal, {"event": "done", "row": {"case_id": name}})
+    progress.advance(1)
+    progress.close()
+    err = capsys.readouterr().err
+    frames = [f for f in err.replace("\r", "\n").splitlines() if f.strip()]
+    assert frames and _widest(err) <= 100
+    assert all("|" + " " * 0 in f for f in frames)
+    assert "1/3" in frames[-1] and name[:20] not in frames[-1]  # a finished case is not shown
+
+
+# ---------------------------------------------------------------- small things
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == "snnbench 0.2.0"
+
+
+def test_top_level_help_does_not_import_jax():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from snnbench import cli; cli.build_parser('').format_help(); "
+        "print('jax' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_each_commands_listed_help_is_its_own():
+    parser = cli.build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    listed = {a.dest: a.help for a in sub._choices_actions}
+    assert listed == {name: help_text for name, (_, _, help_text) in cli.COMMANDS.items()}
+
+
+def test_every_command_has_a_description():
+    parser = cli.build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    for name in ("profile", "bench", "report", "train"):
+        assert sub.choices[name].description, name
+
+
+def test_bench_checks_its_options_before_probing_devices(monkeypatch, capsys, tmp_path):
+    from snnbench.measure import runner
+
+    def probe():
+        raise AssertionError("probed before the options were checked")
+
+    monkeypatch.setattr(runner, "probe_platforms", probe)
+    assert cli.main(["bench", "--backend", "jaxly", "--out", str(tmp_path)]) == 2
+    assert "`--backend`" in capsys.readouterr().err
+
+
+def test_tradeoffs_refinements_zero_is_accepted_at_parse_time(tmp_path):
+    from snnbench.cli.study_commands import _grid_and_budget
+
+    args = cli.build_parser().parse_args(
+        ["tradeoffs", "--dt-ms", "0.0005,0.001,0.002", "--refinements", "0"]
+    )
+    grid, _ = _grid_and_budget(args)
+    assert grid.refinements == 0 and grid.refinement_dts_ms == ()
+
+
+def test_cli_errors_name_flags_not_library_arguments(capsys, tmp_path):
+    assert cli.main(["report", "--results", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "`--results`" in err and "results_dir" not in err
+
+
+def test_the_precision_error_names_both_ways_out():
+    from snnbench.errors import SnnbenchError
+    from snnbench.precision import current_precision, require_precision
+
+    here = current_precision()
+    other = "float32" if here == "float64" else "float64"
+    with pytest.raises(SnnbenchError) as error:
+        require_precision(other, "make_task(config)")
+    message = str(error.value)
+    assert f"snnbench.set_precision({other!r})" in message
+    assert f"TaskConfig(precision={here!r})" in message

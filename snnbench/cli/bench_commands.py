@@ -278,7 +278,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     if args.distributed:
         return _run_distributed(args)
     # Every option is checked before the device probe (seconds) and any measuring.
-    matrix_from_args(args)
+    matrix_from_args(args, None)
     pin_cpu = machine.choose_pin(args.pin_cpu)
     storage.check_writable(Path(args.out))
     visible = runner.probe_platforms()
@@ -400,9 +400,9 @@ def _run_report(args: argparse.Namespace) -> int:
         else storage.RunFolder.create(report.reports_root(args.results) / "reports").path
     )
     written = report.write_report_from(inputs, out)
+    from snnbench.render import terminal
+
     for note in written.notes:
-        print(f"note: {note.strip('_')}", file=sys.stderr)
-    print(
-        f"{written.page} ({len(written.images)} figures in {written.page.parent / report.IMAGES})"
-    )
+        print(terminal.wrap(f"note: {note.strip('_')}", "  "), file=sys.stderr)
+    print(f"{written.page}\n{len(written.images)} figures in {written.page.parent / report.IMAGES}")
     return 0

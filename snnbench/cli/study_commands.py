@@ -117,32 +117,11 @@ def add_tradeoffs(sub) -> None:
 def _run_tradeoffs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench.studies.tradeoffs import grid as tradeoff_grid
+    from snnbench.measure import storage
     from snnbench.studies.tradeoffs import study
 
-    grid = tradeoff_grid.grid_from_options(
-        full=args.full,
-        dts_ms=args.dt_ms,
-        precisions=args.precision,
-        backends=args.backend,
-        train_backends=args.train_backend,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        t_max_ms=args.t_max_ms,
-        weights_at=args.weights_at,
-        platform=args.device,
-        surrogates=args.surrogate,
-        scenarios=args.scenario,
-        refinements=args.refinements,
-        kernel_na=None if args.kernel_na is None else (args.kernel_na, args.kernel_na),
-        kernel_sweep_na=_amplitudes(args.kernel_sweep_na),
-    )
-    budget = tradeoff_grid.Budget(
-        max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
-        min_grad_cosine=None if args.min_grad_cosine < -1 else args.min_grad_cosine,
-        max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
-        cost_column=f"{args.optimise_for}_s",
-    )
+    grid, budget = _grid_and_budget(args)  # every option is checked before any work
+    storage.check_writable(Path(args.out))
     start = time.perf_counter()
     say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
     result = study.run_tradeoffs(
@@ -172,6 +151,36 @@ def print_tradeoffs(result, budget, seconds: float) -> None:
     print(terminal.wrap(f"Every column and the evidence: {result.run_dir / 'summary.md'}"))
     if timing.startswith(TIMING + "/"):
         print(terminal.wrap(f"Its timing run: {result.run_dir / timing}"))
+
+
+def _grid_and_budget(args: argparse.Namespace):
+    """The study's grid and budget from the options; bad input raises here, before any work."""
+    from snnbench.studies.tradeoffs import grid as tradeoff_grid
+
+    grid = tradeoff_grid.grid_from_options(
+        full=args.full,
+        dts_ms=args.dt_ms,
+        precisions=args.precision,
+        backends=args.backend,
+        train_backends=args.train_backend,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        t_max_ms=args.t_max_ms,
+        weights_at=args.weights_at,
+        platform=args.device,
+        surrogates=args.surrogate,
+        scenarios=args.scenario,
+        refinements=args.refinements,
+        kernel_na=None if args.kernel_na is None else (args.kernel_na, args.kernel_na),
+        kernel_sweep_na=_amplitudes(args.kernel_sweep_na),
+    )
+    budget = tradeoff_grid.Budget(
+        max_voltage_rmse_mv=None if args.max_voltage_rmse < 0 else args.max_voltage_rmse,
+        min_grad_cosine=None if args.min_grad_cosine < -1 else args.min_grad_cosine,
+        max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
+        cost_column=f"{args.optimise_for}_s",
+    )
+    return grid, budget
 
 
 def _amplitudes(values: tuple[str, ...] | None) -> tuple[float, ...] | None:

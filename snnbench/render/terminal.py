@@ -29,10 +29,15 @@ def width() -> int:
 
 
 def wrap(text: str, indent: str = "") -> str:
-    """``text`` wrapped to :func:`width`, paragraph by paragraph (blank lines kept)."""
+    """``text`` wrapped to :func:`width`, paragraph by paragraph (blank lines kept); a word
+    longer than a line (a deep path) keeps a line of its own, unbroken, to be copied."""
     paragraphs = text.split("\n")
     return "\n".join(
-        textwrap.fill(p, width(), subsequent_indent=indent, break_on_hyphens=False) if p else ""
+        textwrap.fill(
+            p, width(), subsequent_indent=indent, break_on_hyphens=False, break_long_words=False
+        )
+        if p
+        else ""
         for p in paragraphs
     )
 
