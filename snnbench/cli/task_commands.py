@@ -7,11 +7,12 @@ import json
 import time
 
 from snnbench.cli.args import non_negative_int, positive_float, positive_int
-from snnbench.precision import PRECISIONS
-from snnbench.task.model import BACKENDS
 
 
 def add_train(sub) -> None:
+    from snnbench.precision import PRECISIONS
+    from snnbench.task.model import BACKENDS
+
     p = sub.add_parser(
         "train",
         help="train the reference task and print one JSON line",
@@ -66,6 +67,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def add_build_profile(sub) -> None:
+    from snnbench.precision import PRECISIONS
+
     p = sub.add_parser(
         "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
     )
