@@ -288,7 +288,7 @@ def test_pareto_labels_of_one_dt_side_by_side_are_drawn_once():
         }
     )
     plots._pareto_panel(ax, frame, "cost_s", "err", "front", "error")
-    assert sorted(t.get_text() for t in ax.texts) == ["0.5e-3", "1e-3"]
+    assert sorted(t.get_text() for t in ax.texts) == ["0.0005", "0.001"]
 
 
 def _size_rows() -> pd.DataFrame:

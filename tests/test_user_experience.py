@@ -345,3 +345,75 @@ def test_the_precision_error_names_both_ways_out():
     message = str(error.value)
     assert f"snnbench.set_precision({other!r})" in message
     assert f"TaskConfig(precision={here!r})" in message
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _pareto_input() -> pd.DataFrame:
+    rows = []
+    for precision, speed in (("float64", 1.0), ("float32", 0.6)):
+        for dt, error in ((2.5e-4, 0.0), (1e-3, 6e-3), (2e-3, 0.5)):
+            error = error if precision == "float64" else error + 4e-5
+            rows.append(
+                {
+                    "backend": "dense",
+                    "precision": precision,
+                    "dt_ms": dt,
+                    "grad_step_s": speed * 0.05e-3 / dt,
+                    "voltage_rmse_mv": error,
+                    "grad_rel_error": error,
+                    "pareto_voltage": True,
+                    "pareto_grad": True,
+                    "voltage_rmse_mv_reference_converged": False,
+                    "batch_size": 256,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_the_pareto_figure_reads_without_a_manual():
+    from matplotlib.collections import PathCollection
+
+    from snnbench.render import plots
+
+    figure = plots.fig_tradeoffs(_pareto_input())
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all("10^" not in t and "times" not in t and "$" not in t for t in ticks)
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    ys = [y for c in points for _, y in c.get_offsets()]
+    assert min(ys) > 1e-5  # the reference (error 0) is not drawn at an invented floor
+    assert any(abs(line.get_xdata()[0] - 0.05e-3 / 2.5e-4 * 1e3) < 1e-9 for line in ax.lines)
+    colours = {tuple(c.get_facecolor()[0][:3]) for c in points}
+    shapes = {c.get_paths()[0].vertices.shape for c in points}
+    assert len(colours) == 2 and len(shapes) == 2  # float32 and float64 differ twice over
+    (legend,) = figure.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert "float32" in labels and "float64" in labels
+    assert any("Pareto front" in t for t in labels) and any("not converged" in t for t in labels)
+
+
+def test_the_old_pareto_figure_is_gone():
+    from snnbench.render import plots
+
+    assert not hasattr(plots, "pareto_figure")
+
+
+def test_memory_panels_are_titled_in_plain_words():
+    from snnbench.render import plots
+
+    memory = pd.DataFrame(
+        {
+            "backend": ["dense", "dense", "jaxley", "jaxley"],
+            "phase": ["forward"] * 4,
+            "batch_size": [1, 16, 1, 16],
+            "peak_rss_bytes": [1e8, 2e8, 3e8, 4e8],
+            "program_peak_bytes": [1e6, 2e6, 3e6, 5e6],
+            "xla_temp_bytes": [1e5, 2e5, 3e5, 6e5],
+        }
+    )
+    titles = [ax.get_title() for ax in plots.fig_memory(memory).axes if ax.get_visible()]
+    assert titles == [plots.MEMORY_TITLES[c] for c in memory.columns[3:]]
+    assert not any("_" in t or "xla buffer" in t or "program peak" in t for t in titles)
