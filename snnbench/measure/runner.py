@@ -481,7 +481,7 @@ class _Progress:
             disable=not enabled,
             ncols=self._width,
             mininterval=0,
-            bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining} {postfix}",
+            bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining}{postfix}",
         )
 
     def advance(self, n: int) -> None:

@@ -262,11 +262,13 @@ def caption(frame: pd.DataFrame | None = None) -> str:
     """What the table's cells are, said only for the columns ``frame`` has."""
     phases = set(frame["phase"]) if frame is not None and "phase" in frame else set(_COMPACT)
     parts = [f"Median time per call; {NOISE_LEGEND}"]
-    if phases & {"forward_compile", "grad_compile"}:
+    compiled = bool(phases & {"forward_compile", "grad_compile"})
+    if compiled:
         parts.append("compile times are cold (no compilation cache)")
     if frame is None or "jaxley_over_dense" in frame and frame["jaxley_over_dense"].notna().any():
         parts.append("jaxley/dense = grad step's ratio of medians")
-    parts.append("blank = not run at that batch size")
+    if compiled:  # the quick matrix compiles at one batch size: other rows leave it blank
+        parts.append("blank = not run at that batch size")
     return "; ".join(parts) + "."
 
 
