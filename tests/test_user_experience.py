@@ -417,3 +417,33 @@ def test_memory_panels_are_titled_in_plain_words():
     titles = [ax.get_title() for ax in plots.fig_memory(memory).axes if ax.get_visible()]
     assert titles == [plots.MEMORY_TITLES[c] for c in memory.columns[3:]]
     assert not any("_" in t or "xla buffer" in t or "program peak" in t for t in titles)
+
+
+def test_a_failed_profile_marks_its_run_folder_failed(tmp_path, monkeypatch):
+    from snnbench.studies.profile import study as profile
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the child died")
+
+    monkeypatch.setattr(profile, "_profile_into", broken)
+    with pytest.raises(RuntimeError):
+        profile.run_profile(profile.ProfileOptions(out_root=tmp_path, progress=False))
+    (info_path,) = tmp_path.glob("*/*-profile/run.json")
+    info = json.loads(info_path.read_text())
+    assert info["status"] == "failed" and info["reason"] == "RuntimeError: the child died"
+
+
+def test_the_profile_page_names_the_commit_any_table_recorded():
+    from snnbench.render import profile_page
+
+    empty = pd.DataFrame()
+    tables = profile_page.Tables(
+        profile=pd.DataFrame({"git_commit": ["unknown"]}),
+        memory=pd.DataFrame({"git_commit": ["0123456789abcdef"]}),
+        memory_fit=empty,
+        top_ops=empty,
+        snn=empty,
+    )
+    assert profile_page.snnbench_version(tables).endswith("at 0123456789")
+    none = profile_page.Tables(empty, empty, empty, empty, empty)
+    assert "unknown" not in profile_page.snnbench_version(none)

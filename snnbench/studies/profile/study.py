@@ -138,6 +138,9 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
         info["status"] = "interrupted"
         kept = ", ".join(sorted(p.name for p in folder.path.glob("*.csv"))) or "no table"
         raise runner.RunInterrupted(folder.path, kept) from None
+    except Exception as error:
+        info.update(status="failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+        raise
     finally:
         info["finished_utc"] = machine.utc_now()
         folder.write_info(info)
