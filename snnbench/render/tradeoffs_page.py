@@ -56,7 +56,7 @@ def _cell(row: pd.Series, column: str) -> str:
         text = _number(value, 2 if converged is False else 3)
     if converged is not None and pd.notna(converged) and not bool(converged):
         return f"{text} {NOT_CONVERGED}"
-    if column in _UNCHECKED and "voltage_rmse_mv_reference_converged" in row:
+    if column in _UNCHECKED and "voltage_rmse_mv_reference_converged" in row and pd.notna(value):
         return f"{text} {NOT_CHECKED}"
     return text
 
