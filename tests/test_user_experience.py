@@ -447,3 +447,26 @@ def test_the_profile_page_names_the_commit_any_table_recorded():
     assert profile_page.snnbench_version(tables).endswith("at 0123456789")
     none = profile_page.Tables(empty, empty, empty, empty, empty)
     assert "unknown" not in profile_page.snnbench_version(none)
+
+
+def test_build_profile_prints_within_100_columns(columns_100, capsys, monkeypatch):
+    from snnbench.studies.profile import build
+
+    calls = [
+        "jaxley.modules.base.SpikingNetwork._init_solver_jaxley_exp_euler_solve",
+        "jaxley.modules.base.View.__init__",
+    ]
+    frame = pd.DataFrame(
+        {
+            "call": calls,
+            "n_compiles": [2, 32],
+            "trace_s": [0.001, 0.01],
+            "lower_s": [0.01, 0.1],
+            "compile_s": [0.03, 0.6],
+        }
+    )
+    frame["staging_s"] = frame[["trace_s", "lower_s", "compile_s"]].sum(axis=1)
+    monkeypatch.setattr(build, "profile_build", lambda *a, **k: build.BuildProfile(2.5, frame))
+    assert cli.main(["build-profile"]) == 0
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100 and "SpikingNetwork._init_solver_jaxley_exp_euler_solve" in out
