@@ -35,7 +35,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def report(session: nox.Session) -> None:
-    """Turn ``results/`` into ``results/REPORT.md`` and its figures (``-- --results DIR``)."""
+    """Turn your runs (``runs/``) into a report (``-- --results results --out results``: the
+    committed reference page)."""
     session.install("-e", ".")
     session.run("snnbench", "report", *session.posargs)
 

@@ -10,21 +10,54 @@ imports lives here; the subsystems are ``snnbench.task`` (the task),
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
-
-import pandas as pd
-
-from snnbench.errors import SnnbenchError
-from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, Matrix
-from snnbench.measure.phases import Phase
-from snnbench.measure.runner import RunOptions, run_matrix
-from snnbench.measure.storage import load_results, read_table
-from snnbench.precision import PRECISIONS, current_precision, set_precision
-from snnbench.regress.compare import Comparison, Policy, compare_frames
-from snnbench.task import BACKENDS, Task, TaskConfig, TrainResult, make_task
+from typing import TYPE_CHECKING
 
 __version__ = "0.2.0"
+
+#: Where each public name lives. They are imported on first use, so that ``import
+#: snnbench`` (and ``snnbench --help``) does not wait for JAX and jaxley to load.
+_EXPORTS = {
+    "SnnbenchError": "snnbench.errors",
+    "FULL_MATRIX": "snnbench.measure.matrix",
+    "QUICK_MATRIX": "snnbench.measure.matrix",
+    "Matrix": "snnbench.measure.matrix",
+    "Phase": "snnbench.measure.phases",
+    "RunOptions": "snnbench.measure.runner",
+    "run_matrix": "snnbench.measure.runner",
+    "load_results": "snnbench.measure.storage",
+    "read_table": "snnbench.measure.storage",
+    "PRECISIONS": "snnbench.precision",
+    "current_precision": "snnbench.precision",
+    "set_precision": "snnbench.precision",
+    "Comparison": "snnbench.regress.compare",
+    "Policy": "snnbench.regress.compare",
+    "compare_frames": "snnbench.regress.compare",
+    "BACKENDS": "snnbench.task",
+    "Task": "snnbench.task",
+    "TaskConfig": "snnbench.task",
+    "TrainResult": "snnbench.task",
+    "make_task": "snnbench.task",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    import pandas as pd
+
+    from snnbench.regress.compare import Comparison, Policy
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'snnbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
 
 
 def compare(
@@ -37,6 +70,11 @@ def compare(
     The same verdicts as ``snnbench compare``; render them with
     ``snnbench.render.compare_text.render_text``.
     """
+    import pandas as pd
+
+    from snnbench.measure.storage import load_results
+    from snnbench.regress.compare import compare_frames
+
     frames = [
         side if isinstance(side, pd.DataFrame) else load_results(side)
         for side in (baseline, candidate)
@@ -50,6 +88,8 @@ def compare(
 
 def use_precision(precision: str) -> None:
     """Deprecated name of :func:`set_precision`."""
+    from snnbench.precision import set_precision
+
     warnings.warn(
         "snnbench.use_precision is deprecated; use snnbench.set_precision",
         DeprecationWarning,

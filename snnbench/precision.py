@@ -53,7 +53,8 @@ def require_precision(precision: str, what: str) -> None:
     if found != precision:
         raise SnnbenchError(
             f"{what} needs precision={precision!r} but this process computes in {found!r}; "
-            f"call snnbench.set_precision({precision!r}) first (JAX's x64 flag is "
+            f"call snnbench.set_precision({precision!r}) first, or ask for this process's "
+            f"precision with TaskConfig(precision={found!r}) (JAX's x64 flag is "
             "process-global, so use one precision per process).",
             argument="precision",
         )

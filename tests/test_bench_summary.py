@@ -65,9 +65,10 @@ def test_quality_summary_reports_cv_noisy_rows_and_overhead():
         ]
     )
     text = bench_summary.quality_summary(frame)
-    assert "Steady-state rows (forward, grad_step): 3" in text
+    assert "Spread of 3 steady rows" in text
     assert "median 4.0%" in text and "max 20.0%" in text
-    assert "Noisy rows (marked ~, IQR/median > 10%): 3 of 5." in text
+    assert "Noisy (~): 3 of 5 rows." in text
+    assert "--pin-cpu" in text and "--full" in text and "snnbench ab" in text
     assert "20 us (float64)" in text
 
 

@@ -12,42 +12,94 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
-from snnbench.cli import (
+from snnbench.cli import (  # light modules: each imports JAX only when its command runs
     ab_commands,
     bench_commands,
     regression_commands,
     study_commands,
     task_commands,
 )
-from snnbench.cli.args import FLAGS, Parser
+from snnbench.cli.args import FLAGS, Parser, cli_error
 from snnbench.errors import SnnbenchError
 
+#: Every command in the order ``--help`` lists them: its module, the function that adds
+#: its options, and its one-line help. A command's options are built only when it is
+#: the one run, so ``snnbench --help`` and ``--version`` never wait for JAX to load.
+COMMANDS = {
+    "train": ("task_commands", "add_train", "train the reference task and print one JSON line"),
+    "bench": ("bench_commands", "add_bench", "run the benchmark matrix and write a run folder"),
+    "build-profile": (
+        "task_commands",
+        "add_build_profile",
+        "build the jaxley network once; show which jaxley calls cost most",
+    ),
+    "report": ("bench_commands", "add_report", "turn a results tree into REPORT.md with figures"),
+    "tradeoffs": (
+        "study_commands",
+        "add_tradeoffs",
+        "dt / precision trade-offs: fidelity vs time, Pareto plot",
+    ),
+    "profile": (
+        "study_commands",
+        "add_profile",
+        "where the time and memory of one configuration go (writes a run folder)",
+    ),
+    "compare": (
+        "regression_commands",
+        "add_compare",
+        "compare two result sets; exit 1 on a regression, 3 when inconclusive",
+    ),
+    "noise-study": (
+        "ab_commands",
+        "add_noise_study",
+        "false alarms and detections of whole `ab` jobs, with a real compiled slowdown",
+    ),
+    "ab": (
+        "ab_commands",
+        "add_ab",
+        "A/B: the matrix in two environments, interleaved until the verdict is clear",
+    ),
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+_MODULES = {
+    m.__name__.rsplit(".", 1)[1]: m
+    for m in (ab_commands, bench_commands, regression_commands, study_commands, task_commands)
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, that command's options alone are built (the rest by name:
+    ``""`` builds none)."""
     parser = Parser(prog="snnbench", description="Benchmark SNN training with JAX and jaxley.")
+    parser.add_argument("--version", action="version", version=f"snnbench {version('snnbench')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    task_commands.add_train(sub)
-    bench_commands.add_bench(sub)
-    task_commands.add_build_profile(sub)
-    bench_commands.add_report(sub)
-    study_commands.add_tradeoffs(sub)
-    study_commands.add_profile(sub)
-    regression_commands.add_compare(sub)
-    ab_commands.add_noise_study(sub)
-    ab_commands.add_ab(sub)
+    for name, (module, adder, help_text) in COMMANDS.items():
+        if only is None or only == name:
+            getattr(_MODULES[module], adder)(sub)
+        else:
+            sub.add_parser(name, help=help_text)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (its first word), if it is one."""
+    words = [a for a in argv if not a.startswith("-")]
+    return words[0] if words and words[0] in COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
-        args = build_parser().parse_args(argv)
-        args.argv = list(sys.argv[1:] if argv is None else argv)
+        given = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser(_command_in(given) or "").parse_args(given)
+        args.argv = given
         args.command_line = ("snnbench", *args.argv)
         return args.run(args)
     except SnnbenchError as error:
-        print(f"snnbench: error: {error.for_flag(FLAGS)}", file=sys.stderr)
+        print(f"snnbench: error: {cli_error(error, FLAGS)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         print(f"snnbench: {interrupt or 'interrupted'}", file=sys.stderr)

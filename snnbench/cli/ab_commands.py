@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from snnbench.cli.args import csv_list, non_negative_float, positive_float, positive_int
-from snnbench.cli.bench_commands import add_matrix_axes, matrix_from_args
+from snnbench.cli.bench_commands import add_matrix_axes, matrix_from_args, storage_default
 from snnbench.cli.regression_commands import (
     add_outputs,
     add_verdict_policy,
@@ -61,7 +61,7 @@ def add_job_options(p) -> None:
     )
     p.add_argument("--repo", default=".", help="git repository of NAME@REV specs (default: .)")
     p.add_argument("--envs", default=".snnbench-envs", help="cache of environments")
-    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--out", default=storage_default(), help="results root")
 
 
 def ab_options(args: argparse.Namespace, allow_difference: tuple[str, ...] = ()):
@@ -219,6 +219,6 @@ def _run_noise_study(args: argparse.Namespace) -> int:
         Path(args.envs),
         progress=None if args.no_progress else _say,
     )
-    print(noise_page.rates_table(study.rates))
+    print(noise_page.terminal_rates(study.rates))
     print(f"\n{len(study.jobs)} jobs in {study.wall_s / 60:.0f} min -> {study.folder}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 from collections.abc import Callable, Sequence
 
 from snnbench.errors import SnnbenchError
@@ -47,6 +48,16 @@ class Parser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction):
                 return action.choices.get(getattr(parsed, action.dest, None), self)
         return self
+
+
+def cli_error(error: SnnbenchError, flags: dict[str, str]) -> SnnbenchError:
+    """``error`` naming the flag that set its argument, also when the library did not say
+    which argument it meant (the first name in backticks that a flag sets)."""
+    if error.argument is None:
+        for name in re.findall(r"`([a-z_]+)`", str(error)):
+            if name in flags:
+                return SnnbenchError(str(error), argument=name).for_flag(flags)
+    return error.for_flag(flags)
 
 
 def suggest(word: str, known: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from snnbench.cli.args import csv_list, listed, positive_float, positive_int
 def add_bench(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="run the benchmark matrix and write a results folder",
+        help="run the benchmark matrix and write a run folder",
         description="Time build, trace+lower, compile, forward and gradient step over the "
         "matrix's axes; every run writes a new folder <out>/<machine>/<UTC stamp>/. The quick "
         "matrix takes 2-6 min on a 2-core CPU (compile and build timed at one batch size per "
@@ -20,7 +20,7 @@ def add_bench(sub) -> None:
     )
     add_matrix_axes(p)
     add_scaling_options(p)
-    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--out", default=storage_default(), help="results root for the new run folder")
     p.add_argument(
         "--bench-dir",
         help="a folder of extra bench_*.py modules to run with snnbench's pytest plugin "
@@ -278,6 +278,10 @@ def _run_bench(args: argparse.Namespace) -> int:
 
     if args.distributed:
         return _run_distributed(args)
+    # Every option is checked before the device probe (seconds) and any measuring.
+    matrix_from_args(args, None)
+    pin_cpu = machine.choose_pin(args.pin_cpu)
+    storage.check_writable(Path(args.out))
     visible = runner.probe_platforms()
     matrix = matrix_from_args(args, visible)
     options = runner.RunOptions(
@@ -290,7 +294,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         sampling="full" if args.full else "quick",
         progress=not args.no_progress,
         command=args.command_line,
-        pin_cpu=machine.choose_pin(args.pin_cpu),
+        pin_cpu=pin_cpu,
     )
     start = time.perf_counter()
     done = runner.run(matrix, options, platforms=visible)  # its rows in memory, as written
@@ -298,20 +302,30 @@ def _run_bench(args: argparse.Namespace) -> int:
     storage.atomic_write_text(
         run_dir / "summary.md", bench_summary.summary_page(frame, info["run_id"])
     )
-    print(bench_summary.caption() + "\n")
-    print(bench_summary.terminal_table(frame))
-    print("\n" + bench_summary.quality_summary(frame))
-    if bench_summary.matmul_line(frame):
-        print(bench_summary.matmul_line(frame))
-    print(f"\n{len(frame)} rows in {time.perf_counter() - start:.0f} s -> {run_dir}")
-    print(f"Every phase, per row: {run_dir / 'summary.md'}")
-    if args.shard:
-        print(
-            f"Shard {info['shard']} of campaign {info['campaign']}: "
-            f"{info['n_cases']} of {info['campaign_cases']} cases. Put every shard's run "
-            "folder under one results tree; `snnbench report` and `compare` merge them."
-        )
+    print_summary(frame, run_dir, time.perf_counter() - start, info if args.shard else None)
     return 0
+
+
+def print_summary(frame, run_dir, seconds: float, shard_info: dict | None = None) -> None:
+    """What ``bench`` prints at the end: the compact table, its quality, where the rest is."""
+    from snnbench.render import bench_summary, terminal
+
+    print(terminal.wrap(bench_summary.caption(frame)) + "\n")
+    print(bench_summary.terminal_table(frame))
+    print("\n" + terminal.wrap(bench_summary.quality_summary(frame)))
+    if bench_summary.matmul_line(frame):
+        print(terminal.wrap(bench_summary.matmul_line(frame)))
+    print(terminal.wrap(f"\n{len(frame)} rows in {seconds:.0f} s -> {run_dir}"))
+    print(terminal.wrap(f"Every phase, per row: {run_dir / 'summary.md'}"))
+    if shard_info:
+        print(
+            terminal.wrap(
+                f"Shard {shard_info['shard']} of campaign {shard_info['campaign']}: "
+                f"{shard_info['n_cases']} of {shard_info['campaign_cases']} cases. Put every "
+                "shard's run folder under one results tree; `snnbench report` and `compare` "
+                "merge them."
+            )
+        )
 
 
 def _run_distributed(args: argparse.Namespace) -> int:
@@ -347,19 +361,31 @@ def add_report(sub) -> None:
     p = sub.add_parser(
         "report",
         help="turn a results tree into REPORT.md with figures",
-        description="Read every run under --results and write REPORT.md and report/*.png. "
-        "Without --out the page goes into a new folder <results>/reports/<machine>/<UTC stamp>/, "
-        "so no earlier page is touched; --out DIR writes DIR/REPORT.md and DIR/report/, "
-        "replacing the page and figures an earlier report wrote there (e.g. --out results to "
-        "refresh the committed results/REPORT.md).",
+        description="Read every run under --results (default: your own runs, in runs/) and "
+        "write REPORT.md and report/*.png. Without --out the page goes into a new folder "
+        "<tree>/reports/<machine>/<UTC stamp>/ of the results tree that holds --results, so no "
+        "earlier page is touched; --out DIR writes DIR/REPORT.md and DIR/report/, replacing the "
+        "page and figures an earlier report wrote there. The project's committed reference "
+        "runs are in results/: `snnbench report --results results --out results` refreshes "
+        "results/REPORT.md.",
     )
-    p.add_argument("--results", default="results", help="results tree to read")
+    p.add_argument(
+        "--results",
+        default=storage_default(),
+        help="results tree, machine folder or run folder to read",
+    )
     p.add_argument(
         "--out",
-        help="folder for REPORT.md and report/*.png (default: a new folder under "
-        "<results>/reports/)",
+        help="folder for REPORT.md and report/*.png (default: a new folder under <tree>/reports/)",
     )
     p.set_defaults(run=_run_report)
+
+
+def storage_default() -> str:
+    """Where a user's runs go unless ``--out`` says otherwise."""
+    from snnbench.measure.storage import USER_RUNS
+
+    return USER_RUNS
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -372,12 +398,12 @@ def _run_report(args: argparse.Namespace) -> int:
     out = (
         Path(args.out)
         if args.out
-        else storage.RunFolder.create(Path(args.results) / "reports").path
+        else storage.RunFolder.create(report.reports_root(args.results) / "reports").path
     )
     written = report.write_report_from(inputs, out)
+    from snnbench.render import terminal
+
     for note in written.notes:
-        print(f"note: {note.strip('_')}", file=sys.stderr)
-    print(
-        f"{written.page} ({len(written.images)} figures in {written.page.parent / report.IMAGES})"
-    )
+        print(terminal.wrap(f"note: {note.strip('_')}", "  "), file=sys.stderr)
+    print(f"{written.page}\n{len(written.images)} figures in {written.page.parent / report.IMAGES}")
     return 0

@@ -14,6 +14,7 @@ from snnbench.cli.args import (
     positive_float,
     positive_int,
 )
+from snnbench.cli.bench_commands import storage_default
 from snnbench.errors import SnnbenchError
 
 
@@ -109,7 +110,7 @@ def add_tradeoffs(sub) -> None:
         default="grad_step",
         help="the time to minimise within the budget",
     )
-    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--out", default=storage_default(), help="results root for the new run folder")
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_tradeoffs)
 
@@ -117,9 +118,45 @@ def add_tradeoffs(sub) -> None:
 def _run_tradeoffs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snnbench.render import tradeoffs_page
-    from snnbench.studies.tradeoffs import grid as tradeoff_grid
+    from snnbench.measure import storage
     from snnbench.studies.tradeoffs import study
+
+    grid, budget = _grid_and_budget(args)  # every option is checked before any work
+    storage.check_writable(Path(args.out))
+    start = time.perf_counter()
+    say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
+    result = study.run_tradeoffs(
+        grid,
+        budget,
+        Path(args.out),
+        sampling="full" if args.full else "quick",
+        progress=not args.no_progress,
+        say=say,
+        command=args.command_line,
+    )
+    print_tradeoffs(result, budget, time.perf_counter() - start)
+    return 0 if result.chosen is not None else 1
+
+
+def print_tradeoffs(result, budget, seconds: float) -> None:
+    """What ``tradeoffs`` prints: the compact table, the verdict, and where everything is."""
+    from snnbench.render import terminal, tradeoffs_page
+    from snnbench.studies.tradeoffs.study import TIMING
+
+    verdict = tradeoffs_page.verdict(result.frame, budget.describe(), budget.cost_column)
+    print(tradeoffs_page.terminal_table(result.frame))
+    verdict = verdict.replace("**", "").replace("(see below)", "(see summary.md)")
+    print("\n" + terminal.wrap(verdict))
+    timing = str(result.frame["bench_run_id"].iloc[0]) if "bench_run_id" in result.frame else ""
+    print(terminal.wrap(f"\n{len(result.frame)} points in {seconds:.0f} s -> {result.run_dir}"))
+    print(terminal.wrap(f"Every column and the evidence: {result.run_dir / 'summary.md'}"))
+    if timing.startswith(TIMING + "/"):
+        print(terminal.wrap(f"Its timing run: {result.run_dir / timing}"))
+
+
+def _grid_and_budget(args: argparse.Namespace):
+    """The study's grid and budget from the options; bad input raises here, before any work."""
+    from snnbench.studies.tradeoffs import grid as tradeoff_grid
 
     grid = tradeoff_grid.grid_from_options(
         full=args.full,
@@ -144,23 +181,7 @@ def _run_tradeoffs(args: argparse.Namespace) -> int:
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
         cost_column=f"{args.optimise_for}_s",
     )
-    start = time.perf_counter()
-    say = (lambda text: None) if args.no_progress else (lambda text: print(text, file=sys.stderr))
-    result = study.run_tradeoffs(
-        grid,
-        budget,
-        Path(args.out),
-        sampling="full" if args.full else "quick",
-        progress=not args.no_progress,
-        say=say,
-        command=args.command_line,
-    )
-    print(tradeoffs_page.summary_table(result.frame))
-    print("\n" + tradeoffs_page.verdict(result.frame, budget.describe(), budget.cost_column))
-    print(
-        f"\n{len(result.frame)} points in {time.perf_counter() - start:.0f} s -> {result.run_dir}"
-    )
-    return 0 if result.chosen is not None else 1
+    return grid, budget
 
 
 def _amplitudes(values: tuple[str, ...] | None) -> tuple[float, ...] | None:
@@ -178,7 +199,13 @@ def _amplitudes(values: tuple[str, ...] | None) -> tuple[float, ...] | None:
 
 def add_profile(sub) -> None:
     p = sub.add_parser(
-        "profile", help="where the time and memory of one configuration go (writes a run folder)"
+        "profile",
+        help="where the time and memory of one configuration go (writes a run folder)",
+        description="Profile one configuration of the task: trace, lower and compile times, "
+        "XLA's cost and memory analyses, the peak memory of each batch size in a fresh "
+        "process, a profiler trace of a few gradient steps with its top operations, and "
+        "spike rates. Prints a short summary; every table is in the run folder it names "
+        "(see docs/profiling.md).",
     )
     p.add_argument(
         "--backend", type=csv_list(str), help="comma list of jaxley,dense (default: both)"
@@ -212,7 +239,7 @@ def add_profile(sub) -> None:
     )
     p.add_argument("--top", type=positive_int, default=D.top, help="rows of the top-ops table")
     p.add_argument("--full", action="store_true", help="the full sampling (more rounds)")
-    p.add_argument("--out", default="results", help="results root")
+    p.add_argument("--out", default=storage_default(), help="results root for the new run folder")
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     p.set_defaults(run=_run_profile)
 
@@ -242,6 +269,30 @@ def _run_profile(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     run_dir = profile.run_profile(options)
-    print((run_dir / profile.FILES["summary"]).read_text())
-    print(f"profile written in {time.perf_counter() - start:.0f} s -> {run_dir}")
+    print_profile(run_dir, time.perf_counter() - start)
     return 0
+
+
+def print_profile(run_dir, seconds: float) -> None:
+    """What ``profile`` prints: a few compact tables, and where every table is."""
+    from snnbench.measure import storage
+    from snnbench.render import profile_page, terminal
+
+    def table(kind: str):
+        import pandas as pd
+
+        path = run_dir / storage.TABLES[kind]
+        return storage.read_table(run_dir, kind) if path.exists() else pd.DataFrame()
+
+    tables = profile_page.Tables(
+        profile=table("profile"),
+        memory=table("memory"),
+        memory_fit=table("memory_fit"),
+        top_ops=table("top_ops"),
+        snn=table("snn_metrics"),
+    )
+    print(profile_page.terminal_summary(tables))
+    print(terminal.wrap(f"\nprofile written in {seconds:.0f} s -> {run_dir}"))
+    print(
+        terminal.wrap(f"Every table (XLA analyses, top ops, spike rates): {run_dir / 'summary.md'}")
+    )

@@ -7,11 +7,12 @@ import json
 import time
 
 from snnbench.cli.args import non_negative_int, positive_float, positive_int
-from snnbench.precision import PRECISIONS
-from snnbench.task.model import BACKENDS
 
 
 def add_train(sub) -> None:
+    from snnbench.precision import PRECISIONS
+    from snnbench.task.model import BACKENDS
+
     p = sub.add_parser(
         "train",
         help="train the reference task and print one JSON line",
@@ -66,6 +67,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def add_build_profile(sub) -> None:
+    from snnbench.precision import PRECISIONS
+
     p = sub.add_parser(
         "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
     )
@@ -86,11 +89,19 @@ def _run_build_profile(args: argparse.Namespace) -> int:
 
     set_precision(args.precision)
     profile = profile_build(TaskConfig(precision=args.precision), tutorial_way=args.tutorial_way)
+    from snnbench.render import terminal
+
     table = profile.by_call.head(args.top).round(3)
-    print(table.to_markdown(index=False))
+    # Class and function say which call it is; jaxley's module path would not fit a line.
+    table["call"] = [".".join(str(c).split(".")[-2:]) for c in table["call"]]
+    table = table.rename(columns={"n_compiles": "compiles"})
+    print("jaxley calls by JAX staging time (s):\n" + terminal.table(table, keys=1))
     n = int(profile.by_call["n_compiles"].sum())
     print(
-        f"\nbuild {profile.wall_s:.2f} s in a fresh process, of which {profile.staging_s:.2f} s is "
-        f"JAX tracing/lowering/compiling {n} one-off eager operations."
+        terminal.wrap(
+            f"\nbuild {profile.wall_s:.2f} s in a fresh process, of which "
+            f"{profile.staging_s:.2f} s is JAX tracing/lowering/compiling {n} one-off eager "
+            "operations."
+        )
     )
     return 0

@@ -195,6 +195,10 @@ def run(matrix: Matrix, options: RunOptions, platforms: set[str] | None = None) 
                 job.progress.advance(1)
     except KeyboardInterrupt:
         status = "interrupted"
+    except Exception as error:
+        status = "failed"
+        info["reason"] = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise
     finally:
         job.progress.close()
         rows = job.journal.poll().rows
@@ -431,20 +435,41 @@ def _record_crash(job: _Job, remaining: list[CaseSpec], reason: str) -> bool:
 
 
 class _Progress:
-    """A progress bar over the matrix's cases that names the case being measured."""
+    """A progress bar over the matrix's cases that names the case being measured.
+
+    The count is the journal's finished cases, so it only ever steps by what
+    finished; the bar keeps a fixed width, and a long case name is cut to the
+    line (``$COLUMNS``, at most 100 columns).
+    """
 
     def __init__(self, total: int, enabled: bool, journal: storage.JournalTail):
+        import shutil
+
         from tqdm.auto import tqdm
 
         self._journal = journal
+        self._total = total
+        self._done = 0
+        self._width = min(shutil.get_terminal_size((100, 24)).columns, 100)
         self._bar = tqdm(
-            total=total, desc="matrix", unit="case", disable=not enabled, dynamic_ncols=True
+            total=total,
+            desc="matrix",
+            unit="case",
+            disable=not enabled,
+            ncols=self._width,
+            mininterval=0,
+            bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining}{postfix}",
         )
 
     def advance(self, n: int) -> None:
-        if self._journal.started:  # the caller polled the journal just now
-            self._bar.set_postfix_str(self._journal.started[-1], refresh=False)
-        self._bar.update(n)
+        self._done = min(self._total, self._done + n)
+        running = [c for c in self._journal.started if c not in self._journal.done_ids]
+        room = self._width - 50 - 2 * len(str(self._total))
+        name = running[-1] if running else ""
+        self._bar.set_postfix_str(
+            name if len(name) <= room else name[: max(room - 1, 0)] + "…", refresh=False
+        )
+        self._bar.update(self._done - self._bar.n)
 
     def close(self) -> None:
         self._bar.close()

@@ -29,6 +29,9 @@ from snnbench.measure.records import (
 from snnbench.measure.scaling import add_scaling_efficiency
 
 JOURNAL = "rows.jsonl"
+#: Where commands write a user's runs unless told otherwise (git-ignored in a checkout);
+#: ``results/`` holds the project's committed reference runs and is written only on request.
+USER_RUNS = "runs"
 #: What an A/B job writes at its top; its A/ and B/ sides are rounds, not runs of their own.
 AB_JOB_INFO = "ab.json"
 RUN_INFO = "run.json"
@@ -249,6 +252,12 @@ class RunFolder:
         except (OSError, json.JSONDecodeError):
             return {}
 
+    def fail(self, reason: str) -> None:
+        """Mark the run failed in ``run.json``, with its one-line reason (the rest kept)."""
+        info = self.read_info()
+        info.update(status="failed", reason=reason, finished_utc=machine.utc_now())
+        self.write_info(info)
+
 
 def start_info(folder: RunFolder, command: Iterable[str], **fields: object) -> dict:
     """The ``run.json`` every run starts with: schema, id, command, start time, status."""
@@ -315,7 +324,17 @@ def find_run_dirs(path: Path, kind: str = "benchmark") -> list[Path]:
     path = Path(path)
     if any((path / name).exists() for name in names):
         return [path]
-    return sorted({p.parent for name in names for p in path.rglob(name)})
+    found = {p.parent for name in names for p in path.rglob(name)}
+    return sorted(f for f in found if not _inside_another_run(path, f))
+
+
+def _inside_another_run(root: Path, folder: Path) -> bool:
+    """Whether ``folder`` is a part of a run below ``root`` (a study's own timing run)."""
+    return any(
+        (parent / RUN_INFO).exists()
+        for parent in folder.parents
+        if parent != root and parent.is_relative_to(root)
+    )
 
 
 # ---------------------------------------------------------------- benchmark rows

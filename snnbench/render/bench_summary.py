@@ -12,6 +12,7 @@ import pandas as pd
 from snnbench.measure.phases import DISPLAY_ORDER
 from snnbench.measure.records import OLD_ROW_DEFAULTS
 from snnbench.measure.summary import NOISY_IQR_OVER_MEDIAN
+from snnbench.render import terminal
 from snnbench.render.units import format_seconds
 
 #: What a ``~`` in front of a time means, said once wherever times are shown.
@@ -100,7 +101,8 @@ def terminal_table(frame: pd.DataFrame) -> str:
         block = block.rename(
             columns={"batch_size": "batch", "dt_ms": "dt (ms)", "n_input": "in", "n_hidden": "hid"}
         )
-        blocks.append(f"{platform} {precision}\n" + block.to_string(index=False))
+        keys = len(block.columns) - len(columns) - (ratio is not None)
+        blocks.append(f"{platform} {precision}\n" + terminal.table(block, keys=keys))
     return "\n\n".join(blocks + ([series] if series else []))
 
 
@@ -141,9 +143,11 @@ def scaling_table(frame: pd.DataFrame, markdown: bool) -> str:
         "Device-count series: median per call (scaling efficiency vs 1 device, 1 = ideal);\n"
         "batch is per device (weak) or global (strong); dp = data-parallel formulation."
     )
-    body = table.to_markdown(index=False) if markdown else table.to_string(index=False)
-    lines = [title, body, *_series_notes(rows)]
-    return "\n\n".join(lines) if markdown else "\n".join(lines)
+    if markdown:
+        return "\n\n".join([title, table.to_markdown(index=False), *_series_notes(rows)])
+    keys = len([c for c in table.columns if not str(c).endswith(" dev") and "proc" not in str(c)])
+    notes = [terminal.wrap(note) for note in _series_notes(rows)]
+    return "\n".join([title, terminal.table(table, keys=keys), *notes])
 
 
 def _series_cell(row) -> str:
@@ -208,7 +212,7 @@ def noisy_count(frame: pd.DataFrame) -> tuple[int, int]:
 
 
 def quality_summary(frame: pd.DataFrame) -> str:
-    """How trustworthy the run's numbers are: CV of steady rows, noisy rows, harness floor."""
+    """How trustworthy the run's numbers are: spread of steady rows, noisy rows, what to do."""
     ok = frame[frame["status"] == "ok"]
     steady = ok[ok["phase"].isin(["forward", "grad_step"])]
     if steady.empty:
@@ -216,18 +220,26 @@ def quality_summary(frame: pd.DataFrame) -> str:
     cv = steady["cv"].astype(float)
     noisy, timed = noisy_count(frame)
     lines = [
-        f"Steady-state rows (forward, grad_step): {len(steady)}; coefficient of variation "
-        f"median {cv.median():.1%}, 90th percentile {cv.quantile(0.9):.1%}, max {cv.max():.1%}. "
-        f"Noisy rows (marked ~, IQR/median > {NOISY_IQR_OVER_MEDIAN:.0%}): {noisy} of {timed}."
+        f"Spread of {len(steady)} steady rows (coefficient of variation): median "
+        f"{cv.median():.1%}, max {cv.max():.1%}. Noisy (~): {noisy} of {timed} rows."
     ]
+    if noisy:
+        lines.append(NOISY_ADVICE)
     floor = ok[ok["phase"] == "overhead"]
     if not floor.empty:
         lines.append(
-            "Harness overhead (an empty jitted function through the same path): "
+            "Harness floor (an empty jitted call): "
             + ", ".join(f"{format_seconds(r.median_s)} ({r.precision})" for r in floor.itertuples())
             + "."
         )
     return " ".join(lines)
+
+
+#: What to do about noisy rows, said wherever they are counted.
+NOISY_ADVICE = (
+    "For steadier numbers: rerun with --pin-cpu auto (one core, no neighbours) or --full "
+    "(more rounds); to judge a change, use `snnbench ab`, which interleaves both versions."
+)
 
 
 def matmul_line(frame: pd.DataFrame) -> str:
@@ -246,14 +258,18 @@ def matmul_line(frame: pd.DataFrame) -> str:
     return "Dense matmul precision (declared -> effective): " + "; ".join(parts) + "."
 
 
-def caption() -> str:
-    """What the tables' cells are."""
-    return (
-        f"Median time per call; {NOISE_LEGEND}; compile rows are cold (persistent "
-        "compilation cache off); jaxley/dense is the grad step's ratio of medians. The quick "
-        "matrix times build and compile at one batch size (they do not depend on it; --full "
-        "times them at every one), so a blank cell is a phase not run there."
-    )
+def caption(frame: pd.DataFrame | None = None) -> str:
+    """What the table's cells are, said only for the columns ``frame`` has."""
+    phases = set(frame["phase"]) if frame is not None and "phase" in frame else set(_COMPACT)
+    parts = [f"Median time per call; {NOISE_LEGEND}"]
+    compiled = bool(phases & {"forward_compile", "grad_compile"})
+    if compiled:
+        parts.append("compile times are cold (no compilation cache)")
+    if frame is None or "jaxley_over_dense" in frame and frame["jaxley_over_dense"].notna().any():
+        parts.append("jaxley/dense = grad step's ratio of medians")
+    if compiled:  # the quick matrix compiles at one batch size: other rows leave it blank
+        parts.append("blank = not run at that batch size")
+    return "; ".join(parts) + "."
 
 
 def summary_page(frame: pd.DataFrame, run_id: str) -> str:
@@ -265,7 +281,7 @@ def summary_page(frame: pd.DataFrame, run_id: str) -> str:
         f"jax {meta['jax_version']}, jaxley {meta['jaxley_version']}, snnbench "
         f"{meta['snnbench_version']} at {str(meta['git_commit'])[:10]}"
         f"{' (dirty)' if bool(meta['git_dirty']) else ''}.\n\n"
-        + caption()
+        + caption(frame)
         + "\n\n"
         + summary_table(frame)
         + "\n\n"

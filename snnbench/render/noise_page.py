@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 from tabulate import tabulate
 
+from snnbench.render import terminal
+
 #: The targets the study is held to: (what, slowdown, wanted rate, "at most"/"at least").
 TARGETS = (
     ("false alarms per A-vs-A job", 0.0, 1 / 20, "at most"),
@@ -44,6 +46,28 @@ def rates_table(found: Sequence, metric: str = "deciding") -> str:
         if r.metric == metric
     ]
     return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
+
+
+def terminal_rates(found: Sequence, metric: str = "deciding") -> str:
+    """:func:`rates_table` as plain text that fits the terminal, its columns explained."""
+    rows = [
+        {
+            "injected": _level(r.slowdown),
+            "load": r.condition,
+            "exit 1": f"{r.flagged}/{r.jobs}",
+            "rate [95 % CI]": f"{r.rate * 100:.0f} % [{r.low * 100:.0f}, {r.high * 100:.0f}]",
+            "exit 3": str(r.inconclusive),
+            "exit 0": str(r.clean),
+            "counts as": r.kind,
+        }
+        for r in found
+        if r.metric == metric
+    ]
+    legend = (
+        "Jobs per injected slowdown and load: exit 1 = regression found, 3 = inconclusive, "
+        "0 = no regression; the rate is of exit 1, with its Clopper-Pearson interval."
+    )
+    return terminal.wrap(legend) + "\n" + terminal.table(pd.DataFrame(rows), keys=2)
 
 
 def injected_table(injected: pd.DataFrame) -> str:

@@ -47,13 +47,11 @@ _STYLE = {
     "savefig.dpi": DPI,
     "figure.dpi": DPI,
 }
-# Fixed colours per (backend, precision) so a configuration looks the same in every figure.
-_COLORS = {
-    ("jaxley", "float64"): "#1f4e9c",
-    ("jaxley", "float32"): "#6fa8dc",
-    ("dense", "float64"): "#c55a11",
-    ("dense", "float32"): "#f4b183",
-}
+#: The one colour scheme of every figure: a colour per backend, and per precision a line
+#: style and a marker (distinct shapes and dashes, not light and dark shades of a hue).
+BACKEND_COLORS = {"jaxley": "#1f4e9c", "dense": "#c55a11"}
+PRECISION_STYLES = {"float64": ("-", "o"), "float32": ("--", "s")}
+#: Colours of anything else that needs telling apart (devices, series), in order.
 _PALETTE = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")
 _MARKERS = {"cpu": "o", "gpu": "s", "tpu": "^"}
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -185,8 +183,16 @@ def _batch_axis(ax, batch_sizes: Sequence[int]) -> None:
         ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
 
 
-def _color(backend: str, precision: str, index: int = 0) -> str:
-    return _COLORS.get((backend, precision), _PALETTE[index % len(_PALETTE)])
+def _color(backend: str, index: int = 0) -> str:
+    return BACKEND_COLORS.get(backend, _PALETTE[index % len(_PALETTE)])
+
+
+def _precision_line(precision: str) -> str:
+    return PRECISION_STYLES.get(precision, (":", "^"))[0]
+
+
+def _precision_marker(precision: str) -> str:
+    return PRECISION_STYLES.get(precision, (":", "^"))[1]
 
 
 def _marker(device: str) -> str:
@@ -239,7 +245,8 @@ def _draw_time_lines(ax, panel: pd.DataFrame, scale: float) -> None:
             line["batch_size"],
             median,
             yerr=[np.maximum(low, 0), np.maximum(high, 0)],
-            color=_color(key[0], key[1], index),
+            color=_color(key[0], index),
+            linestyle=_precision_line(key[1]),
             marker=_marker(key[2]),
             capsize=3,
             label=" ".join(key),
@@ -349,8 +356,9 @@ def fig_overhead_ratio(frame: pd.DataFrame) -> Figure:
                 ax.plot(
                     line["batch_size"],
                     line["jaxley_over_dense"],
-                    color=_color("jaxley", key[0], index),
-                    marker=_marker(key[1]),
+                    color=_PALETTE[index % len(_PALETTE)],
+                    linestyle=_precision_line(key[0]),
+                    marker=_precision_marker(key[0]),
                     label=" ".join(key),
                 )
             ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
@@ -452,16 +460,19 @@ def fig_memory(memory: pd.DataFrame) -> Figure:
         groups = rows.groupby(keys, sort=True) if keys else [((), rows)]
         for index, (key, line) in enumerate(groups):
             line = line.sort_values("batch_size")
-            label = " ".join(str(k) for k in _as_tuple(key)) or column
-            ax.plot(line["batch_size"], line["mib"], marker="o", color=_pick(index), label=label)
+            named = dict(zip(keys, _as_tuple(key), strict=True))
+            label = " ".join(str(k) for k in named.values()) or column
+            color = _color(named["backend"], index) if "backend" in named else _pick(index)
+            style = "--" if named.get("phase", named.get("function")) == "grad_step" else "-"
+            ax.plot(line["batch_size"], line["mib"], marker="o", color=color, ls=style, label=label)
         _batch_axis(ax, memory["batch_size"])
         _log_if_wide(ax, rows["mib"])
         ax.set_ylabel("MiB")
-        ax.set_title(column.removesuffix("_bytes").replace("_", " "))
+        ax.set_title(MEMORY_TITLES.get(column, column.removesuffix("_bytes").replace("_", " ")))
     for ax in list(axes.flat)[len(columns) :]:
         ax.set_visible(False)
     _figure_legend(figure, axes)
-    figure.suptitle("Memory vs batch size")
+    figure.suptitle("Memory vs batch size (each point: a fresh process)")
     return figure
 
 
@@ -475,6 +486,15 @@ _MEMORY_ORDER = (
     "rss_after_build_bytes",
 )
 _MEMORY_LIMITS = ("machine_memory_bytes", "device_bytes_limit")
+#: What each memory panel shows, in words a newcomer reads without the docs.
+MEMORY_TITLES = {
+    "peak_rss_bytes": "whole process at its peak\n(compiler included)",
+    "program_peak_bytes": "the timed program alone\n(measured)",
+    "device_peak_bytes": "device memory at its peak",
+    "xla_buffer_bytes": "XLA's estimate: arguments,\noutputs and scratch",
+    "xla_temp_bytes": "XLA's estimate: scratch\n(temporary buffers)",
+    "rss_after_build_bytes": "process after building\nthe network",
+}
 
 
 def _varies(values: pd.Series) -> bool:
@@ -492,24 +512,26 @@ def _pick(index: int) -> str:
 
 # ---------------------------------------------------------------- trade-off study
 
-_PRECISION_MARKERS = {"float64": "o", "float32": "s"}
-_BACKEND_COLOURS = {"dense": "tab:blue", "jaxley": "tab:orange"}
-
-
 #: The trade-off study's two views: simulation error and gradient error vs time.
 TRADEOFF_PANELS = (
     ("voltage_rmse_mv", "pareto_voltage", "output-voltage RMSE vs reference (mV)"),
     ("grad_rel_error", "pareto_grad", "gradient relative error ||g - g_ref|| / ||g_ref||"),
 )
+#: Trade-off points: a colour per precision (the study's main contrast), a marker per backend.
+_TRADEOFF_COLORS = {"float64": _PALETTE[0], "float32": _PALETTE[1]}
+_TRADEOFF_MARKERS = {"dense": "o", "jaxley": "D"}
 
 
 @_styled
 def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figure:
     """The trade-off study's Pareto figure from its own table (``tradeoffs.csv``).
 
-    One row of panels per surrogate (each against its own reference). A point whose
-    metric's reference has not converged (``<metric>_reference_converged`` false) is
-    drawn hollow, and its panel's title says so.
+    One row of panels per surrogate (each against its own reference). Points on
+    the Pareto front have a black edge and are joined by the front's step line;
+    a point whose metric's reference has not converged
+    (``<metric>_reference_converged`` false) is drawn pale. The reference
+    itself has no error to put on a log axis: a dotted vertical line marks its
+    time instead.
     """
     columns = ("backend", "precision", "dt_ms", cost_column)
     _require(
@@ -517,75 +539,88 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
         columns + tuple(c for panel in TRADEOFF_PANELS for c in panel[:2]),
         "trade-off table (tradeoffs.csv)",
     )
-    title = ""
-    if "batch_size" in frame and len(frame):
-        title = (
-            f"dt / precision trade-offs ({cost_column.removesuffix('_s')} time, "
-            f"batch {int(frame['batch_size'].iloc[0])}); hollow: reference not converged"
-        )
     surrogates = frame["surrogate"].unique() if "surrogate" in frame else [None]
     figure = Figure(
-        figsize=(min(5.2 * len(TRADEOFF_PANELS), MAX_WIDTH_IN), 4.2 * len(surrogates)),
+        figsize=(min(5.2 * len(TRADEOFF_PANELS), MAX_WIDTH_IN), 4.0 * len(surrogates) + 0.9),
         layout="constrained",
     )
     axes = figure.subplots(len(surrogates), len(TRADEOFF_PANELS), squeeze=False)
+    hollow = False
     for row_axes, surrogate in zip(axes, surrogates, strict=True):
         rows = frame if surrogate is None else frame[frame["surrogate"] == surrogate]
         for ax, (error, front, label) in zip(row_axes, TRADEOFF_PANELS, strict=True):
-            _pareto_panel(ax, rows, cost_column, error, front, label)
             converged = rows.get(f"{error}_reference_converged")
+            converged = (
+                pd.Series(True, index=rows.index)
+                if converged is None
+                else converged.fillna(True).astype(bool)
+            )
+            hollow |= not converged.all()
+            _pareto_panel(ax, rows, cost_column, error, front, label, converged)
             heading = "" if surrogate is None else f"{surrogate} surrogate"
-            if converged is not None and not converged.astype(bool).all():
-                heading += ": reference not converged"
-                _hollow(ax, rows, cost_column, error, converged.astype(bool))
+            if not converged.all():
+                heading += (": " if heading else "") + "reference not converged"
             ax.set_title(heading)
-    if title:
-        figure.suptitle(title)
-    return figure
-
-
-def _hollow(ax, frame, cost_column, error_column, converged: pd.Series) -> None:
-    """Redraw the points whose reference has not converged as white-filled markers."""
-    shown = frame.dropna(subset=[cost_column, error_column])
-    errors = shown[error_column].to_numpy(dtype=float)
-    positive = errors[errors > 0]
-    floor = positive.min() / 10 if positive.size else 1e-12
-    bad = ~converged.reindex(shown.index).fillna(True).to_numpy(dtype=bool)
-    ax.scatter(
-        shown[cost_column].to_numpy(dtype=float)[bad] * 1e3,
-        np.where(errors > 0, errors, floor)[bad],
-        s=22,
-        color="white",
-        zorder=5,
+    figure.legend(
+        handles=_tradeoff_legend(frame, hollow), loc="outside lower center", ncols=3, fontsize=8
     )
-
-
-def pareto_figure(
-    frame: pd.DataFrame,
-    cost_column: str,
-    panels: Sequence[tuple[str, str, str]],
-    title: str = "",
-) -> Figure:
-    """Error vs cost, one panel per error metric, Pareto front drawn as a step line.
-
-    Args:
-        frame: one row per setting with columns ``dt_ms``, ``precision``,
-            ``backend``, ``cost_column``, every panel's error column and its
-            boolean Pareto column.
-        cost_column: seconds per call (x axis, log scale).
-        panels: ``(error column, Pareto-flag column, y-axis label)`` per panel.
-        title: the figure's title.
-
-    Zero errors (the reference) cannot sit on a log axis; they are drawn at a
-    floor a decade below the smallest non-zero error and labelled "exact".
-    """
-    figure = Figure(figsize=(min(5.2 * len(panels), MAX_WIDTH_IN), 4.2), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (error_column, front_column, label) in zip(axes, panels, strict=True):
-        _pareto_panel(ax, frame, cost_column, error_column, front_column, label)
-    if title:
-        figure.suptitle(title)
+    if "batch_size" in frame and len(frame):
+        cost = cost_column.removesuffix("_s").replace("_", " ")
+        figure.suptitle(
+            f"Error against {cost} time, per dt and precision "
+            f"(batch {int(frame['batch_size'].iloc[0])}; labels: dt in ms)"
+        )
     return figure
+
+
+def _tradeoff_legend(frame: pd.DataFrame, hollow: bool) -> list:
+    from matplotlib.lines import Line2D
+
+    backends = sorted(frame["backend"].unique())
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="o" if len(backends) > 1 else _precision_marker(p),
+            color=_TRADEOFF_COLORS.get(p, "gray"),
+            label=p,
+        )
+        for p in sorted(frame["precision"].unique(), reverse=True)
+    ]
+    if len(backends) > 1:
+        handles += [
+            Line2D([], [], ls="", marker=_TRADEOFF_MARKERS.get(b, "^"), color="gray", label=b)
+            for b in backends
+        ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="black",
+            ls="--",
+            lw=1,
+            marker="o",
+            mfc="lightgray",
+            mec="black",
+            mew=1.5,
+            label="Pareto front (black edge)",
+        ),
+        Line2D([], [], color="black", ls=":", lw=1, label="the reference's time (error 0)"),
+    ]
+    if hollow:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="o",
+                mfc=(0.5, 0.5, 0.5, 0.35),
+                mec="gray",
+                label="pale: reference not converged for this metric",
+            )
+        )
+    return handles
 
 
 def _near_a_label(
@@ -598,55 +633,72 @@ def _near_a_label(
     )
 
 
-def _pareto_panel(ax, frame, cost_column, error_column, front_column, label) -> None:
+def _pareto_panel(
+    ax, frame, cost_column, error_column, front_column, label, converged=None
+) -> None:
+    converged = pd.Series(True, index=frame.index) if converged is None else converged
     shown = frame.dropna(subset=[cost_column, error_column])
     errors = shown[error_column].to_numpy(dtype=float)
-    positive = errors[errors > 0]
-    floor = positive.min() / 10 if positive.size else 1e-12
-    y = np.where(errors > 0, errors, floor)
     x = shown[cost_column].to_numpy(dtype=float) * 1e3
-    for (backend, precision), index in shown.groupby(["backend", "precision"]).groups.items():
-        mask = shown.index.isin(index)
+    exact = errors <= 0  # the reference: no error to draw on a log axis
+    for xi in sorted(set(x[exact])):
+        ax.axvline(xi, color="black", ls=":", lw=1, zorder=1)
+    front = shown[front_column].fillna(False).to_numpy(dtype=bool) & ~exact
+    good = converged.reindex(shown.index).fillna(True).to_numpy(dtype=bool)
+    several = frame["backend"].nunique() > 1
+    for k in np.nonzero(~exact)[0]:
+        precision = shown["precision"].iloc[k]
+        color = matplotlib.colors.to_rgb(_TRADEOFF_COLORS.get(precision, "gray"))
+        marker = (
+            _TRADEOFF_MARKERS.get(shown["backend"].iloc[k], "^")
+            if several
+            else _precision_marker(precision)
+        )
         ax.scatter(
-            x[mask],
-            y[mask],
-            marker=_PRECISION_MARKERS.get(precision, "^"),
-            color=_BACKEND_COLOURS.get(backend, "tab:gray"),
-            label=f"{backend} {precision}",
+            x[k],
+            errors[k],
+            marker=marker,
+            facecolors=[(*color, 1.0 if good[k] else 0.35)],
+            edgecolors="black" if front[k] else [color],
+            linewidths=1.6 if front[k] else 1.2,
+            s=44,
             zorder=3,
         )
     labelled: list[tuple[float, float, float]] = []
-    for xi, yi, dt, exact in zip(x, y, shown["dt_ms"], errors <= 0, strict=True):
+    for xi, yi, dt in zip(x[~exact], errors[~exact], shown["dt_ms"][~exact], strict=True):
         if _near_a_label(labelled, xi, yi, dt):
             continue  # the same dt right next to it is labelled already
         labelled.append((xi, yi, dt))
-        ax.annotate(
-            f"{dt * 1e3:g}e-3" + (" exact" if exact else ""),
-            (xi, yi),
-            fontsize=7,
-            xytext=(4, 3),
-            textcoords="offset points",
-        )
-    front = shown[front_column].fillna(False).to_numpy(dtype=bool)
+        ax.annotate(f"{dt:g}", (xi, yi), fontsize=7, xytext=(4, 3), textcoords="offset points")
     if front.any():
         order = np.argsort(x[front])
         ax.step(
             x[front][order],
-            y[front][order],
+            errors[front][order],
             where="post",
             color="black",
             lw=1,
             ls="--",
-            label="Pareto front",
             zorder=2,
         )
-        ax.scatter(x[front], y[front], s=140, facecolors="none", edgecolors="black", zorder=4)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.xaxis)
     ax.set_xlabel(f"{cost_column.removesuffix('_s').replace('_', ' ')} time per call (ms)")
     ax.set_ylabel(label)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-axis ticks written as plain numbers (2, 5, 10, 20 ...): at 1, 2 and 5 x 10^k
+    over up to two decades, at powers of ten over more (call after drawing)."""
+    low, high = sorted(abs(v) for v in axis.get_view_interval())
+    decades = np.log10(high / low) if low > 0 else np.inf
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_locator(NullLocator())
+    axis.set_minor_formatter(NullFormatter())
 
 
 # ---------------------------------------------------------------- network size
@@ -710,9 +762,11 @@ def fig_cost_vs_size(frame: pd.DataFrame) -> Figure:
             ax.plot(
                 line["n_edges"],
                 line["value"] / scale,
-                color=_color(key[0], key[1], index),
-                marker=_marker(key[2]),
-                linestyle="-" if "cpu" in key[2].lower() else "--",  # device: marker and line
+                color=_color(key[0], index),
+                marker=_marker(key[2])
+                if "cpu" not in key[2].lower()
+                else _precision_marker(key[1]),
+                linestyle=_precision_line(key[1]),
                 label=" ".join(k for k in key if k),
             )
         ax.set_title(title)
@@ -743,7 +797,6 @@ def _short_count(value: float) -> str:
 
 # ---------------------------------------------------------------- device-count series
 
-_DEVICE_COLORS = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")
 _FORMULATION_STYLES = {"grouped": "-", "jit": "--", "": "-"}
 
 
@@ -770,12 +823,12 @@ def _program_label(phase: str, formulation: str) -> str:
 
 @_styled
 def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
-    """Scaling efficiency vs device count: columns weak | strong, a row per program.
+    """Scaling efficiency vs device count: columns weak | strong, a row per program and backend.
 
-    Lines: backend x precision (fixed colours), dashed for series run as
-    multi-process jobs; one batch per panel (the one with the most lines, then
-    the most device counts, then the largest), named in its title. 1 is ideal;
-    the dotted line marks it.
+    Lines: the precisions (a line style and marker each), in grey for series run
+    as multi-process jobs, so a panel holds a few lines; one batch per panel (the
+    one with the most lines, then the most device counts, then the largest),
+    named in its title. 1 is ideal; the dotted line marks it.
     """
     _require(frame, ("scaling_efficiency",), "benchmark table")
     rows = series_rows(frame)
@@ -783,32 +836,57 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
         rows[rows["scaling_efficiency"].notna()], "device-count series with efficiency"
     )
     programs = sorted(
-        {(p, f) for p, f in zip(rows["phase"], rows["data_parallel"], strict=True)},
-        key=lambda k: (STEADY.index(k[0]), k[1]),
+        {
+            (p, f, b)
+            for p, f, b in zip(rows["phase"], rows["data_parallel"], rows["backend"], strict=True)
+        },
+        key=lambda k: (STEADY.index(k[0]), k[1], k[2]),
     )
     scalings = [s for s in ("weak", "strong") if (rows["scaling"] == s).any()]
     figure, axes = _new(
-        len(programs), len(scalings), 4.6 * len(scalings) + 0.6, 2.6 * len(programs) + 1.0
+        len(programs), len(scalings), 4.6 * len(scalings) + 0.6, 2.3 * len(programs) + 1.0
     )
-    for i, (phase, formulation) in enumerate(programs):
+    for i, (phase, formulation, backend) in enumerate(programs):
         for j, scaling in enumerate(scalings):
             ax = axes[i, j]
             panel = rows[
                 (rows["phase"] == phase)
                 & (rows["data_parallel"] == formulation)
                 & (rows["scaling"] == scaling)
+                & (rows["backend"] == backend)
             ]
             batch = _series_batch(panel)
             panel = panel[panel["series_batch"] == batch] if batch else panel
             _draw_efficiency(ax, panel)
             unit = "per device" if scaling == "weak" else "global"
-            ax.set_title(f"{scaling}: {_program_label(phase, formulation)}, batch {batch} {unit}")
+            ax.set_title(
+                f"{backend}, {scaling}: {_program_label(phase, formulation)}, batch {batch} {unit}"
+            )
             _device_axis(ax, rows["devices"])
             ax.set_ylabel("efficiency (1 = ideal)")
             _log_if_wide(ax, rows["scaling_efficiency"], span=20.0)
-    _figure_legend(figure, axes)
+            if ax.get_yscale() == "log":
+                _plain_log_ticks(ax.yaxis)
+    figure.legend(handles=_series_legend(rows), loc="outside lower center", ncols=4)
     figure.suptitle("Scaling efficiency vs 1 device: throughput(n) / (n x throughput(1))")
     return figure
+
+
+def _series_legend(rows: pd.DataFrame) -> list:
+    """What the lines of the efficiency panels are: style per precision, colour per layout."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color="black", ls=_precision_line(p), marker=_precision_marker(p), label=p)
+        for p in sorted(rows["precision"].unique(), reverse=True)
+    ]
+    handles += [
+        Line2D([], [], color=_color(b), lw=3, label=f"{b}, 1 process")
+        for b in sorted(rows["backend"].unique())
+    ]
+    for n in sorted(set(rows["series_processes"]) - {1}):
+        handles.append(Line2D([], [], color="#888888", lw=3, label=f"{n} processes (a job)"))
+    return handles
 
 
 def _series_batch(panel: pd.DataFrame) -> int | None:
@@ -835,10 +913,10 @@ def _draw_efficiency(ax, panel: pd.DataFrame) -> None:
         ax.plot(
             line["devices"],
             line["scaling_efficiency"],
-            color=_color(key[0], key[1], index),
-            marker="o" if processes == 1 else "s",
-            linestyle="-" if processes == 1 else "--",
-            label=f"{key[0]} {key[1]}" + (f", {processes} processes" if processes > 1 else ""),
+            color=_color(key[0], index) if processes == 1 else "#888888",
+            marker=_precision_marker(key[1]),
+            linestyle=_precision_line(key[1]),
+            label=key[1] + (f", {processes} processes" if processes > 1 else ", 1 process"),
         )
     ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
 
@@ -883,7 +961,7 @@ def fig_scaling_time_vs_batch(frame: pd.DataFrame, phase: str = "grad_step") -> 
             ax.plot(
                 line["batch_size"],
                 line["median_s"] / scale,
-                color=_DEVICE_COLORS[layouts.index((int(n), int(processes))) % len(_DEVICE_COLORS)],
+                color=_PALETTE[layouts.index((int(n), int(processes))) % len(_PALETTE)],
                 linestyle=_FORMULATION_STYLES.get(formulation, ":"),
                 marker="o" if processes == 1 else "s",
                 label=label + (f" ({formulation})" if formulation else ""),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from snnbench.measure.phases import Function, Phase, Stage
 from snnbench.measure.xla_analysis import XLA_COLUMNS
+from snnbench.render import terminal
 from snnbench.render.units import format_bytes, format_seconds
 
 
@@ -231,8 +232,7 @@ def render(tables: Tables, run_id: str, options) -> str:
         f"{_load(meta)} at the start; "
         f"machine `{meta.get('machine_id', '')}`: {meta.get('cpu_model', '')} "
         f"({meta.get('cpu_count', '')} cores); jax {meta.get('jax_version', '')}, "
-        f"jaxley {meta.get('jaxley_version', '')}, snnbench at "
-        f"{str(meta.get('git_commit', ''))[:10]}.\n",
+        f"jaxley {meta.get('jaxley_version', '')}, {snnbench_version(tables)}.\n",
         "## Compile breakdown\n",
         "Median of the staging rounds (each on a fresh jitted function or lowering, "
         "persistent compilation cache off). `jaxpr_eqns` counts equations recursively into "
@@ -289,6 +289,63 @@ def _matmul(profile: pd.DataFrame) -> str:
         return "(no dense rows)"
     row = dense.iloc[0]  # rows timed by the harness carry it (staging-only rows do not)
     return f"{row.get('matmul_precision', '')} (effective: {row['effective_matmul_precision']})"
+
+
+def terminal_summary(tables: Tables) -> str:
+    """The few tables a terminal shows (time per stage and call, memory, coverage);
+    ``summary.md`` holds every table."""
+    parts = []
+    compiled = compile_table(tables.profile)
+    if not compiled.empty:
+        stages = [
+            c for c in ("backend", "function", "trace_s", "lower_s", "compile_s") if c in compiled
+        ]
+        parts.append("Compile stages (median):\n" + terminal.table(_formatted(compiled[stages]), 2))
+    steady = steady_table(tables.profile, tables.snn)
+    if not steady.empty:
+        shown = [
+            c for c in ("backend", "function", "median_s", "achieved_flop_per_s") if c in steady
+        ]
+        parts.append("Steady state, per call:\n" + terminal.table(_formatted(steady[shown]), 2))
+    memory = memory_table(tables.memory) if not tables.memory.empty else tables.memory
+    if not memory.empty:
+        shown = [
+            c
+            for c in (
+                "backend",
+                "phase",
+                "batch_size",
+                "status",
+                "peak_rss_bytes",
+                "program_peak_bytes",
+            )
+            if c in memory
+        ]
+        table = _formatted(memory[shown]).rename(
+            columns={"peak_rss_bytes": "process peak", "program_peak_bytes": "program alone"}
+        )
+        parts.append("Memory by batch size (fresh process each):\n" + terminal.table(table, 3))
+    covered = coverage_table(tables.top_ops) if not tables.top_ops.empty else pd.DataFrame()
+    if not covered.empty:
+        shown = [
+            c for c in ("backend", "traced_step_s", "coverage", "in_loop_share") if c in covered
+        ]
+        parts.append("Traced gradient step:\n" + terminal.table(_formatted(covered[shown]), 1))
+    return "\n\n".join(parts) if parts else "(no rows)"
+
+
+def snnbench_version(tables: Tables) -> str:
+    """``snnbench <version> at <commit>`` from the first row of any table that recorded one."""
+    from importlib.metadata import version
+
+    __version__ = version("snnbench")
+    for frame in (tables.profile, tables.memory, tables.snn):
+        if "git_commit" not in frame:
+            continue
+        known = [str(c) for c in frame["git_commit"].dropna() if str(c) not in ("", "unknown")]
+        if known:
+            return f"snnbench {__version__} at {known[0][:10]}"
+    return f"snnbench {__version__} (no commit: not run from a git checkout of snnbench)"
 
 
 def _load(meta) -> str:

@@ -73,6 +73,7 @@ class ReportInputs:
     memory: dict[str, pd.DataFrame] = field(default_factory=dict)
     profile: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    root: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,30 +110,60 @@ def load_inputs(results_dir: str | Path) -> ReportInputs:
     if not root.is_dir():
         raise SnnbenchError(
             f"`results_dir` must be a results folder; {str(root)!r} does not exist: "
-            f"{HOW_TO_GET['benchmark']}"
+            f"{HOW_TO_GET['benchmark']}",
+            argument="results_dir",
         )
     notes: list[str] = []
-    bench = _load_bench(root)
+    timing = _study_timing_runs(root)
+    bench = _load_bench(root, timing)
     tables = {kind: _load_tables(root, kind, notes) for kind in STUDY_TABLES}
     if bench is None and not any(tables.values()):
         raise SnnbenchError(
             f"`results_dir` {str(root)!r} holds no benchmark, trade-off or profiling results; "
-            f"{HOW_TO_GET['benchmark']}"
+            f"{HOW_TO_GET['benchmark']}",
+            argument="results_dir",
         )
     return ReportInputs(
         bench=bench,
-        runs=tuple(_run_infos(root)),
+        runs=tuple(_run_infos(root, timing)),
         tradeoffs=tables["tradeoffs"],
         memory=tables["memory"],
         profile=tables["profile"],
         notes=tuple(notes),
+        root=str(results_dir),
     )
 
 
-def _load_bench(root: Path) -> pd.DataFrame | None:
+def reports_root(results_dir: str | Path) -> Path:
+    """The results tree that holds ``results_dir``: where a report of it goes by default.
+
+    ``results_dir`` may be a tree, one machine's folder in it, or one run folder;
+    a report never lands inside a machine's folder or a run.
+    """
+    path = Path(results_dir)
+    if (path / storage.RUN_INFO).exists():
+        path = path.parent
+    if path.is_dir() and any((child / storage.RUN_INFO).exists() for child in path.iterdir()):
+        path = path.parent
+    return path
+
+
+def _study_timing_runs(root: Path) -> set[str]:
+    """Run ids (``machine/stamp``) of benchmark runs that a trade-off study made to time
+    its points: part of that study, not benchmark runs of their own."""
+    out = set()
+    for folder in storage.find_run_dirs(root, "tradeoffs"):
+        bench_run = storage.RunFolder(folder).read_info().get("bench_run_id")
+        if isinstance(bench_run, str) and bench_run:
+            out.add("/".join(bench_run.split("/")[-2:]))
+    return out
+
+
+def _load_bench(root: Path, timing: set[str]) -> pd.DataFrame | None:
     if not storage.find_run_dirs(root):
         return None
     frame = storage.load_results(root)
+    frame = frame[~frame["run_id"].isin(timing)]
     # Rounds of A/B jobs (the noise study's side B deliberately slowed) are not
     # benchmark runs of this machine: the report shows benchmark runs only.
     for column in ("ab_side", "slowdown"):
@@ -166,16 +197,15 @@ def _load_tables(root: Path, kind: str, notes: list[str]) -> dict[str, pd.DataFr
     return out
 
 
-def _run_infos(root: Path) -> list[RunInfo]:
-    kinds = {storage.JOURNAL: "benchmark", storage.TABLES["benchmark"]: "benchmark"}
-    kinds.update(
-        {storage.TABLES[k]: ("tradeoffs" if k == "tradeoffs" else "profile") for k in STUDY_TABLES}
-    )
+def _run_infos(root: Path, timing: set[str]) -> list[RunInfo]:
+    kinds = {"benchmark": "benchmark"}
+    kinds.update({k: ("tradeoffs" if k == "tradeoffs" else "profile") for k in STUDY_TABLES})
     folders: dict[Path, str] = {}
-    for name, kind in kinds.items():
-        for path in root.rglob(name):
-            if not _inside_ab_job(root, path.parent):
-                folders.setdefault(path.parent, kind)
+    for table, kind in kinds.items():
+        for folder in storage.find_run_dirs(root, table):
+            run_id = f"{folder.parent.name}/{folder.name}"
+            if not _inside_ab_job(root, folder) and run_id not in timing:
+                folders.setdefault(folder, kind)
     return [_run_info(root, folder, kind) for folder, kind in sorted(folders.items())]
 
 
@@ -239,6 +269,28 @@ def _markdown(frame: pd.DataFrame) -> str:
         if pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
     return shown.to_markdown(index=False, disable_numparse=True)
+
+
+def _pivot(rows: pd.DataFrame, index: list[str], columns: str, values: str, label) -> pd.DataFrame:
+    """``rows`` pivoted, with a ``runs`` column naming the run folder of every cell.
+
+    A row whose cells come from one run names that run; a row stitched from
+    several names each run with the columns it gave (``label`` names a column).
+    """
+    table = rows.pivot_table(index=index, columns=columns, values=values, aggfunc="last")
+
+    def sources(group: pd.DataFrame) -> str:
+        by_run = group.groupby(group["run_id"].astype(str).str.split("/").str[-1])[columns]
+        if by_run.ngroups == 1:
+            return next(iter(by_run.groups))
+        return "; ".join(
+            f"{run}: {','.join(label(v) for v in sorted(set(cells)))}" for run, cells in by_run
+        )
+
+    runs = rows.groupby(index).apply(sources, include_groups=False)
+    table = table.rename(columns=label)
+    table["runs"] = runs.reindex(table.index)
+    return table
 
 
 # ---------------------------------------------------------------- sections
@@ -312,14 +364,16 @@ def _labelled(bench: pd.DataFrame) -> pd.DataFrame:
 def _intro(inputs: ReportInputs, bench: pd.DataFrame | None) -> tuple[str, ...]:
     counts = pd.Series([r.kind for r in inputs.runs]).value_counts()
     runs = ", ".join(f"{counts[k]} {k}" for k in sorted(counts.index))
-    lines = [f"Built by `snnbench report` from {len(inputs.runs)} run folders ({runs})."]
+    where = f" under `{inputs.root}`" if inputs.root else ""
+    lines = [f"Built by `snnbench report` from {len(inputs.runs)} run folders{where} ({runs})."]
     if bench is not None:
         newest = max(bench["utc"], default="") or "unknown"
         lines.append(
             f"Benchmark rows: {len(bench)} configurations on {bench['machine_id'].nunique()} "
             f"machine(s); newest measurement {newest}. Times are medians of per-call "
             "samples; `~` marks IQR/median > 10 %. Where a configuration was measured in "
-            "several runs in the same environment, the newest run's row is shown."
+            "several runs in the same environment, the newest run's row is shown, and each "
+            "table's `runs` column names the run folder of every cell."
         )
     return tuple(lines)
 
@@ -422,8 +476,7 @@ def _size_table(bench: pd.DataFrame) -> str | None:
     rows = rows[rows["phase"].isin(plots.STEADY)]
     rows = rows.assign(value=rows.apply(_cell, axis=1))
     index = ["machine_id", "device", "backend", "precision", "phase", "batch_size"]
-    table = rows.pivot_table(index=index, columns="n_edges", values="value", aggfunc="last")
-    table.columns = [f"{c} syn." for c in table.columns]
+    table = _pivot(rows, index, "n_edges", "value", lambda c: f"{c} syn.")
     return _markdown(table.fillna("").reset_index())
 
 
@@ -465,8 +518,7 @@ def _time_table(bench: pd.DataFrame) -> str | None:
     rows = rows[rows["dt_ms"] == plots.main_dt(rows)]
     rows = rows.assign(device=plots.device_labels(rows), value=rows.apply(_cell, axis=1))
     index = ["machine_id", "device", "jaxley_version", "backend", "precision", "phase"]
-    table = rows.pivot_table(index=index, columns="batch_size", values="value", aggfunc="last")
-    table.columns = [f"b={c}" for c in table.columns]
+    table = _pivot(rows, index, "batch_size", "value", lambda c: f"b={c}")
     return _markdown(table.fillna("").reset_index())
 
 
@@ -479,8 +531,8 @@ def _compile_table(bench: pd.DataFrame) -> str | None:
     rows = rows[rows["batch_size"] == plots.common_batch(rows)]
     rows = rows.assign(device=plots.device_labels(rows), value=rows.apply(_cell, axis=1))
     index = ["machine_id", "device", "jaxley_version", "backend", "precision", "batch_size"]
-    table = rows.pivot_table(index=index, columns="phase", values="value", aggfunc="last")
-    table = table[[p for p in phases if p in table.columns]]
+    table = _pivot(rows, index, "phase", "value", str)
+    table = table[[p for p in phases if p in table.columns] + ["runs"]]
     return _markdown(table.fillna("").reset_index())
 
 
@@ -496,8 +548,7 @@ def _ratio_table(bench: pd.DataFrame) -> str | None:
         device=plots.device_labels(rows), ratio=rows["jaxley_over_dense"].map("{:.2f}x".format)
     )
     index = ["machine_id", "device", "jaxley_version", "precision", "phase"]
-    table = rows.pivot_table(index=index, columns="batch_size", values="ratio", aggfunc="last")
-    table.columns = [f"b={c}" for c in table.columns]
+    table = _pivot(rows, index, "batch_size", "ratio", lambda c: f"b={c}")
     return _markdown(table.fillna("").reset_index())
 
 

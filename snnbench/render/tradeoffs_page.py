@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from snnbench.render import terminal
 from snnbench.render import tradeoffs_evidence as evidence
 from snnbench.render.units import format_seconds
 
@@ -55,7 +56,7 @@ def _cell(row: pd.Series, column: str) -> str:
         text = _number(value, 2 if converged is False else 3)
     if converged is not None and pd.notna(converged) and not bool(converged):
         return f"{text} {NOT_CONVERGED}"
-    if column in _UNCHECKED and "voltage_rmse_mv_reference_converged" in row:
+    if column in _UNCHECKED and "voltage_rmse_mv_reference_converged" in row and pd.notna(value):
         return f"{text} {NOT_CHECKED}"
     return text
 
@@ -89,6 +90,43 @@ def summary_table(frame: pd.DataFrame) -> str:
         rows.append(out)
     table = pd.DataFrame(rows).rename(columns=_SUMMARY_COLUMNS)
     return table.to_markdown(index=False, stralign="right", disable_numparse=True)
+
+
+#: The terminal's columns (the full table is in summary.md).
+_TERMINAL_COLUMNS = (
+    "backend",
+    "precision",
+    "dt_ms",
+    "surrogate",
+    "voltage_rmse_mv",
+    "grad_cosine",
+    "accuracy_drop",
+    "grad_step_s",
+    "speedup_vs_reference",
+    "meets_budget",
+)
+
+
+def terminal_table(frame: pd.DataFrame) -> str:
+    """The headline columns as plain text that fits the terminal, with its marks explained."""
+    keep = [c for c in _TERMINAL_COLUMNS if c in frame]
+    if "surrogate" in keep and frame["surrogate"].nunique() == 1:
+        keep.remove("surrogate")
+    markdown = summary_table(frame[[c for c in frame if c in keep or "_reference_" in c]])
+    lines = [line.strip("|").split("|") for line in markdown.splitlines()]
+    header, rows = [c.strip() for c in lines[0]], [[c.strip() for c in r] for r in lines[2:]]
+    table = pd.DataFrame(rows, columns=header)
+    keys = len([c for c in ("backend", "precision", "dt_ms", "surrogate") if c in keep])
+    text = terminal.table(table, keys=keys)
+    legend = []
+    if NOT_CONVERGED in text:
+        legend.append(
+            f"{NOT_CONVERGED} the reference has not converged for this metric: the number is "
+            "the distance to the finest dt's run, not to the dt -> 0 limit."
+        )
+    if NOT_CHECKED in text:
+        legend.append(f"{NOT_CHECKED} no refinement checks the trained outcome's reference.")
+    return "\n".join([text, *(terminal.wrap(line, "  ") for line in legend)])
 
 
 def verdict(frame: pd.DataFrame, budget_text: str, cost_column: str) -> str:

@@ -48,7 +48,7 @@ FILES = {"summary": "summary.md", "run": storage.RUN_INFO, "traces": "traces"}
 class ProfileOptions:
     """What to profile and where to write it (defaults: the tutorial's batch, float64, CPU)."""
 
-    out_root: Path = Path("results")
+    out_root: Path = Path("runs")
     backends: tuple[str, ...] = BACKENDS
     phases: tuple[str, ...] = PROFILE_FUNCTIONS
     batch_size: int = TaskConfig.batch_size
@@ -138,6 +138,9 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
         info["status"] = "interrupted"
         kept = ", ".join(sorted(p.name for p in folder.path.glob("*.csv"))) or "no table"
         raise runner.RunInterrupted(folder.path, kept) from None
+    except Exception as error:
+        info.update(status="failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+        raise
     finally:
         info["finished_utc"] = machine.utc_now()
         folder.write_info(info)

@@ -102,6 +102,23 @@ def _coarse_to_fine(
     return steps, vals, ratio
 
 
+def cannot_tell(dts: Sequence[float], reference_dt: float) -> Convergence:
+    """The verdict on a quantity measured at fewer than two steps: not converged, unchecked."""
+    empty = np.array([])
+    return Convergence(
+        converged=False,
+        reason=f"cannot tell: {len(dts)} step(s) on this quantity's sample grid, 3 needed",
+        dts=np.asarray(dts, dtype=np.float64),
+        differences=empty,
+        orders=empty,
+        order=math.nan,
+        reference_dt=float(reference_dt),
+        reference_error=math.inf,
+        tolerance=math.nan,
+        extrapolated=np.array(np.nan),
+    )
+
+
 def self_convergence(
     dts: Sequence[float],
     values: Sequence,

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from snnbench.studies.tradeoffs.convergence import Convergence, cosine_interval, self_convergence
+from snnbench.studies.tradeoffs.convergence import (
+    Convergence,
+    cannot_tell,
+    cosine_interval,
+    self_convergence,
+)
 from snnbench.studies.tradeoffs.grid import CHECK_BACKEND, TradeoffGrid, point_id
 from snnbench.studies.tradeoffs.resample import sample_indices, step_ratio
 
@@ -183,6 +188,9 @@ def run_checks(grid: TradeoffGrid, outputs: dict) -> dict[tuple[str, str], Conve
             ]
             floor = check.noise_floor_rel * float(np.max(np.abs(values[-1])))
             key = surrogate if check.per_surrogate else ANY_SURROGATE
+            if len(dts) < 2:  # e.g. --refinements 0: nothing finer than the reference
+                verdicts[check.quantity, key] = cannot_tell(dts, grid.reference_dt_ms)
+                continue
             verdicts[check.quantity, key] = self_convergence(
                 dts,
                 values,

@@ -103,13 +103,21 @@ def _evaluate(grid, precision, shared, arrays, workdir, reference, say) -> dict:
         return worker.call(tradeoffs_worker.evaluate, **kwargs)
 
 
+#: The study's timing run lives inside the study's own folder, under this name.
+TIMING = "timing"
+
+
 def measure_cost(
-    grid: TradeoffGrid, out_root: Path, sampling: str, progress: bool
+    grid: TradeoffGrid, study_dir: Path, sampling: str, progress: bool
 ) -> tuple[pd.DataFrame, str]:
-    """Time every point through the benchmark runner; ``(cost table, benchmark run id)``."""
-    options = runner.RunOptions(out_root=Path(out_root), sampling=sampling, progress=progress)
+    """Time every point through the benchmark runner, in ``study_dir/timing/``.
+
+    Returns ``(cost table, the timing run's folder relative to study_dir)``.
+    """
+    out_root = Path(study_dir) / TIMING
+    options = runner.RunOptions(out_root=out_root, sampling=sampling, progress=progress)
     done = runner.run(grid.matrix(), options)
-    return cost_frame(done.frame), done.info["run_id"]
+    return cost_frame(done.frame), done.path.relative_to(study_dir).as_posix()
 
 
 @dataclass(frozen=True)
@@ -148,8 +156,33 @@ def run_tradeoffs(
     say: Callable[[str], None] = print,
     command: tuple[str, ...] | None = None,
 ) -> TradeoffResult:
-    """Run the study; writes ``<out_root>/<machine>/<stamp>-tradeoffs/`` and returns its result."""
+    """Run the study; writes ``<out_root>/<machine>/<stamp>-tradeoffs/`` and returns its result.
+
+    The folder holds everything the study ran, its timing run included (under
+    ``timing/``); a study that fails is marked failed in its ``run.json``, with
+    the reason.
+    """
     folder = storage.RunFolder.create(out_root, kind="tradeoffs")
+    try:
+        return _run_into(folder, grid, budget, sampling, progress, cost, say, command)
+    except KeyboardInterrupt:
+        folder.fail("interrupted")
+        raise
+    except Exception as error:
+        folder.fail(f"{type(error).__name__}: {error}".splitlines()[0])
+        raise
+
+
+def _run_into(
+    folder: storage.RunFolder,
+    grid: TradeoffGrid,
+    budget: Budget,
+    sampling: str,
+    progress: bool,
+    cost: CostFunction | None,
+    say: Callable[[str], None],
+    command: tuple[str, ...] | None,
+) -> TradeoffResult:
     info = storage.start_info(
         folder,
         command or sys.argv,
@@ -180,7 +213,7 @@ def run_tradeoffs(
     redrawn = redrawn_frame(outputs) if "redrawn" in grid.scenarios else pd.DataFrame()
     stages["spike_counts_s"], clock = time.perf_counter() - clock, time.perf_counter()
     say("tradeoffs: timing every point with the benchmark harness")
-    cost = cost or (lambda g: measure_cost(g, out_root, sampling, progress))
+    cost = cost or (lambda g: measure_cost(g, folder.path, sampling, progress))
     costs, bench_run_id = cost(grid)
     stages["cost_s"] = time.perf_counter() - clock
     frame = frame.merge(costs, on=["backend", "precision", "dt_ms"], how="left")
