@@ -331,3 +331,66 @@ def check_same_besides(a: Environment, b: Environment, allowed: set[str]) -> Non
             f"{','.join(n for n, _, _ in found)}",
             argument="allow_difference",
         )
+
+
+#: What a side's preflight runs in its own environment: import snnbench, build the
+#: smallest task of each backend (``argv[1]``) and run it once, then print who ran it.
+_PREFLIGHT_RUN = """
+import json, sys
+import snnbench
+from snnbench.measure import machine
+config = snnbench.TaskConfig(batch_size=2, t_max_ms=0.02, precision="float32")
+snnbench.set_precision("float32")
+for backend in sys.argv[1].split(","):
+    task = snnbench.make_task(config, backend)
+    task.forward(task.init_params(), task.inputs).block_until_ready()
+print(json.dumps(machine.metadata(), default=str))
+"""
+#: The same for an older snnbench measured whole rounds: only the import.
+_PREFLIGHT_IMPORT = "import snnbench\nprint('{}')"
+_PREFLIGHT_TIMEOUT_S = 600.0
+
+
+def preflight(
+    env: Environment,
+    backends: tuple[str, ...],
+    pin_cpu: int | None = None,
+    full: bool = True,
+) -> dict[str, object]:
+    """Check, in ``env``'s own interpreter, that its snnbench runs; its metadata.
+
+    ``full``: build and run the smallest task of each backend (a side measured
+    by the worker); otherwise only import snnbench (an older revision measured
+    whole rounds, whose task API may differ). The process is pinned as its
+    workers will be, so the metadata (versions, ``cpu_count``, ``pinned_cpu``)
+    are those of the rows this side will record.
+
+    Raises:
+        SnnbenchError: naming the side and the last line of its error (an
+            ImportError, say) before any round is measured.
+    """
+    from snnbench.measure import machine
+
+    variables = dict(os.environ, **dict(env.variables), JAX_PLATFORMS="cpu")
+    variables.pop("PYTHONPATH", None)
+    code = _PREFLIGHT_RUN if full else _PREFLIGHT_IMPORT
+    command = [str(env.python), "-c", code, ",".join(backends)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=variables
+    )
+    machine.pin(process.pid, pin_cpu)
+    try:
+        out, err = process.communicate(timeout=_PREFLIGHT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        err += f"\nno answer within {_PREFLIGHT_TIMEOUT_S:.0f} s"
+    lines = out.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        last = (err.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
+        raise SnnbenchError(
+            f"`spec`: side {env.side} ({env.label}) cannot run snnbench in its environment "
+            f"{env.folder}: {last.strip()}",
+            argument="spec",
+        )
+    return json.loads(lines[-1])

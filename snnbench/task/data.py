@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from snnbench.jax_compat import same_random_bits
 from snnbench.precision import draws_in_64_bit
 from snnbench.task.config import TaskConfig
 
@@ -43,7 +44,7 @@ def make_data(config: TaskConfig) -> TaskData:
 
     Arrays come back in ``config.precision`` (float32: the float64 draws, rounded).
     """
-    with draws_in_64_bit():
+    with draws_in_64_bit(), same_random_bits():
         data = _draw(config)
     if config.precision == "float64":
         return data
