@@ -23,7 +23,14 @@ def tests(session: nox.Session) -> None:
 #: The oldest is the last release before XLA's CPU thunk runtime; keep it in step
 #: with snnbench.jax_compat.OLDEST_JAX (a test checks that they agree).
 JAX_ENDS = {
-    "0.4.31": ("jax==0.4.31", "jaxlib==0.4.31", "optax==0.2.3", "chex==0.1.86", "numpy<2.1"),
+    "0.4.31": (
+        "jax==0.4.31",
+        "jaxlib==0.4.31",
+        "optax==0.2.3",
+        "chex==0.1.86",
+        "numpy<2.1",
+        "scipy<1.15",
+    ),
     "newest": ("jax", "jaxlib"),
 }
 #: What depends on the jax release: the task, the measuring worker, the verdict path.

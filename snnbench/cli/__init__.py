@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from snnbench.cli import (
     ab_commands,
     bench_commands,
+    bisect_commands,
     regression_commands,
     study_commands,
     task_commands,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     regression_commands.add_compare(sub)
     ab_commands.add_noise_study(sub)
     ab_commands.add_ab(sub)
+    bisect_commands.add_bisect(sub)
     return parser
 
 

@@ -10,7 +10,8 @@ A side is described by one or more specs:
 - a local folder (a package with pyproject.toml or setup.py): installed as it
   is now (reinstalled on every run, so edits count).
 
-Each side is a real, separate virtual environment (``python -m venv`` + pip),
+Each side is a real, separate virtual environment (``uv venv`` + ``uv pip`` where
+uv is installed, else ``python -m venv`` + pip),
 cached under ``.snnbench-envs/<key>``, where the key hashes what pip resolves the
 specs to (``pip install --dry-run --report``) -- names, versions and the sources
 of local packages -- so a cached environment is reused only when pip would
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -173,8 +175,23 @@ def _export_revision(repo: Path, req: Requirement, root: Path) -> Path:
     return target
 
 
+def _installer(python: Path | str) -> list[str]:
+    """``uv pip install`` into ``python``'s environment where uv is on PATH (many times
+    faster at building environments), else that environment's own pip."""
+    uv = shutil.which("uv")
+    if uv and Path(python) != Path(sys.executable):
+        return [uv, "pip", "install", "--python", str(python)]
+    return [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+
+
+def _new_venv(folder: Path) -> None:
+    uv = shutil.which("uv")
+    command = [uv, "venv", "--python", sys.executable] if uv else [sys.executable, "-m", "venv"]
+    subprocess.run([*command, str(folder)], check=True, capture_output=True)
+
+
 def _pip(python: Path | str, *args: str, quiet: bool = True) -> str:
-    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+    command = _installer(python)
     done = subprocess.run(
         [*command, *(["-q"] if quiet else []), *args], capture_output=True, text=True
     )
@@ -194,10 +211,15 @@ def install_arguments(
     return args
 
 
+def resolve_report(args: list[str]) -> dict:
+    """pip's installation report for ``args`` into a fresh environment (nothing installed)."""
+    report = _pip(sys.executable, "--dry-run", "--ignore-installed", "--report", "-", *args)
+    return json.loads(report)
+
+
 def resolve(args: list[str]) -> list[tuple[str, str, str]]:
     """What pip would install for ``args`` into a fresh environment (nothing installed)."""
-    report = _pip(sys.executable, "--dry-run", "--ignore-installed", "--report", "-", *args)
-    return resolved_set(json.loads(report))
+    return resolved_set(resolve_report(args))
 
 
 def prepare(
@@ -228,7 +250,7 @@ def prepare(
     python = folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     if not (folder / _READY).exists():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
+        _new_venv(folder / "venv")
         _pip(python, *args)
         ready = {
             "requirements": [asdict(r) for r in requirements],

@@ -31,8 +31,8 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from snnbench.jax_compat import make_mesh
 from snnbench.errors import SnnbenchError, expect
+from snnbench.jax_compat import make_mesh
 from snnbench.task.model import Task
 
 BATCH_AXIS = "batch"
