@@ -333,8 +333,10 @@ def _excludes(requirement: str, target: str, version: str) -> bool:
         parsed = Requirement(requirement)
     except InvalidRequirement:
         return False
-    if envs.normalize(parsed.name) != target or (parsed.marker and "extra" in str(parsed.marker)):
+    if envs.normalize(parsed.name) != target:
         return False
+    if parsed.marker is not None and not parsed.marker.evaluate({"extra": ""}):
+        return False  # an extra's requirement, or another Python's
     try:
         return not parsed.specifier.contains(Version(version), prereleases=True)
     except InvalidVersion:

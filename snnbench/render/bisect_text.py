@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 
 from snnbench.regress.bisect import BisectResult, Step
 
-COLUMNS = ("step", "kind", "change", "verdict", "rows", "worst ratio", "interval", "rounds")
+#: ``slower``: regressed rows of the step / rows judged; ``ratio``: the largest row's.
+COLUMNS = ("#", "kind", "change", "verdict", "slower", "ratio", "interval", "rounds")
 
 
 def _cells(step: Step) -> tuple[str, ...]:
@@ -16,7 +18,7 @@ def _cells(step: Step) -> tuple[str, ...]:
     low, high = (worst.ratio_low, worst.ratio_high) if worst else (None, None)
     interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "-"
     rows = f"{sum(r.verdict == 'slower' for r in step.judgement.rows)}/{len(step.judgement.rows)}"
-    change = step.change if len(step.change) <= 44 else step.change[:41] + "..."
+    change = step.change if len(step.change) <= 32 else step.change[:29] + "..."
     return (
         str(step.index),
         step.kind,
@@ -38,7 +40,7 @@ def render_text(result: BisectResult) -> str:
         "clean": "no regression between the two ends: nothing to bisect",
         "inconclusive": "inconclusive: no culprit established",
     }[result.outcome]
-    lines = [head]
+    lines = textwrap.wrap(head, 100, subsequent_indent="  ")
     for step in result.steps:
         if step.kind in ("package", "commit", "alone") and step.change in " ".join(result.culprits):
             for row in step.judgement.rows:
