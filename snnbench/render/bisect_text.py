@@ -31,10 +31,15 @@ def _cells(step: Step) -> tuple[str, ...]:
     )
 
 
+def _plain_table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, two spaces apart (no extra header padding)."""
+    widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, rows)])
+
+
 def render_text(result: BisectResult) -> str:
     """The culprit first, then the steps (at most 100 columns), then the notes."""
-    from tabulate import tabulate
-
     head = {
         "found": f"culprit ({result.kind}): " + "; ".join(result.culprits),
         "clean": "no regression between the two ends: nothing to bisect",
@@ -48,7 +53,7 @@ def render_text(result: BisectResult) -> str:
                     interval = f"[{row.ratio_low:.3f}, {row.ratio_high:.3f}]"
                     lines.append(f"  {row.phase:<14} {row.case:<34} {row.ratio:.3f}x {interval}")
             break
-    table = tabulate([_cells(s) for s in result.steps], headers=COLUMNS, tablefmt="simple")
+    table = _plain_table([_cells(s) for s in result.steps])
     notes = [f"note: {n}" for n in result.notes]
     skipped = [
         f"skipped step {s.index}: {s.judgement.reason}"
