@@ -19,6 +19,39 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+#: The ends of the declared jax range (pyproject.toml), with what each resolves with.
+#: The oldest is the last release before XLA's CPU thunk runtime; keep it in step
+#: with snnbench.jax_compat.OLDEST_JAX (a test checks that they agree).
+JAX_ENDS = {
+    "0.4.31": (
+        "jax==0.4.31",
+        "jaxlib==0.4.31",
+        "optax==0.2.3",
+        "chex==0.1.86",
+        "numpy<2.1",
+        "scipy<1.15",
+    ),
+    "newest": ("jax", "jaxlib"),
+}
+#: What depends on the jax release: the task, the measuring worker, the verdict path.
+JAX_ENDS_TESTS = (
+    "tests/test_jax_compat.py",
+    "tests/test_data.py",
+    "tests/test_task.py",
+    "tests/test_compare.py",
+    "tests/test_ab.py",
+)
+
+
+@nox.session(name="jax-ends", default=False)
+@nox.parametrize("jax", list(JAX_ENDS))
+def jax_ends(session: nox.Session, jax: str) -> None:
+    """The task, worker and verdict tests on the oldest and the newest supported jax."""
+    session.install("-e", ".[test]", *JAX_ENDS[jax])
+    session.run("python", "-c", "import jax; print('jax', jax.__version__)")
+    session.run("pytest", "-q", *(session.posargs or JAX_ENDS_TESTS))
+
+
 @nox.session(default=False)
 def quick(session: nox.Session) -> None:
     """The inner loop: the suite without the ``slow`` tests (processes, whole commands)."""

@@ -175,6 +175,7 @@ def fake_run(monkeypatch, b_over_a, noise):
 
     monkeypatch.setattr(ab._Side, "measure_case", measure_case)
     monkeypatch.setattr(ab, "supports_worker", lambda python: True)
+    monkeypatch.setattr(ab.envs, "preflight", lambda *args, **kwargs: {"machine_id": "m"})
     return order
 
 
@@ -253,6 +254,7 @@ def test_the_fallback_runs_whole_matrix_rounds_for_both_sides(tmp_path, monkeypa
         return folder.path
 
     monkeypatch.setattr(ab, "supports_worker", lambda python: False)
+    monkeypatch.setattr(ab.envs, "preflight", lambda *args, **kwargs: {})
     monkeypatch.setattr(ab.runner, "probe_platforms", lambda: {"cpu"})
     monkeypatch.setattr(ab.runner, "run_matrix", run_matrix)
     result = run(tmp_path, rounds=4, max_rounds=4)

@@ -22,7 +22,7 @@ ALLOWED = {
     "cli": {"core", "task", "measure", "regress", "render", "studies", "cli"},
     "api": {"core", "task", "measure", "regress", "render", "studies", "cli", "api"},
 }
-CORE = {"errors", "jax_config", "precision"}
+CORE = {"errors", "jax_compat", "jax_config", "precision"}
 #: Studies are independent of each other: none imports another.
 STUDIES = {"tradeoffs", "profile", "noise_study"}
 

@@ -17,6 +17,7 @@ from importlib.metadata import version
 from snnbench.cli import (  # light modules: each imports JAX only when its command runs
     ab_commands,
     bench_commands,
+    bisect_commands,
     regression_commands,
     study_commands,
     task_commands,
@@ -61,12 +62,24 @@ COMMANDS = {
         "add_ab",
         "A/B: the matrix in two environments, interleaved until the verdict is clear",
     ),
+    "bisect": (
+        "bisect_commands",
+        "add_bisect",
+        "the package group or the commit that made it slower",
+    ),
 }
 
 
 _MODULES = {
     m.__name__.rsplit(".", 1)[1]: m
-    for m in (ab_commands, bench_commands, regression_commands, study_commands, task_commands)
+    for m in (
+        ab_commands,
+        bench_commands,
+        bisect_commands,
+        regression_commands,
+        study_commands,
+        task_commands,
+    )
 }
 
 

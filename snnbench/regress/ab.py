@@ -129,11 +129,16 @@ class AbResult:
 class _Side:
     """One side's measurements: where its rows go, and how it measures."""
 
-    def __init__(self, env: Environment, folder: Path, job: str, options: AbOptions):
+    def __init__(
+        self, env: Environment, folder: Path, job: str, options: AbOptions, measured_by: dict
+    ):
         self.env, self.folder, self.job, self.options = env, folder, job, options
         folder.mkdir(parents=True, exist_ok=True)
         self.journal = folder / storage.JOURNAL
         self.workers: dict[tuple[str, str], Worker] = {}
+        # Who measures this side (its preflight, in its own environment and pinning):
+        # a row its worker could not measure still carries its versions and policy.
+        self.measured_by = measured_by
 
     def fields(self, round_index: int) -> dict[str, object]:
         return {
@@ -167,7 +172,7 @@ class _Side:
             row = self.workers[key].measure(case.to_dict(), fields, self.options.timing)
         except WorkerDied as died:  # the case that killed it fails; a new worker carries on
             self.workers.pop(key, None)
-            row = Measurement(case, "failed", str(died)).to_row(machine.metadata()) | fields
+            row = Measurement(case, "failed", str(died)).to_row(self.measured_by) | fields
         self.record(row)
 
     def measure_matrix(self, matrix: Matrix, round_index: int, platforms: set[str]) -> None:
@@ -211,9 +216,12 @@ def run_ab(
     """
     envs.check_same_besides(environments["A"], environments["B"], set(options.allow_difference))
     say = progress or (lambda _: None)
-    folder = storage.RunFolder.create(Path(out_root) / "ab")
-    sides = {s: _Side(environments[s], folder / s, folder.run_id, options) for s in SIDES}
     fine = all(supports_worker(str(e.python)) for e in environments.values())
+    measured_by = {s: _preflight(environments[s], matrix, options, fine, say) for s in SIDES}
+    folder = storage.RunFolder.create(Path(out_root) / "ab")
+    sides = {
+        s: _Side(environments[s], folder / s, folder.run_id, options, measured_by[s]) for s in SIDES
+    }
     grain = "case" if fine else "round"
     info = _info(folder, matrix, environments, options, grain)
     platforms = runner.probe_platforms() if not fine else set()
@@ -242,6 +250,13 @@ def run_ab(
         info["elapsed_s"] = time.perf_counter() - start
         folder.write_text(storage.AB_JOB_INFO, storage.to_json(info))
     return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"], grain)
+
+
+def _preflight(env: Environment, matrix: Matrix, options: AbOptions, fine: bool, say) -> dict:
+    """A side that cannot run is refused before any round, with its own error."""
+    say(f"side {env.side}: checking that its environment runs snnbench")
+    pin = options.pin_cpu if "cpu" in matrix.platforms else None
+    return envs.preflight(env, matrix.backends, pin, full=fine)
 
 
 def _one_round(sides, matrix, cases, index, fine: bool, platforms: set[str]) -> None:

@@ -10,7 +10,8 @@ A side is described by one or more specs:
 - a local folder (a package with pyproject.toml or setup.py): installed as it
   is now (reinstalled on every run, so edits count).
 
-Each side is a real, separate virtual environment (``python -m venv`` + pip),
+Each side is a real, separate virtual environment (``uv venv`` + ``uv pip`` where
+uv is installed, else ``python -m venv`` + pip),
 cached under ``.snnbench-envs/<key>``, where the key hashes what pip resolves the
 specs to (``pip install --dry-run --report``) -- names, versions and the sources
 of local packages -- so a cached environment is reused only when pip would
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -173,8 +175,23 @@ def _export_revision(repo: Path, req: Requirement, root: Path) -> Path:
     return target
 
 
+def _installer(python: Path | str) -> list[str]:
+    """``uv pip install`` into ``python``'s environment where uv is on PATH (many times
+    faster at building environments), else that environment's own pip."""
+    uv = shutil.which("uv")
+    if uv and Path(python) != Path(sys.executable):
+        return [uv, "pip", "install", "--python", str(python)]
+    return [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+
+
+def _new_venv(folder: Path) -> None:
+    uv = shutil.which("uv")
+    command = [uv, "venv", "--python", sys.executable] if uv else [sys.executable, "-m", "venv"]
+    subprocess.run([*command, str(folder)], check=True, capture_output=True)
+
+
 def _pip(python: Path | str, *args: str, quiet: bool = True) -> str:
-    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+    command = _installer(python)
     done = subprocess.run(
         [*command, *(["-q"] if quiet else []), *args], capture_output=True, text=True
     )
@@ -194,10 +211,15 @@ def install_arguments(
     return args
 
 
+def resolve_report(args: list[str]) -> dict:
+    """pip's installation report for ``args`` into a fresh environment (nothing installed)."""
+    report = _pip(sys.executable, "--dry-run", "--ignore-installed", "--report", "-", *args)
+    return json.loads(report)
+
+
 def resolve(args: list[str]) -> list[tuple[str, str, str]]:
     """What pip would install for ``args`` into a fresh environment (nothing installed)."""
-    report = _pip(sys.executable, "--dry-run", "--ignore-installed", "--report", "-", *args)
-    return resolved_set(json.loads(report))
+    return resolved_set(resolve_report(args))
 
 
 def prepare(
@@ -228,7 +250,7 @@ def prepare(
     python = folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     if not (folder / _READY).exists():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
+        _new_venv(folder / "venv")
         _pip(python, *args)
         ready = {
             "requirements": [asdict(r) for r in requirements],
@@ -331,3 +353,66 @@ def check_same_besides(a: Environment, b: Environment, allowed: set[str]) -> Non
             f"{','.join(n for n, _, _ in found)}",
             argument="allow_difference",
         )
+
+
+#: What a side's preflight runs in its own environment: import snnbench, build the
+#: smallest task of each backend (``argv[1]``) and run it once, then print who ran it.
+_PREFLIGHT_RUN = """
+import json, sys
+import snnbench
+from snnbench.measure import machine
+config = snnbench.TaskConfig(batch_size=2, t_max_ms=0.02, precision="float32")
+snnbench.set_precision("float32")
+for backend in sys.argv[1].split(","):
+    task = snnbench.make_task(config, backend)
+    task.forward(task.init_params(), task.inputs).block_until_ready()
+print(json.dumps(machine.metadata(), default=str))
+"""
+#: The same for an older snnbench measured whole rounds: only the import.
+_PREFLIGHT_IMPORT = "import snnbench\nprint('{}')"
+_PREFLIGHT_TIMEOUT_S = 600.0
+
+
+def preflight(
+    env: Environment,
+    backends: tuple[str, ...],
+    pin_cpu: int | None = None,
+    full: bool = True,
+) -> dict[str, object]:
+    """Check, in ``env``'s own interpreter, that its snnbench runs; its metadata.
+
+    ``full``: build and run the smallest task of each backend (a side measured
+    by the worker); otherwise only import snnbench (an older revision measured
+    whole rounds, whose task API may differ). The process is pinned as its
+    workers will be, so the metadata (versions, ``cpu_count``, ``pinned_cpu``)
+    are those of the rows this side will record.
+
+    Raises:
+        SnnbenchError: naming the side and the last line of its error (an
+            ImportError, say) before any round is measured.
+    """
+    from snnbench.measure import machine
+
+    variables = dict(os.environ, **dict(env.variables), JAX_PLATFORMS="cpu")
+    variables.pop("PYTHONPATH", None)
+    code = _PREFLIGHT_RUN if full else _PREFLIGHT_IMPORT
+    command = [str(env.python), "-c", code, ",".join(backends)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=variables
+    )
+    machine.pin(process.pid, pin_cpu)
+    try:
+        out, err = process.communicate(timeout=_PREFLIGHT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        err += f"\nno answer within {_PREFLIGHT_TIMEOUT_S:.0f} s"
+    lines = out.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        last = (err.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
+        raise SnnbenchError(
+            f"`spec`: side {env.side} ({env.label}) cannot run snnbench in its environment "
+            f"{env.folder}: {last.strip()}",
+            argument="spec",
+        )
+    return json.loads(lines[-1])

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from snnbench.jax_compat import same_random_bits
 from snnbench.precision import draws_in_64_bit
 from snnbench.task.config import TaskConfig
 
@@ -45,7 +46,7 @@ def make_data(config: TaskConfig) -> TaskData:
 
     Arrays come back in ``config.precision`` (float32: the float64 draws, rounded).
     """
-    with draws_in_64_bit():
+    with draws_in_64_bit(), same_random_bits():
         standard, spikes, inputs, targets = _draw(config)
         # Scaled outside the compiled program: XLA would fuse it into one multiply-add,
         # whose rounding differs from the tutorial's two eager operations.

@@ -28,10 +28,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import AxisType, Mesh, NamedSharding
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from snnbench.errors import SnnbenchError, expect
+from snnbench.jax_compat import make_mesh
 from snnbench.task.model import Task
 
 BATCH_AXIS = "batch"
@@ -47,7 +48,8 @@ def batch_mesh(n_devices: int, devices: Sequence[jax.Device] | None = None) -> M
 
     The axis type is ``Auto`` (sharding propagated by the compiler): jax 0.10's
     ``make_mesh`` defaults to ``Explicit`` sharding-in-types, under which both
-    backends' programs fail to differentiate or to integrate.
+    backends' programs fail to differentiate or to integrate
+    (:func:`snnbench.jax_compat.make_mesh`).
 
     Raises:
         SnnbenchError: if fewer than ``n_devices`` devices are available.
@@ -59,9 +61,7 @@ def batch_mesh(n_devices: int, devices: Sequence[jax.Device] | None = None) -> M
         f"a device count from 1 to the {len(devices)} JAX sees",
         n_devices,
     )
-    return jax.make_mesh(
-        (n_devices,), (BATCH_AXIS,), axis_types=(AxisType.Auto,), devices=devices[:n_devices]
-    )
+    return make_mesh((n_devices,), (BATCH_AXIS,), devices[:n_devices])
 
 
 def data_sharding(mesh: Mesh) -> NamedSharding:

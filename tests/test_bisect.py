@@ -1,0 +1,251 @@
+"""snnbench bisect: the search on made-up verdicts, the groups from real pip metadata,
+and (slow) whole searches on environments built here."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from snnbench.errors import SnnbenchError
+from snnbench.measure.matrix import Matrix
+from snnbench.regress import bisect
+from snnbench.regress.bisect import Judgement, Package, RowEffect
+from snnbench.render import bisect_text
+
+MATRIX = Matrix(
+    backends=("jaxley",),
+    batch_sizes=(2,),
+    precisions=("float32",),
+    platforms=("cpu",),
+    dts_ms=(1e-3,),
+    phases=("forward",),
+    t_max_ms=0.02,
+)
+
+
+def row(verdict, ratio):
+    return RowEffect(
+        "jaxley b2 float32 cpu dt=0.001", "forward", verdict, ratio, ratio * 0.9, ratio * 1.1
+    )
+
+
+def judged(verdict, ratio=1.0):
+    return Judgement(verdict, (row(verdict, ratio),), rounds=4)
+
+
+class FakeGate:
+    """Verdicts from the two sides' "speed" (an environment here is its label's cost)."""
+
+    def __init__(self, cost, noisy=()):
+        self.cost, self.noisy, self.calls = cost, set(noisy), []
+
+    def __call__(self, matrix, a, b, options, out_root, say):
+        self.calls.append((a.label, b.label))
+        if b.label in self.noisy:
+            return judged("inconclusive")
+        ratio = self.cost(b.label) / self.cost(a.label)
+        verdict = "slower" if ratio > 1.1 else "faster" if ratio < 0.9 else "no change"
+        return judged(verdict, ratio)
+
+
+@dataclass(frozen=True)
+class Env:
+    label: str
+    side: str = "A"
+
+
+COMMITS = [
+    (hashlib.sha1(subject.encode()).hexdigest(), subject)
+    for subject in ("good", "docs", "broken build", "fix build", "slow step", "docs again")
+]
+
+
+def commit_env(broken=("broken build",)):
+    def make(side, rev):
+        subject = dict(COMMITS)[rev]
+        if subject in broken:
+            raise SnnbenchError("`spec`: pip could not install jaxley: no setup")
+        return Env(rev)
+
+    return make
+
+
+def commit_cost(slow_from=4, again_from=None, fast_from=None):
+    index = {c: i for i, (c, _) in enumerate(COMMITS)}
+
+    def cost(label):
+        i = index[label]
+        value = 2.0 if i >= slow_from else 1.0
+        if again_from is not None and i >= again_from:
+            value *= 2.0
+        if fast_from is not None and i >= fast_from:
+            value = 1.0
+        return value
+
+    return cost
+
+
+def run_commits(tmp_path, gate, **kw):
+    journal = bisect.Journal(tmp_path / "b")
+    return bisect.bisect_commits(
+        MATRIX, COMMITS, commit_env(**kw), bisect.BisectOptions(), journal, measure=gate
+    )
+
+
+def test_the_commit_search_names_the_slowing_commit_and_skips_the_broken_one(tmp_path):
+    gate = FakeGate(commit_cost())
+    result = run_commits(tmp_path, gate)
+    assert result.outcome == bisect.FOUND
+    assert result.culprits == (f"{COMMITS[4][0][:10]} slow step",)
+    skipped = [s for s in result.steps if s.verdict == "skipped"]
+    assert [s.change.split(" ", 1)[1] for s in skipped] == ["broken build"]
+    assert "could not install" in skipped[0].judgement.reason
+    kinds = [s.kind for s in result.steps]
+    assert kinds[0] == "endpoints" and "confirm" in kinds and kinds[-1] == "after"
+    assert result.notes == (
+        "skipped "
+        + COMMITS[2][0][:10]
+        + " broken build: skipped `spec`: pip could not install jaxley: no setup",
+    )
+
+
+def test_a_second_regression_and_an_effect_that_comes_and_goes_are_reported(tmp_path):
+    twice = run_commits(tmp_path / "1", FakeGate(commit_cost(slow_from=1, again_from=5)))
+    assert any("second regression" in n for n in twice.notes)
+    gone = run_commits(tmp_path / "2", FakeGate(commit_cost(slow_from=1, fast_from=5)))
+    # the ends agree, so nothing is bisected: reported clean, never a culprit
+    assert gone.outcome == bisect.CLEAN and gone.culprits == ()
+    back = run_commits(tmp_path / "3", FakeGate(commit_cost(slow_from=1, again_from=None)))
+    assert back.culprits[0].endswith("docs")
+
+
+def test_an_interrupted_search_resumes_from_its_journal(tmp_path):
+    first = FakeGate(commit_cost())
+    run_commits(tmp_path, first)
+    again = FakeGate(commit_cost())
+    result = run_commits(tmp_path, again)
+    assert again.calls == [] and result.outcome == bisect.FOUND
+    lines = (tmp_path / "b" / bisect.JOURNAL).read_text().splitlines()
+    assert len(lines) == len(first.calls) + 1  # + the skipped step, journalled too
+    assert json.loads(lines[0])["kind"] == "endpoints"
+
+
+def test_the_budget_stops_the_search_inconclusive(tmp_path):
+    options = bisect.BisectOptions(budget_s=1e-9)
+    journal = bisect.Journal(tmp_path)
+    result = bisect.bisect_commits(
+        MATRIX, COMMITS, commit_env(), options, journal, measure=FakeGate(commit_cost())
+    )
+    assert result.outcome == bisect.UNDECIDED and "budget ran out" in result.notes[0]
+
+
+def _pkg(name, version, *requires):
+    return Package(name, version, "", requires)
+
+
+#: Requirement metadata as pip's report gives it for the jax 0.4.31 and 0.10.2 sides.
+OLD = {
+    "jax": _pkg("jax", "0.4.31", "jaxlib <=0.4.31,>=0.4.30", "ml-dtypes >=0.2.0", "numpy >=1.24"),
+    "jaxlib": _pkg("jaxlib", "0.4.31", "numpy >=1.24", "ml-dtypes >=0.2.0"),
+    "optax": _pkg("optax", "0.2.3", "jax>=0.4.27", "jaxlib>=0.4.27"),
+    "numpy": _pkg("numpy", "2.0.2"),
+    "scipy": _pkg("scipy", "1.14.1", "numpy<2.3,>=1.23.5", 'numpydoc; extra == "doc"'),
+    "ml-dtypes": _pkg("ml-dtypes", "0.5.0", "numpy>=2.0.0"),
+    "tabulate": _pkg("tabulate", "0.9.0"),
+}
+NEW = {
+    "jax": _pkg("jax", "0.10.2", "jaxlib <=0.10.2,>=0.10.2", "ml-dtypes>=0.5.0", "numpy>=2.0"),
+    "jaxlib": _pkg("jaxlib", "0.10.2", "numpy>=2.0", "ml-dtypes>=0.5.0"),
+    "optax": _pkg("optax", "0.2.8", "jax>=0.5.3", "jaxlib>=0.5.3"),
+    "numpy": _pkg("numpy", "2.4.6"),
+    "scipy": _pkg("scipy", "1.17.1", "numpy<2.7,>=1.26.4"),
+    "ml-dtypes": _pkg("ml-dtypes", "0.5.0", "numpy>=2.0.0"),
+    "tabulate": _pkg("tabulate", "0.10.0"),
+}
+
+
+def test_packages_that_must_move_together_form_one_group():
+    groups = bisect.package_groups(OLD, NEW)
+    # jax pins jaxlib exactly; optax 0.2.8 needs a newer jax; scipy 1.14 refuses numpy 2.4
+    assert groups == [("jax", "jaxlib", "optax"), ("numpy", "scipy"), ("tabulate",)]
+    assert bisect.describe_group(("tabulate",), OLD, NEW) == "tabulate 0.9.0 -> 0.10.0"
+    pins = bisect.mixed_specs(OLD, NEW, {"tabulate"})
+    assert "tabulate==0.10.0" in pins and "jax==0.4.31" in pins
+
+
+def run_packages(tmp_path, slow, noisy=()):
+    def make_env(side, pins):
+        return Env(",".join(pins))
+
+    def cost(label):
+        return 3.0 if all(p in label.split(",") for p in slow) else 1.0
+
+    gate = FakeGate(cost, noisy)
+    reports = {"A": OLD, "B": NEW}
+
+    def report(specs):
+        side = specs[0]
+        return {
+            "install": [
+                {
+                    "metadata": {
+                        "name": p.name,
+                        "version": p.version,
+                        "requires_dist": list(p.requires),
+                    }
+                }
+                for p in reports[side].values()
+            ]
+        }
+
+    specs = {"A": ("A",), "B": ("B",)}
+    return bisect.bisect_packages(
+        MATRIX,
+        specs,
+        make_env,
+        report,
+        bisect.BisectOptions(),
+        bisect.Journal(tmp_path),
+        measure=gate,
+    )
+
+
+def test_the_package_search_names_the_group_and_its_effect(tmp_path):
+    result = run_packages(tmp_path, slow=("jax==0.10.2",))
+    assert result.outcome == bisect.FOUND
+    assert result.culprits == (
+        "jax 0.4.31 -> 0.10.2, jaxlib 0.4.31 -> 0.10.2, optax 0.2.3 -> 0.2.8",
+    )
+    step = next(s for s in result.steps if s.kind == "package" and s.verdict == "slower")
+    assert step.worst().ratio == pytest.approx(3.0)
+    text = bisect_text.render_text(result)
+    assert text.startswith("culprit (package): jax 0.4.31") and "3.000x" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    csv_lines = bisect_text.to_csv(result).splitlines()
+    assert len(csv_lines) == 1 + len(result.steps)
+
+
+def test_a_group_that_needs_an_earlier_one_is_tried_alone_and_said_so(tmp_path):
+    result = run_packages(tmp_path, slow=("numpy==2.4.6", "jax==0.10.2"))
+    assert [s.kind for s in result.steps].count("alone") == 1
+    assert any("needs the groups moved before it" in n for n in result.notes)
+
+
+def test_no_regression_between_the_ends_is_clean(tmp_path):
+    result = run_packages(tmp_path, slow=("nothing==1",))
+    assert result.outcome == bisect.CLEAN and len(result.steps) == 1
+
+
+def test_the_figure_is_drawn_for_every_step(tmp_path):
+    from snnbench.render.plots import save_png
+
+    result = run_packages(tmp_path, slow=("jax==0.10.2",))
+    path = save_png(bisect_text.steps_figure(result), tmp_path / "steps.png")
+    assert path.stat().st_size > 1000
+
+
+def test_bisect_needs_two_sides_and_says_which_flags():
+    from snnbench.cli import main
+
+    assert main(["bisect", "--a-spec", "jaxley==0.14.0"]) == 2
