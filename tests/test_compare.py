@@ -12,7 +12,7 @@ from snnbench.cli import main
 from snnbench.errors import SnnbenchError
 from snnbench.measure import storage
 from snnbench.regress import compare
-from snnbench.regress.sides import Run, Side
+from snnbench.regress.sides import Repeat, Side
 from snnbench.regress.verdict import Policy, judge_rows
 from snnbench.render import compare_text as compare_render
 
@@ -24,7 +24,7 @@ COMPILE_25 = Policy(phase_threshold_pct=(("forward_compile", 25.0), ("grad_compi
 
 def paired(values, job="job", pinned="1") -> Side:
     """One run per round, one sample each, CPU time equal to wall time."""
-    runs = tuple(Run((v,), (v,), pinned, 0.003, (job, i)) for i, v in enumerate(values))
+    runs = tuple(Repeat((v,), (v,), pinned, 0.003, (job, i)) for i, v in enumerate(values))
     return Side(runs, len(runs))
 
 
@@ -82,7 +82,7 @@ def test_auto_metric_takes_cpu_time_only_when_both_sides_were_pinned():
     (unpinned,) = judge_rows([("forward", "cpu", paired(a), paired(b, pinned=""))])
     (gpu,) = judge_rows([("forward", "gpu", paired(a), paired(b))])
     assert (pinned.metric, unpinned.metric, gpu.metric) == ("cpu", "wall", "wall")
-    old = Side((Run((1.0,), (), "1"), Run((1.1,), (), "1")), 2)
+    old = Side((Repeat((1.0,), (), "1"), Repeat((1.1,), (), "1")), 2)
     (missing,) = judge_rows([("forward", "cpu", old, old)], Policy(metric="cpu"))
     assert missing.verdict == compare.NOT_COMPARABLE and "--metric wall" in missing.detail
 
@@ -90,7 +90,7 @@ def test_auto_metric_takes_cpu_time_only_when_both_sides_were_pinned():
 def test_separate_runs_on_a_moved_machine_are_inconclusive():
     def runs(scale, yardstick):
         return Side(
-            tuple(Run((scale * s,), (scale * s,), "1", yardstick) for s in (1.0, 1.01, 0.99)), 3
+            tuple(Repeat((scale * s,), (scale * s,), "1", yardstick) for s in (1.0, 1.01, 0.99)), 3
         )
 
     (moved,) = judge_rows([("forward", "cpu", runs(1.0, 0.003), runs(1.5, 0.0045))])
@@ -98,7 +98,7 @@ def test_separate_runs_on_a_moved_machine_are_inconclusive():
     assert "machine drift: the yardstick took 1.50x as long" in moved.detail
     (still,) = judge_rows([("forward", "cpu", runs(1.0, 0.003), runs(1.5, 0.003))])
     assert still.verdict == compare.SLOWER
-    unknown = Side(tuple(Run((s,), (s,), "1") for s in (1.0, 1.01, 0.99)), 3)
+    unknown = Side(tuple(Repeat((s,), (s,), "1") for s in (1.0, 1.01, 0.99)), 3)
     (old,) = judge_rows([("forward", "cpu", unknown, runs(1.5, 0.003))])
     assert old.verdict == compare.INCONCLUSIVE and "no yardstick in the baseline" in old.detail
 
@@ -265,7 +265,7 @@ def test_history_session_matches_supported_jaxley():
 
 def test_a_run_whose_yardstick_did_not_hold_still_is_inconclusive():
     def side(yardstick):
-        return Side((Run((1.0, 1.01, 0.99, 1.02), (1.0, 1.01, 0.99, 1.02), "1", yardstick),), 1)
+        return Side((Repeat((1.0, 1.01, 0.99, 1.02), (1.0, 1.01, 0.99, 1.02), "1", yardstick),), 1)
 
     rows = [("forward", "cpu", side(0.003), side(y)) for y in (0.003, 0.003, 0.0033, 0.006)]
     steady = judge_rows(rows[:2], Policy(), ((0.003, 0.003), (0.003, 0.003)))
@@ -288,3 +288,24 @@ def test_same_code_quiet_then_loaded_gives_no_slower_row(capsys):
     result = compare.compare_frames(storage.load_results(quiet), storage.load_results(loaded))
     assert result.counts()[compare.SLOWER] == 0 and result.counts()[compare.FASTER] == 0
     assert all("machine drift" in r.verdict.detail for r in result.rows)
+
+
+def test_a_wall_only_slowdown_is_never_no_change():
+    cpu = [1.0, 1.01, 0.99, 1.0, 1.005, 0.995, 1.0, 1.0]
+    base = Side(
+        tuple(
+            Repeat((w,), (c,), "0", None, ("j", i))
+            for i, (w, c) in enumerate(zip(cpu, cpu, strict=True))
+        ),
+        8,
+    )
+    cand = Side(
+        tuple(
+            Repeat((1.3 * w,), (c,), "0", None, ("j", i))
+            for i, (w, c) in enumerate(zip(cpu, cpu, strict=True))
+        ),
+        8,
+    )
+    (row,) = judge_rows([("forward", "cpu", base, cand)])
+    assert row.metric == "cpu" and row.verdict == compare.INCONCLUSIVE
+    assert "slower (wall)" in row.detail
