@@ -309,3 +309,16 @@ def test_a_wall_only_slowdown_is_never_no_change():
     (row,) = judge_rows([("forward", "cpu", base, cand)])
     assert row.metric == "cpu" and row.verdict == compare.INCONCLUSIVE
     assert "slower (wall)" in row.detail
+
+
+def test_a_row_nobody_could_judge_is_never_clean():
+    from snnbench.cli.regression_commands import exit_code
+
+    failed = Side((), 1, "failed: worker died", ok=False)
+    verdicts = judge_rows([("forward", "cpu", failed, failed)])
+    assert verdicts[0].verdict == compare.NOT_COMPARABLE
+    spec = compare.CaseSpec("dense", "forward", 16, "float32", "cpu", 1e-3, 20.0)
+    row = compare.RowComparison(spec, failed, failed, 0.1, verdicts[0])
+    comparison = compare.Comparison("a", "b", Policy(), (row,))
+    assert comparison.outcome() == compare.INCOMPARABLE
+    assert exit_code([comparison], False, "pass") == 3

@@ -41,6 +41,7 @@ from snnbench.measure.worker import Worker, WorkerDied, supports_worker
 from snnbench.regress import envs
 from snnbench.regress.compare import (
     CLEAN,
+    INCOMPARABLE,
     REGRESSION,
     UNDECIDED,
     Comparison,
@@ -335,6 +336,8 @@ def _stop_reason(comparison: Comparison, rounds: int, elapsed_s: float, options:
         return "a regression is established"
     if outcome == CLEAN:
         return "every row is conclusive"
+    if outcome == INCOMPARABLE:  # failed on both sides, after a retry: more rounds cannot help
+        return "a row is not comparable"
     if rounds + BLOCK > options.max_rounds:
         return f"the round limit ({options.max_rounds}) is reached"
     if elapsed_s * (rounds + BLOCK) / rounds > options.budget_s:

@@ -37,6 +37,7 @@ from snnbench.regress.verdict import (
 
 __all__ = [
     "FASTER",
+    "INCOMPARABLE",
     "INCONCLUSIVE",
     "KEY_COLUMNS",
     "NO_CHANGE",
@@ -71,6 +72,8 @@ KEY_COLUMNS = (
 REQUIRED_COLUMNS = (*KEY_COLUMNS[:-2], "status", "samples_json")
 #: Outcomes of a whole comparison, worst first.
 REGRESSION, UNDECIDED, CLEAN = "regression", "inconclusive", "no regression"
+#: Some row could not be judged (a side failed on both, or lacks the metric): never clean.
+INCOMPARABLE = "not comparable"
 
 
 @dataclass(frozen=True)
@@ -153,18 +156,21 @@ class Comparison:
         return out
 
     def outcome(self) -> str:
-        """``REGRESSION`` (a slower, lost or missing row), ``UNDECIDED`` or ``CLEAN``."""
+        """``REGRESSION`` (a slower, lost or missing row), ``UNDECIDED``, ``INCOMPARABLE``
+        (a row neither side could be judged on) or ``CLEAN``."""
         if self.regressions or self.lost or self.only_baseline:
             return REGRESSION
         if any(r.verdict.verdict == INCONCLUSIVE for r in self.rows):
             return UNDECIDED
+        if any(r.verdict.verdict == NOT_COMPARABLE for r in self.rows):
+            return INCOMPARABLE
         return CLEAN
 
 
 def outcome_of(comparisons: list[Comparison] | tuple[Comparison, ...]) -> str:
     """The worst outcome of several comparisons (``compare --by`` steps)."""
     found = {c.outcome() for c in comparisons}
-    return next((o for o in (REGRESSION, UNDECIDED) if o in found), CLEAN)
+    return next((o for o in (REGRESSION, UNDECIDED, INCOMPARABLE) if o in found), CLEAN)
 
 
 def compare_frames(
