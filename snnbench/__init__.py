@@ -21,8 +21,11 @@ from snnbench.measure.phases import Phase
 from snnbench.measure.runner import RunOptions, run_matrix
 from snnbench.measure.storage import load_results, read_table
 from snnbench.precision import PRECISIONS, current_precision, set_precision
-from snnbench.regress.compare import Comparison, Policy, compare_frames
+from snnbench.regress.compare import Comparison, Criteria, compare_frames
 from snnbench.task import BACKENDS, Task, TaskConfig, TrainResult, make_task
+
+#: Deprecated alias of :class:`Criteria` (the public API listed it); use ``Criteria``.
+Policy = Criteria
 
 __version__ = "0.2.0"
 
@@ -30,7 +33,7 @@ __version__ = "0.2.0"
 def compare(
     baseline: str | os.PathLike | pd.DataFrame,
     candidate: str | os.PathLike | pd.DataFrame,
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
 ) -> Comparison:
     """Judge ``candidate`` against ``baseline``: run folders, results trees, CSVs or frames.
 
@@ -66,6 +69,7 @@ __all__ = [
     "Comparison",
     "Matrix",
     "Phase",
+    "Criteria",
     "Policy",
     "RunOptions",
     "SnnbenchError",

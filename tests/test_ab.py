@@ -16,7 +16,7 @@ from snnbench.measure.records import CaseSpec, Measurement
 from snnbench.measure.worker import Worker, WorkerDied
 from snnbench.regress import ab, envs
 from snnbench.regress.compare import CLEAN, REGRESSION, UNDECIDED
-from snnbench.regress.verdict import Policy
+from snnbench.regress.verdict import Criteria
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -203,7 +203,7 @@ def test_the_loop_adds_rounds_while_a_row_is_inconclusive(tmp_path, monkeypatch)
     # 12 rounds in 3 looks, then one automatic extension block before giving up.
     assert result.rounds == 16 and result.looks == 4
     assert result.comparison.outcome() == UNDECIDED
-    assert result.comparison.policy.look == 4
+    assert result.comparison.criteria.look == 4
     assert result.stopped == "the round limit (12) is reached"
     info = json.loads((result.folder / "ab.json").read_text())
     assert info["extended"] == "the round limit (12) is reached"
@@ -224,7 +224,7 @@ def test_ab_refuses_environments_that_differ(tmp_path):
         "B": environment("B", ["snnbench@HEAD"], {"jax": "0.10.3"}),
     }
     with pytest.raises(SnnbenchError, match="differ besides what is under test"):
-        ab.run_ab(TINY, sides, ab.AbOptions(policy=Policy()), tmp_path)
+        ab.run_ab(TINY, sides, ab.AbOptions(criteria=Criteria()), tmp_path)
     assert not (tmp_path / "ab").exists()
 
 

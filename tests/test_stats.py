@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from snnbench.regress import stats
-from snnbench.regress.verdict import Policy
+from snnbench.regress.verdict import Criteria
 
 # Student t quantiles, from tables: t(0.975, 3), t(0.995, 10), t(0.8, 10).
 T_975_3 = 3.182446305
@@ -132,7 +132,7 @@ def _simulated_job(rng, true_log, offset_sd, within_sd, pairs, threshold, alpha,
     b = np.exp(true_log + rng.normal(0.0, offset_sd, pairs) + rng.normal(0.0, within_sd, pairs))
     est = stats.process_log_ratio(a, b, range(pairs))
     p_holm = min(1.0, est.p_value() * m)  # the row with the smallest p of m
-    return _decide(_Pending("cpu", est, None, ""), p_holm, threshold, alpha, m, Policy()).verdict
+    return _decide(_Pending("cpu", est, None, ""), p_holm, threshold, alpha, m, Criteria()).verdict
 
 
 def test_simulated_operating_characteristic_of_the_defaults():

@@ -81,11 +81,11 @@ def add_outputs(p) -> None:
 
 def policy_from(args: argparse.Namespace):
     """The verdict policy the flags ask for."""
-    from snnbench.regress.compare import Policy
+    from snnbench.regress.compare import Criteria
 
     groups = args.threshold_phase or [_phase_threshold(t) for t in DEFAULT_PHASE_THRESHOLDS]
     overrides = tuple(pair for group in groups for pair in group)
-    return Policy(
+    return Criteria(
         threshold_pct=args.threshold,
         phase_threshold_pct=overrides,
         alpha=args.alpha,

@@ -45,7 +45,7 @@ from snnbench.regress.compare import (
     REGRESSION,
     UNDECIDED,
     Comparison,
-    Policy,
+    Criteria,
     compare_frames,
 )
 from snnbench.regress.envs import Environment
@@ -102,7 +102,7 @@ class AbOptions:
         max_rounds: never more rounds than this (a multiple of 4), besides the one
             automatic extension block an inconclusive job gets.
         budget_s: no new block of rounds starts if it would end after this.
-        policy: the verdict policy (its ``look`` is set by the job).
+        criteria: when a difference counts (its ``look`` is set by the job).
         pin_cpu: pin both sides' CPU processes to this core (None: no pinning).
         allow_difference: packages that may differ between the environments
             besides those under test (``("all",)``: anything).
@@ -114,7 +114,7 @@ class AbOptions:
     process_rounds: int = 1
     max_rounds: int = DEFAULT_MAX_ROUNDS
     budget_s: float = DEFAULT_BUDGET_MIN * 60
-    policy: Policy = field(default_factory=Policy)
+    criteria: Criteria = field(default_factory=Criteria)
     pin_cpu: int | None = None
     allow_difference: tuple[str, ...] = ()
     timing: str = "ab"
@@ -292,7 +292,7 @@ def run_ab(
                 _one_round(sides, matrix, cases, index, fine, platforms)
                 info["rounds_log"].append(_round_log(index, start))
             rounds, looks = rounds + batch, looks + 1
-            comparison = _judge(sides, options.policy, looks, environments)
+            comparison = _judge(sides, options.criteria, looks, environments)
             stopped = _stop_reason(comparison, rounds, time.perf_counter() - start, options)
             say(f"look {looks} after {rounds} rounds: {comparison.outcome()}")
             if stopped and comparison.outcome() == UNDECIDED and not extended:
@@ -323,10 +323,10 @@ def _one_round(sides, matrix, cases, index, fine: bool, platforms: set[str]) -> 
             sides[side].measure_matrix(matrix, index, platforms)
 
 
-def _judge(sides, policy: Policy, look: int, environments) -> Comparison:
+def _judge(sides, criteria: Criteria, look: int, environments) -> Comparison:
     frames = [sides[s].frame() for s in SIDES]
     labels = tuple(f"{s}: {environments[s].label}" for s in SIDES)
-    return compare_frames(frames[0], frames[1], replace(policy, look=look), labels)
+    return compare_frames(frames[0], frames[1], replace(criteria, look=look), labels)
 
 
 def _stop_reason(comparison: Comparison, rounds: int, elapsed_s: float, options: AbOptions) -> str:
@@ -366,8 +366,8 @@ def _info(folder, matrix: Matrix, environments, options: AbOptions, grain: str) 
         grain=grain,
         block_rounds=BLOCK,
         options={
-            **{k: v for k, v in asdict(options).items() if k not in ("policy", "command")},
-            "policy": asdict(options.policy),
+            **{k: v for k, v in asdict(options).items() if k not in ("criteria", "command")},
+            "criteria": asdict(options.criteria),
         },
         sides={
             s: {

@@ -30,7 +30,7 @@ from snnbench.regress.verdict import (
     NOT_COMPARABLE,
     SLOWER,
     VERDICTS,
-    Policy,
+    Criteria,
     Verdict,
     judge_rows,
 )
@@ -46,7 +46,7 @@ __all__ = [
     "SLOWER",
     "VERDICTS",
     "Comparison",
-    "Policy",
+    "Criteria",
     "RowComparison",
     "Verdict",
     "compare_by",
@@ -125,7 +125,7 @@ class Comparison:
 
     baseline_label: str
     candidate_label: str
-    policy: Policy
+    criteria: Criteria
     rows: tuple[RowComparison, ...]
     exact: tuple[ExactComparison, ...] = ()
     only_baseline: tuple[CaseSpec, ...] = ()
@@ -176,7 +176,7 @@ def outcome_of(comparisons: list[Comparison] | tuple[Comparison, ...]) -> str:
 def compare_frames(
     baseline: pd.DataFrame,
     candidate: pd.DataFrame,
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
     labels: tuple[str, str] = ("baseline", "candidate"),
     allow_machine_change: bool = False,
     by: str = "",
@@ -192,7 +192,7 @@ def compare_frames(
             machines or versions, the sides come from different machines (unless
             ``allow_machine_change``), or the two share no configuration.
     """
-    policy = policy or Policy()
+    policy = policy or Criteria()
     for frame, label in ((baseline, labels[0]), (candidate, labels[1])):
         _check_columns(frame, label)
     context = drift.check_context(baseline, candidate, labels, allow_machine_change, by)
@@ -217,7 +217,7 @@ def compare_frames(
     return Comparison(
         baseline_label=labels[0],
         candidate_label=labels[1],
-        policy=policy,
+        criteria=policy,
         rows=rows,
         exact=_exact(baseline, candidate, rows),
         only_baseline=tuple(_ordered([k for k in sides_a if k not in sides_b])),
@@ -306,7 +306,7 @@ def version_key(value: object) -> tuple:
 def compare_by(
     frame: pd.DataFrame,
     column: str,
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
     allow_machine_change: bool = False,
 ) -> list[Comparison]:
     """Each value of ``column`` (e.g. ``jaxley_version``) against the one before it.

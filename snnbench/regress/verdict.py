@@ -41,7 +41,7 @@ def _percentage(value: object) -> bool:
 
 
 @dataclass(frozen=True)
-class Policy:
+class Criteria:
     """When a difference counts.
 
     Attributes:
@@ -177,7 +177,7 @@ class _Pending:
 
 
 def _pending(
-    a: Side, b: Side, platform: str, policy: Policy, yardsticks: tuple
+    a: Side, b: Side, platform: str, policy: Criteria, yardsticks: tuple
 ) -> _Pending | Verdict:
     if a.problem or b.problem:
         if a.problem == b.problem:
@@ -208,7 +208,7 @@ def _pending(
 
 def judge_rows(
     rows: list[tuple[str, str, Side, Side]],
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
     yardsticks: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
 ) -> list[Verdict]:
     """Verdicts for one job's rows, each ``(phase, platform, baseline, candidate)``.
@@ -217,7 +217,7 @@ def judge_rows(
     intervals run over every row that has an estimate. ``yardsticks`` holds every
     yardstick of each side (all rows), for the drift check of separate runs.
     """
-    policy = policy or Policy()
+    policy = policy or Criteria()
     pending = [_pending(a, b, platform, policy, yardsticks) for _, platform, a, b in rows]
     estimated = [p for p in pending if isinstance(p, _Pending)]
     m = max(1, len(estimated))
@@ -233,7 +233,7 @@ def judge_rows(
 
 
 def _decide(
-    row: _Pending, p_holm: float, threshold: float, alpha: float, m: int, policy: Policy
+    row: _Pending, p_holm: float, threshold: float, alpha: float, m: int, policy: Criteria
 ) -> Verdict:
     est = row.estimate
     low, high = est.interval(alpha / m)
