@@ -183,7 +183,7 @@ def test_different_machines_are_refused_unless_allowed(tmp_path, capsys):
     assert "different machines (compared anyway, as asked)" in capsys.readouterr().out
     pinned = _write(pd.read_csv(NEW / "benchmark.csv").assign(pinned_cpu=0), tmp_path / "p.csv")
     assert main(["compare", str(OLD), pinned]) == 2
-    assert "another measuring policy" in capsys.readouterr().err
+    assert "other measuring conditions" in capsys.readouterr().err
 
 
 def test_a_side_that_mixes_versions_is_refused():
