@@ -137,9 +137,9 @@ def check_context(
     conditions = _differences(baseline, candidate, CONDITION_COLUMNS, by)
     if (machine or conditions) and not allow_machine_change:
         column, a, b = (machine or conditions)[0]
-        kind = "another machine" if machine else "another measuring conditions"
+        kind = "on another machine" if machine else "under other measuring conditions"
         raise SnnbenchError(
-            f"`{labels[1]}` was measured on {kind} than `{labels[0]}` ({column} {a} vs {b}); "
+            f"`{labels[1]}` was measured {kind} than `{labels[0]}` ({column} {a} vs {b}); "
             "timings from different machines or settings are not comparable: rerun both on one "
             "machine (snnbench ab), or pass --allow-machine-change to compare anyway.",
             argument="allow_machine_change",
