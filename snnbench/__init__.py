@@ -33,6 +33,8 @@ _EXPORTS = {
     "current_precision": "snnbench.precision",
     "set_precision": "snnbench.precision",
     "Comparison": "snnbench.regress.compare",
+    "Criteria": "snnbench.regress.compare",
+    # Deprecated alias of ``Criteria`` (the public API listed it); see __getattr__.
     "Policy": "snnbench.regress.compare",
     "compare_frames": "snnbench.regress.compare",
     "BACKENDS": "snnbench.task",
@@ -42,16 +44,19 @@ _EXPORTS = {
     "make_task": "snnbench.task",
 }
 
+#: Old public names and what they are now.
+_ALIASES = {"Policy": "Criteria"}
+
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     import pandas as pd
 
-    from snnbench.regress.compare import Comparison, Policy
+    from snnbench.regress.compare import Comparison, Criteria
 
 
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'snnbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    value = getattr(importlib.import_module(_EXPORTS[name]), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 
@@ -63,7 +68,7 @@ def __dir__() -> list[str]:
 def compare(
     baseline: str | os.PathLike | pd.DataFrame,
     candidate: str | os.PathLike | pd.DataFrame,
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
 ) -> Comparison:
     """Judge ``candidate`` against ``baseline``: run folders, results trees, CSVs or frames.
 
@@ -106,6 +111,7 @@ __all__ = [
     "Comparison",
     "Matrix",
     "Phase",
+    "Criteria",
     "Policy",
     "RunOptions",
     "SnnbenchError",

@@ -16,7 +16,7 @@ from snnbench.measure.records import CaseSpec, Measurement
 from snnbench.measure.worker import Worker, WorkerDied
 from snnbench.regress import ab, envs
 from snnbench.regress.compare import CLEAN, REGRESSION, UNDECIDED
-from snnbench.regress.verdict import Policy
+from snnbench.regress.verdict import Criteria
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -194,15 +194,20 @@ def test_the_loop_stops_once_every_row_is_conclusive(tmp_path, monkeypatch):
     assert info["rounds"] == 4 and len(info["rounds_log"]) == 4 and info["grain"] == "case"
     rows = storage.load_results(result.folder / "B")
     assert sorted(rows["ab_round"]) == [0, 1, 2, 3] and set(rows["ab_side"]) == {"B"}
+    assert sorted(rows["ab_process"]) == [0, 1, 2, 3]  # a fresh process pair per round
+    assert result.comparison.rows[0].verdict.design == "process pairs"
 
 
 def test_the_loop_adds_rounds_while_a_row_is_inconclusive(tmp_path, monkeypatch):
     fake_run(monkeypatch, 1.0, [0.3, -0.25, 0.2, -0.3])  # too noisy to decide
     result = run(tmp_path, rounds=4, max_rounds=12)
-    assert result.rounds == 12 and result.looks == 3
+    # 12 rounds in 3 looks, then one automatic extension block before giving up.
+    assert result.rounds == 16 and result.looks == 4
     assert result.comparison.outcome() == UNDECIDED
-    assert result.comparison.policy.look == 3
+    assert result.comparison.criteria.look == 4
     assert result.stopped == "the round limit (12) is reached"
+    info = json.loads((result.folder / "ab.json").read_text())
+    assert info["extended"] == "the round limit (12) is reached"
 
 
 def test_the_loop_stops_at_a_regression_and_within_its_budget(tmp_path, monkeypatch):
@@ -211,7 +216,7 @@ def test_the_loop_stops_at_a_regression_and_within_its_budget(tmp_path, monkeypa
     assert result.comparison.outcome() == REGRESSION and result.rounds == 8
     fake_run(monkeypatch, 1.0, [0.3, -0.25, 0.2, -0.3])
     result = run(tmp_path, rounds=4, budget_s=1e-9)
-    assert result.rounds == 4 and "overrun the budget" in result.stopped
+    assert result.rounds == 8 and "overrun the budget" in result.stopped  # 4 + extension
 
 
 def test_ab_refuses_environments_that_differ(tmp_path):
@@ -220,7 +225,7 @@ def test_ab_refuses_environments_that_differ(tmp_path):
         "B": environment("B", ["snnbench@HEAD"], {"jax": "0.10.3"}),
     }
     with pytest.raises(SnnbenchError, match="differ besides what is under test"):
-        ab.run_ab(TINY, sides, ab.AbOptions(policy=Policy()), tmp_path)
+        ab.run_ab(TINY, sides, ab.AbOptions(criteria=Criteria()), tmp_path)
     assert not (tmp_path / "ab").exists()
 
 
@@ -264,5 +269,23 @@ def test_the_fallback_runs_whole_matrix_rounds_for_both_sides(tmp_path, monkeypa
         result.folder.parent.name + "/" + result.folder.name
     }
     (row,) = result.comparison.rows
-    assert (row.verdict.metric, row.verdict.design) == ("wall", "paired rounds")
+    # each round is a fresh run, so a fresh process pair
+    assert (row.verdict.metric, row.verdict.design) == ("wall", "process pairs")
     assert row.verdict.verdict == "slower"
+
+
+def test_a_crashed_case_is_retried_once_in_a_fresh_process(tmp_path, monkeypatch):
+    from snnbench.measure.worker import WorkerDied
+
+    tries = []
+
+    def once(self, case, fields):
+        tries.append(fields["ab_round"])
+        if len(tries) == 1:
+            raise WorkerDied("killed by signal 9")
+        return {"status": "ok", **fields}
+
+    monkeypatch.setattr(ab._Side, "_measure_once", once)
+    side = ab._Side(environment("A", [], {}), tmp_path / "A", "job", ab.AbOptions())
+    side.measure_case(TINY.cases()[0], 0)
+    assert tries == [0, 0] and side.rows[0]["status"] == "ok"

@@ -12,19 +12,19 @@ from snnbench.cli import main
 from snnbench.errors import SnnbenchError
 from snnbench.measure import storage
 from snnbench.regress import compare
-from snnbench.regress.sides import Run, Side
-from snnbench.regress.verdict import Policy, judge_rows
+from snnbench.regress.sides import Repeat, Side
+from snnbench.regress.verdict import Criteria, judge_rows
 from snnbench.render import compare_text as compare_render
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 OLD = FIXTURES / "history" / "jaxley-0.13.0"
 NEW = FIXTURES / "history" / "jaxley-0.14.0"
-COMPILE_25 = Policy(phase_threshold_pct=(("forward_compile", 25.0), ("grad_compile", 25.0)))
+COMPILE_25 = Criteria(phase_threshold_pct=(("forward_compile", 25.0), ("grad_compile", 25.0)))
 
 
 def paired(values, job="job", pinned="1") -> Side:
     """One run per round, one sample each, CPU time equal to wall time."""
-    runs = tuple(Run((v,), (v,), pinned, 0.003, (job, i)) for i, v in enumerate(values))
+    runs = tuple(Repeat((v,), (v,), pinned, 0.003, (job, i)) for i, v in enumerate(values))
     return Side(runs, len(runs))
 
 
@@ -34,7 +34,7 @@ def ratios(logs) -> tuple[list[float], list[float]]:
 
 def judge(*pairs, policy=None):
     rows = [("forward", "cpu", paired(a), paired(b)) for a, b in pairs]
-    return judge_rows(rows, policy or Policy())
+    return judge_rows(rows, policy or Criteria())
 
 
 def test_no_change_only_when_the_interval_lies_inside_the_threshold():
@@ -71,8 +71,8 @@ def test_false_alarms_are_controlled_across_the_rows_of_a_job():
 
 def test_a_later_look_spends_less_alpha():
     row = ratios([0.05, 0.35, 0.2, 0.2])
-    (first,) = judge(row, policy=Policy(look=0))
-    (later,) = judge(row, policy=Policy(look=1))  # alpha 0.025
+    (first,) = judge(row, policy=Criteria(look=0))
+    (later,) = judge(row, policy=Criteria(look=1))  # alpha 0.025
     assert (first.verdict, later.verdict) == (compare.SLOWER, compare.INCONCLUSIVE)
 
 
@@ -82,15 +82,15 @@ def test_auto_metric_takes_cpu_time_only_when_both_sides_were_pinned():
     (unpinned,) = judge_rows([("forward", "cpu", paired(a), paired(b, pinned=""))])
     (gpu,) = judge_rows([("forward", "gpu", paired(a), paired(b))])
     assert (pinned.metric, unpinned.metric, gpu.metric) == ("cpu", "wall", "wall")
-    old = Side((Run((1.0,), (), "1"), Run((1.1,), (), "1")), 2)
-    (missing,) = judge_rows([("forward", "cpu", old, old)], Policy(metric="cpu"))
+    old = Side((Repeat((1.0,), (), "1"), Repeat((1.1,), (), "1")), 2)
+    (missing,) = judge_rows([("forward", "cpu", old, old)], Criteria(metric="cpu"))
     assert missing.verdict == compare.NOT_COMPARABLE and "--metric wall" in missing.detail
 
 
 def test_separate_runs_on_a_moved_machine_are_inconclusive():
     def runs(scale, yardstick):
         return Side(
-            tuple(Run((scale * s,), (scale * s,), "1", yardstick) for s in (1.0, 1.01, 0.99)), 3
+            tuple(Repeat((scale * s,), (scale * s,), "1", yardstick) for s in (1.0, 1.01, 0.99)), 3
         )
 
     (moved,) = judge_rows([("forward", "cpu", runs(1.0, 0.003), runs(1.5, 0.0045))])
@@ -98,7 +98,7 @@ def test_separate_runs_on_a_moved_machine_are_inconclusive():
     assert "machine drift: the yardstick took 1.50x as long" in moved.detail
     (still,) = judge_rows([("forward", "cpu", runs(1.0, 0.003), runs(1.5, 0.003))])
     assert still.verdict == compare.SLOWER
-    unknown = Side(tuple(Run((s,), (s,), "1") for s in (1.0, 1.01, 0.99)), 3)
+    unknown = Side(tuple(Repeat((s,), (s,), "1") for s in (1.0, 1.01, 0.99)), 3)
     (old,) = judge_rows([("forward", "cpu", unknown, runs(1.5, 0.003))])
     assert old.verdict == compare.INCONCLUSIVE and "no yardstick in the baseline" in old.detail
 
@@ -183,7 +183,7 @@ def test_different_machines_are_refused_unless_allowed(tmp_path, capsys):
     assert "different machines (compared anyway, as asked)" in capsys.readouterr().out
     pinned = _write(pd.read_csv(NEW / "benchmark.csv").assign(pinned_cpu=0), tmp_path / "p.csv")
     assert main(["compare", str(OLD), pinned]) == 2
-    assert "another measuring policy" in capsys.readouterr().err
+    assert "other measuring conditions" in capsys.readouterr().err
 
 
 def test_a_side_that_mixes_versions_is_refused():
@@ -232,15 +232,15 @@ def test_no_overlap_and_schema_mismatch(tmp_path, capsys):
 
 
 def test_policy_is_checked_and_thresholds_per_phase():
-    policy = Policy(threshold_pct=10, phase_threshold_pct=(("grad_compile", 25),))
+    policy = Criteria(threshold_pct=10, phase_threshold_pct=(("grad_compile", 25),))
     assert policy.threshold_for("grad_compile") == 0.25
     assert policy.threshold_for("forward") == 0.10
     with pytest.raises(SnnbenchError, match="`phase_threshold_pct` must be one of"):
-        Policy(phase_threshold_pct=(("nonsense", 5),))
+        Criteria(phase_threshold_pct=(("nonsense", 5),))
     with pytest.raises(SnnbenchError, match="`threshold_pct` must be a percentage"):
-        Policy(threshold_pct=-1)
+        Criteria(threshold_pct=-1)
     with pytest.raises(SnnbenchError, match="`metric` must be one of"):
-        Policy(metric="gpu")
+        Criteria(metric="gpu")
 
 
 def test_version_order():
@@ -265,12 +265,12 @@ def test_history_session_matches_supported_jaxley():
 
 def test_a_run_whose_yardstick_did_not_hold_still_is_inconclusive():
     def side(yardstick):
-        return Side((Run((1.0, 1.01, 0.99, 1.02), (1.0, 1.01, 0.99, 1.02), "1", yardstick),), 1)
+        return Side((Repeat((1.0, 1.01, 0.99, 1.02), (1.0, 1.01, 0.99, 1.02), "1", yardstick),), 1)
 
     rows = [("forward", "cpu", side(0.003), side(y)) for y in (0.003, 0.003, 0.0033, 0.006)]
-    steady = judge_rows(rows[:2], Policy(), ((0.003, 0.003), (0.003, 0.003)))
+    steady = judge_rows(rows[:2], Criteria(), ((0.003, 0.003), (0.003, 0.003)))
     assert {v.verdict for v in steady} == {compare.NO_CHANGE}
-    moved = judge_rows(rows, Policy(), ((0.003,) * 4, (0.003, 0.003, 0.0033, 0.006)))
+    moved = judge_rows(rows, Criteria(), ((0.003,) * 4, (0.003, 0.003, 0.0033, 0.006)))
     assert (
         moved[0].verdict == compare.INCONCLUSIVE
     )  # this row's yardstick agreed; the run's did not
@@ -288,3 +288,37 @@ def test_same_code_quiet_then_loaded_gives_no_slower_row(capsys):
     result = compare.compare_frames(storage.load_results(quiet), storage.load_results(loaded))
     assert result.counts()[compare.SLOWER] == 0 and result.counts()[compare.FASTER] == 0
     assert all("machine drift" in r.verdict.detail for r in result.rows)
+
+
+def test_a_wall_only_slowdown_is_never_no_change():
+    cpu = [1.0, 1.01, 0.99, 1.0, 1.005, 0.995, 1.0, 1.0]
+    base = Side(
+        tuple(
+            Repeat((w,), (c,), "0", None, ("j", i))
+            for i, (w, c) in enumerate(zip(cpu, cpu, strict=True))
+        ),
+        8,
+    )
+    cand = Side(
+        tuple(
+            Repeat((1.3 * w,), (c,), "0", None, ("j", i))
+            for i, (w, c) in enumerate(zip(cpu, cpu, strict=True))
+        ),
+        8,
+    )
+    (row,) = judge_rows([("forward", "cpu", base, cand)])
+    assert row.metric == "cpu" and row.verdict == compare.INCONCLUSIVE
+    assert "slower (wall)" in row.detail
+
+
+def test_a_row_nobody_could_judge_is_never_clean():
+    from snnbench.cli.regression_commands import exit_code
+
+    failed = Side((), 1, "failed: worker died", ok=False)
+    verdicts = judge_rows([("forward", "cpu", failed, failed)])
+    assert verdicts[0].verdict == compare.NOT_COMPARABLE
+    spec = compare.CaseSpec("dense", "forward", 16, "float32", "cpu", 1e-3, 20.0)
+    row = compare.RowComparison(spec, failed, failed, 0.1, verdicts[0])
+    comparison = compare.Comparison("a", "b", Criteria(), (row,))
+    assert comparison.outcome() == compare.INCOMPARABLE
+    assert exit_code([comparison], False, "pass") == 3

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from snnbench.regress import stats
+from snnbench.regress.verdict import Criteria
 
 # Student t quantiles, from tables: t(0.975, 3), t(0.995, 10), t(0.8, 10).
 T_975_3 = 3.182446305
@@ -106,3 +107,52 @@ def test_paired_rounds_ignore_a_shared_drift():
     assert found.ratio == pytest.approx(1.1) and found.se == pytest.approx(0.0, abs=1e-12)
     unpaired = stats.welch_log_ratio(drift, 1.1 * drift)
     assert unpaired.se > 0.1  # the drift, taken as noise, swamps the change
+
+
+def test_process_pairs_hand_computed():
+    # Two rounds per process pair; the pair means of log(b/a) are the units.
+    a = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    b = [math.e**0.02, math.e**0.04, math.e**0.01, math.e**0.01, math.e**0.06, math.e**0.0]
+    found = stats.process_log_ratio(a, b, [0, 0, 1, 1, 2, 2])
+    means = [0.03, 0.01, 0.03]  # by hand
+    assert found.estimate == pytest.approx(sum(means) / 3)
+    sd = math.sqrt(sum((m - 0.07 / 3) ** 2 for m in means) / 2)
+    assert found.se == pytest.approx(sd / math.sqrt(3))
+    assert (found.df, found.design, found.n_baseline) == (2.0, "process pairs", 3)
+    # One round per pair is the paired-rounds test.
+    single = stats.process_log_ratio(a, b, range(6))
+    assert single.se == pytest.approx(stats.paired_log_ratio(a, b).se)
+
+
+def _simulated_job(rng, true_log, offset_sd, within_sd, pairs, threshold, alpha, m):
+    """One simulated A/B job's verdict on one row (process offsets + within noise)."""
+    from snnbench.regress.verdict import _decide, _Pending
+
+    a = np.exp(rng.normal(0.0, offset_sd, pairs) + rng.normal(0.0, within_sd, pairs))
+    b = np.exp(true_log + rng.normal(0.0, offset_sd, pairs) + rng.normal(0.0, within_sd, pairs))
+    est = stats.process_log_ratio(a, b, range(pairs))
+    p_holm = min(1.0, est.p_value() * m)  # the row with the smallest p of m
+    return _decide(_Pending("cpu", est, None, ""), p_holm, threshold, alpha, m, Criteria()).verdict
+
+
+def test_simulated_operating_characteristic_of_the_defaults():
+    """1 % offset between processes, 0.5 % within: false alarms and power at +10 %.
+
+    The default first look (8 rounds, one fresh process pair per round, alpha / 2
+    spent, 7 rows judged together, 10 % threshold) is simulated 2,000 times.
+    """
+    rng = np.random.default_rng(21)
+    defaults = dict(
+        offset_sd=0.01, within_sd=0.005, pairs=8, threshold=0.10, alpha=0.025, m=7, rng=rng
+    )
+    null = [_simulated_job(true_log=0.0, **defaults) for _ in range(2000)]
+    assert null.count("slower") / 2000 <= 0.05 / 7  # the per-row share of the job's alpha
+    at_20 = [_simulated_job(true_log=math.log(1.20), **defaults) for _ in range(2000)]
+    assert at_20.count("slower") / 2000 >= 0.95
+    # Exactly at the threshold a change is caught about half the time: the
+    # threshold is the size that is ruled out, not the size that is caught.
+    at_10 = [_simulated_job(true_log=math.log(1.10), **defaults) for _ in range(2000)]
+    assert 0.3 < at_10.count("slower") / 2000 < 0.7
+    # ... and wrongly ended "no change" (exit 0) only when a small sample's spread
+    # comes out far too small: rarely, not the one job in five of one process a side.
+    assert at_10.count("no change") / 2000 <= 0.01

@@ -81,11 +81,11 @@ def add_outputs(p) -> None:
 
 def policy_from(args: argparse.Namespace):
     """The verdict policy the flags ask for."""
-    from snnbench.regress.compare import Policy
+    from snnbench.regress.compare import Criteria
 
     groups = args.threshold_phase or [_phase_threshold(t) for t in DEFAULT_PHASE_THRESHOLDS]
     overrides = tuple(pair for group in groups for pair in group)
-    return Policy(
+    return Criteria(
         threshold_pct=args.threshold,
         phase_threshold_pct=overrides,
         alpha=args.alpha,
@@ -179,13 +179,16 @@ def write_outputs(args: argparse.Namespace, markdown: str, csv_text: str) -> Non
 
 
 def exit_code(steps, fail_on_exact: bool, on_inconclusive: str) -> int:
-    """1 regression (or an exact metric up, when asked), 3 inconclusive (unless passed), 0."""
-    from snnbench.regress.compare import REGRESSION, UNDECIDED, outcome_of
+    """1 regression (or an exact metric up, when asked), 3 inconclusive (unless passed) or
+    not comparable (always: a row nobody could judge is never clean), else 0."""
+    from snnbench.regress.compare import INCOMPARABLE, REGRESSION, UNDECIDED, outcome_of
 
     outcome = outcome_of(steps)
     exact_up = fail_on_exact and any(e.increased for step in steps for e in step.exact)
     if outcome == REGRESSION or exact_up:
         return 1
     if outcome == UNDECIDED and on_inconclusive == "fail":
+        return EXIT_INCONCLUSIVE
+    if outcome == INCOMPARABLE:
         return EXIT_INCONCLUSIVE
     return 0

@@ -5,8 +5,10 @@ different times cannot be compared reliably. ``snnbench ab`` therefore measures
 both sides in one job, alternating at the finest grain that stays honest:
 
 - **per case**, when both environments' snnbench has the measuring worker
-  (:mod:`snnbench.measure.worker`): one long-lived, warm process per side
-  answers "measure case X once"; for every case, A and B run back to back;
+  (:mod:`snnbench.measure.worker`): a warm process per side answers "measure
+  case X once"; for every case, A and B run back to back. Both sides start a
+  fresh pair of processes every ``process_rounds`` rounds, because each process
+  carries its own speed offset: the process pair is the unit the verdict counts;
 - **per round of the whole matrix** otherwise (revisions older than the worker):
   each side's round is a normal benchmark run (:func:`snnbench.measure.runner.run_matrix`),
   and both sides go this way, so that both are measured alike.
@@ -17,7 +19,8 @@ drift that is linear or quadratic in time falls on both sides alike. Rounds come
 in blocks of 4; after each block the rows are judged (:mod:`snnbench.regress.verdict`,
 the k-th look spending alpha / 2**k), and the job stops once the outcome is
 clear (every row conclusive, or a regression), or the time budget or the round
-limit is reached. Each side's rows (one per case and round, tagged with the
+limit is reached; an inconclusive job gets one extension block first. A crashed
+case is measured once more in a fresh process before it counts as failed. Each side's rows (one per case and round, tagged with the
 round) go to ``<job>/A/`` and ``<job>/B/``; ``ab.json`` says what ran and why it stopped.
 """
 
@@ -36,7 +39,15 @@ from snnbench.measure.phases import Phase
 from snnbench.measure.records import CaseSpec, Measurement
 from snnbench.measure.worker import Worker, WorkerDied, supports_worker
 from snnbench.regress import envs
-from snnbench.regress.compare import CLEAN, REGRESSION, Comparison, Policy, compare_frames
+from snnbench.regress.compare import (
+    CLEAN,
+    INCOMPARABLE,
+    REGRESSION,
+    UNDECIDED,
+    Comparison,
+    Criteria,
+    compare_frames,
+)
 from snnbench.regress.envs import Environment
 
 SIDES = ("A", "B")
@@ -46,13 +57,22 @@ BLOCK = 4
 DEFAULT_BUDGET_MIN = 12.0
 DEFAULT_MAX_ROUNDS = 32
 #: What an A/B job measures unless told otherwise (the CI workflow's matrix): both
-#: backends at batch 16, float32, the tutorial's dt, steady state and compilation.
+#: backends at batch 16, float32, the tutorial's dt, every phase a user pays for
+#: (build, trace+lower, XLA compile, steady forward and gradient step).
 DEFAULT_MATRIX = Matrix(
     backends=("jaxley", "dense"),
     batch_sizes=(16,),
     precisions=("float32",),
     dts_ms=(1e-3,),
-    phases=(Phase.FORWARD_COMPILE, Phase.FORWARD, Phase.GRAD_COMPILE, Phase.GRAD_STEP),
+    phases=(
+        Phase.BUILD,
+        Phase.FORWARD_TRACE_LOWER,
+        Phase.FORWARD_COMPILE,
+        Phase.FORWARD,
+        Phase.GRAD_TRACE_LOWER,
+        Phase.GRAD_COMPILE,
+        Phase.GRAD_STEP,
+    ),
     dt_batch_size=16,
 )
 
@@ -75,9 +95,14 @@ class AbOptions:
         rounds: rounds per side before the first look (a multiple of 4). Default 8:
             at 4 rounds a t interval has 3 degrees of freedom and almost never
             decides, so a look there would only spend alpha.
-        max_rounds: never more rounds than this (a multiple of 4).
+        process_rounds: rounds measured by one pair of worker processes before both
+            sides start fresh ones. Each process carries its own speed offset, so
+            the process pair, not the round, is the unit of replication; default 1
+            (a fresh pair every round).
+        max_rounds: never more rounds than this (a multiple of 4), besides the one
+            automatic extension block an inconclusive job gets.
         budget_s: no new block of rounds starts if it would end after this.
-        policy: the verdict policy (its ``look`` is set by the job).
+        criteria: when a difference counts (its ``look`` is set by the job).
         pin_cpu: pin both sides' CPU processes to this core (None: no pinning).
         allow_difference: packages that may differ between the environments
             besides those under test (``("all",)``: anything).
@@ -86,9 +111,10 @@ class AbOptions:
     """
 
     rounds: int = 2 * BLOCK
+    process_rounds: int = 1
     max_rounds: int = DEFAULT_MAX_ROUNDS
     budget_s: float = DEFAULT_BUDGET_MIN * 60
-    policy: Policy = field(default_factory=Policy)
+    criteria: Criteria = field(default_factory=Criteria)
     pin_cpu: int | None = None
     allow_difference: tuple[str, ...] = ()
     timing: str = "ab"
@@ -104,6 +130,12 @@ class AbOptions:
                 f"{BLOCK} rounds)",
                 value,
             )
+        expect(
+            isinstance(self.process_rounds, int) and self.process_rounds > 0,
+            "process_rounds",
+            "a positive integer",
+            self.process_rounds,
+        )
         expect(
             self.max_rounds >= self.rounds,
             "max_rounds",
@@ -139,16 +171,20 @@ class _Side:
         # Who measures this side (its preflight, in its own environment and pinning):
         # a row its worker could not measure still carries its versions and policy.
         self.measured_by = measured_by
+        #: Every row this side measured, held for judging (the journal is the file copy).
+        self.rows: list[dict] = []
 
     def fields(self, round_index: int) -> dict[str, object]:
         return {
             "ab_job": self.job,
             "ab_round": round_index,
+            "ab_process": round_index // self.options.process_rounds,
             "ab_side": self.env.side,
             "run_id": f"{self.job}/{self.env.side}",
         }
 
     def record(self, row: dict) -> None:
+        self.rows.append(row)
         storage.append_jsonl(self.journal, {"event": "done", "row": row})
 
     def variables(self, platform: str) -> dict[str, str]:
@@ -159,9 +195,23 @@ class _Side:
         return env
 
     def measure_case(self, case: CaseSpec, round_index: int) -> None:
-        """One measurement of ``case`` by this side's warm worker."""
-        key = (case.platform, case.precision)
+        """One measurement of ``case`` by this side's worker; a crash is retried once.
+
+        A crashed case is measured again in a fresh process before it counts as
+        failed, so one transient crash does not leave a row unjudged.
+        """
         fields = self.fields(round_index)
+        try:
+            row = self._measure_once(case, fields)
+        except WorkerDied:
+            try:
+                row = self._measure_once(case, fields)
+            except WorkerDied as died:
+                row = Measurement(case, "failed", str(died)).to_row(self.measured_by) | fields
+        self.record(row)
+
+    def _measure_once(self, case: CaseSpec, fields: dict) -> dict:
+        key = (case.platform, case.precision)
         try:
             if key not in self.workers:
                 pin = self.options.pin_cpu if case.platform == "cpu" else None
@@ -169,11 +219,12 @@ class _Side:
                 self.workers[key] = Worker(
                     str(self.env.python), case.precision, self.variables(case.platform), pin, log
                 )
-            row = self.workers[key].measure(case.to_dict(), fields, self.options.timing)
-        except WorkerDied as died:  # the case that killed it fails; a new worker carries on
-            self.workers.pop(key, None)
-            row = Measurement(case, "failed", str(died)).to_row(self.measured_by) | fields
-        self.record(row)
+            return self.workers[key].measure(case.to_dict(), fields, self.options.timing)
+        except WorkerDied:  # the next try starts a fresh worker
+            dead = self.workers.pop(key, None)
+            if dead is not None:
+                dead.close()
+            raise
 
     def measure_matrix(self, matrix: Matrix, round_index: int, platforms: set[str]) -> None:
         """One round of the whole matrix as a normal benchmark run (the fallback)."""
@@ -198,8 +249,16 @@ class _Side:
         self.workers.clear()
 
     def write_table(self) -> None:
-        if self.journal.exists():
-            storage.write_table(self.folder, storage.journal_rows(self.journal))
+        if self.rows:
+            storage.write_table(self.folder, self.rows)
+
+    def frame(self):
+        """The rows measured so far, as the table a comparison judges (no file read)."""
+        import pandas as pd
+
+        if self.rows:
+            return pd.DataFrame(self.rows)
+        return storage.load_results(self.folder)
 
 
 def run_ab(
@@ -229,17 +288,26 @@ def run_ab(
     start = time.perf_counter()
     rounds = looks = 0
     stopped = "interrupted"
+    extended = False
     try:
         while True:
             batch = options.rounds if rounds == 0 else BLOCK
             for index in range(rounds, rounds + batch):
+                if fine and index % options.process_rounds == 0:
+                    for side in sides.values():  # a fresh pair of processes
+                        side.close()
                 say(f"round {index + 1} ({'-'.join(round_order(index))}), {_clock(start)}")
                 _one_round(sides, matrix, cases, index, fine, platforms)
                 info["rounds_log"].append(_round_log(index, start))
             rounds, looks = rounds + batch, looks + 1
-            comparison = _judge(sides, options.policy, looks, environments)
+            comparison = _judge(sides, options.criteria, looks, environments)
             stopped = _stop_reason(comparison, rounds, time.perf_counter() - start, options)
             say(f"look {looks} after {rounds} rounds: {comparison.outcome()}")
+            if stopped and comparison.outcome() == UNDECIDED and not extended:
+                extended = True  # one automatic extension before inconclusive
+                info["extended"] = stopped
+                say(f"{stopped}; one extension block")
+                continue
             if stopped:
                 break
     finally:
@@ -268,14 +336,12 @@ def _one_round(sides, matrix, cases, index, fine: bool, platforms: set[str]) -> 
     else:
         for side in order:
             sides[side].measure_matrix(matrix, index, platforms)
-    for side in sides.values():
-        side.write_table()
 
 
-def _judge(sides, policy: Policy, look: int, environments) -> Comparison:
-    frames = [storage.load_results(sides[s].folder) for s in SIDES]
+def _judge(sides, criteria: Criteria, look: int, environments) -> Comparison:
+    frames = [sides[s].frame() for s in SIDES]
     labels = tuple(f"{s}: {environments[s].label}" for s in SIDES)
-    return compare_frames(frames[0], frames[1], replace(policy, look=look), labels)
+    return compare_frames(frames[0], frames[1], replace(criteria, look=look), labels)
 
 
 def _stop_reason(comparison: Comparison, rounds: int, elapsed_s: float, options: AbOptions) -> str:
@@ -285,6 +351,8 @@ def _stop_reason(comparison: Comparison, rounds: int, elapsed_s: float, options:
         return "a regression is established"
     if outcome == CLEAN:
         return "every row is conclusive"
+    if outcome == INCOMPARABLE:  # failed on both sides, after a retry: more rounds cannot help
+        return "a row is not comparable"
     if rounds + BLOCK > options.max_rounds:
         return f"the round limit ({options.max_rounds}) is reached"
     if elapsed_s * (rounds + BLOCK) / rounds > options.budget_s:
@@ -313,8 +381,8 @@ def _info(folder, matrix: Matrix, environments, options: AbOptions, grain: str) 
         grain=grain,
         block_rounds=BLOCK,
         options={
-            **{k: v for k, v in asdict(options).items() if k not in ("policy", "command")},
-            "policy": asdict(options.policy),
+            **{k: v for k, v in asdict(options).items() if k not in ("criteria", "command")},
+            "criteria": asdict(options.criteria),
         },
         sides={
             s: {

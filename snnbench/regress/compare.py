@@ -30,13 +30,14 @@ from snnbench.regress.verdict import (
     NOT_COMPARABLE,
     SLOWER,
     VERDICTS,
-    Policy,
+    Criteria,
     Verdict,
     judge_rows,
 )
 
 __all__ = [
     "FASTER",
+    "INCOMPARABLE",
     "INCONCLUSIVE",
     "KEY_COLUMNS",
     "NO_CHANGE",
@@ -45,7 +46,7 @@ __all__ = [
     "SLOWER",
     "VERDICTS",
     "Comparison",
-    "Policy",
+    "Criteria",
     "RowComparison",
     "Verdict",
     "compare_by",
@@ -71,6 +72,8 @@ KEY_COLUMNS = (
 REQUIRED_COLUMNS = (*KEY_COLUMNS[:-2], "status", "samples_json")
 #: Outcomes of a whole comparison, worst first.
 REGRESSION, UNDECIDED, CLEAN = "regression", "inconclusive", "no regression"
+#: Some row could not be judged (a side failed on both, or lacks the metric): never clean.
+INCOMPARABLE = "not comparable"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class Comparison:
 
     baseline_label: str
     candidate_label: str
-    policy: Policy
+    criteria: Criteria
     rows: tuple[RowComparison, ...]
     exact: tuple[ExactComparison, ...] = ()
     only_baseline: tuple[CaseSpec, ...] = ()
@@ -153,24 +156,27 @@ class Comparison:
         return out
 
     def outcome(self) -> str:
-        """``REGRESSION`` (a slower, lost or missing row), ``UNDECIDED`` or ``CLEAN``."""
+        """``REGRESSION`` (a slower, lost or missing row), ``UNDECIDED``, ``INCOMPARABLE``
+        (a row neither side could be judged on) or ``CLEAN``."""
         if self.regressions or self.lost or self.only_baseline:
             return REGRESSION
         if any(r.verdict.verdict == INCONCLUSIVE for r in self.rows):
             return UNDECIDED
+        if any(r.verdict.verdict == NOT_COMPARABLE for r in self.rows):
+            return INCOMPARABLE
         return CLEAN
 
 
 def outcome_of(comparisons: list[Comparison] | tuple[Comparison, ...]) -> str:
     """The worst outcome of several comparisons (``compare --by`` steps)."""
     found = {c.outcome() for c in comparisons}
-    return next((o for o in (REGRESSION, UNDECIDED) if o in found), CLEAN)
+    return next((o for o in (REGRESSION, UNDECIDED, INCOMPARABLE) if o in found), CLEAN)
 
 
 def compare_frames(
     baseline: pd.DataFrame,
     candidate: pd.DataFrame,
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
     labels: tuple[str, str] = ("baseline", "candidate"),
     allow_machine_change: bool = False,
     by: str = "",
@@ -186,7 +192,7 @@ def compare_frames(
             machines or versions, the sides come from different machines (unless
             ``allow_machine_change``), or the two share no configuration.
     """
-    policy = policy or Policy()
+    policy = policy or Criteria()
     for frame, label in ((baseline, labels[0]), (candidate, labels[1])):
         _check_columns(frame, label)
     context = drift.check_context(baseline, candidate, labels, allow_machine_change, by)
@@ -211,7 +217,7 @@ def compare_frames(
     return Comparison(
         baseline_label=labels[0],
         candidate_label=labels[1],
-        policy=policy,
+        criteria=policy,
         rows=rows,
         exact=_exact(baseline, candidate, rows),
         only_baseline=tuple(_ordered([k for k in sides_a if k not in sides_b])),
@@ -300,7 +306,7 @@ def version_key(value: object) -> tuple:
 def compare_by(
     frame: pd.DataFrame,
     column: str,
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
     allow_machine_change: bool = False,
 ) -> list[Comparison]:
     """Each value of ``column`` (e.g. ``jaxley_version``) against the one before it.

@@ -1,12 +1,12 @@
 """Is it the code or the machine? Context checks between two sets of benchmark rows.
 
 Rows record who measured them (:func:`snnbench.measure.machine.metadata`): the
-machine, the library versions, and the measuring policy (pinning, thread
+machine, the library versions, and the measuring conditions (pinning, thread
 variables). Before any verdict:
 
-- rows of *one side* must come from one machine, one policy and one set of
+- rows of *one side* must come from one machine, one set of measuring conditions and one set of
   library versions (pooling them would hide a change of context);
-- the two sides must come from one machine under one policy, or the caller must
+- the two sides must come from one machine under the same measuring conditions, or the caller must
   accept the difference explicitly;
 - library versions that differ between the sides are listed, so a reader sees
   what changed besides the code (it may be what is under test, e.g. jaxley).
@@ -27,8 +27,8 @@ from snnbench.errors import SnnbenchError
 
 #: Columns that name the machine: runs that differ here were measured on different hardware.
 MACHINE_COLUMNS = ("machine_id", "cpu_model")
-#: Columns of the measuring policy: how the benchmark process ran.
-POLICY_COLUMNS = (
+#: Columns of the measuring conditions: how the benchmark process ran.
+CONDITION_COLUMNS = (
     "pinned_cpu",
     "cpu_count",
     "xla_flags",
@@ -58,12 +58,12 @@ class Context:
 
     Attributes:
         machine: ``(column, baseline value, candidate value)`` for machine columns.
-        policy: the same for policy columns.
+        conditions: the same for the measuring-condition columns.
         versions: the same for library versions.
     """
 
     machine: tuple[tuple[str, str, str], ...] = ()
-    policy: tuple[tuple[str, str, str], ...] = ()
+    conditions: tuple[tuple[str, str, str], ...] = ()
     versions: tuple[tuple[str, str, str], ...] = ()
 
     def notes(self) -> tuple[str, ...]:
@@ -71,7 +71,7 @@ class Context:
         out = []
         for title, items in (
             ("different machines (compared anyway, as asked)", self.machine),
-            ("different measuring policy (compared anyway, as asked)", self.policy),
+            ("different measuring conditions (compared anyway, as asked)", self.conditions),
             ("differs besides the code", self.versions),
         ):
             if items:
@@ -122,7 +122,7 @@ def check_context(
     allow_machine_change: bool = False,
     by: str = "",
 ) -> Context:
-    """Refuse mixed sides and (unless allowed) a change of machine or policy.
+    """Refuse mixed sides and (unless allowed) a change of machine or measuring conditions.
 
     ``by`` names a column whose values are *meant* to differ (``compare --by``).
 
@@ -132,19 +132,19 @@ def check_context(
             ``allow_machine_change`` is false.
     """
     for frame, label in ((baseline, labels[0]), (candidate, labels[1])):
-        _mixed(frame, label, (*MACHINE_COLUMNS, *POLICY_COLUMNS, *UNMIXABLE_VERSIONS), by)
+        _mixed(frame, label, (*MACHINE_COLUMNS, *CONDITION_COLUMNS, *UNMIXABLE_VERSIONS), by)
     machine = _differences(baseline, candidate, MACHINE_COLUMNS, by)
-    policy = _differences(baseline, candidate, POLICY_COLUMNS, by)
-    if (machine or policy) and not allow_machine_change:
-        column, a, b = (machine or policy)[0]
-        kind = "another machine" if machine else "another measuring policy"
+    conditions = _differences(baseline, candidate, CONDITION_COLUMNS, by)
+    if (machine or conditions) and not allow_machine_change:
+        column, a, b = (machine or conditions)[0]
+        kind = "on another machine" if machine else "under other measuring conditions"
         raise SnnbenchError(
-            f"`{labels[1]}` was measured on {kind} than `{labels[0]}` ({column} {a} vs {b}); "
+            f"`{labels[1]}` was measured {kind} than `{labels[0]}` ({column} {a} vs {b}); "
             "timings from different machines or settings are not comparable: rerun both on one "
             "machine (snnbench ab), or pass --allow-machine-change to compare anyway.",
             argument="allow_machine_change",
         )
-    return Context(machine, policy, _differences(baseline, candidate, VERSION_COLUMNS, by))
+    return Context(machine, conditions, _differences(baseline, candidate, VERSION_COLUMNS, by))
 
 
 def yardstick_drift(

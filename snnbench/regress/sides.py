@@ -1,9 +1,10 @@
 """One configuration's measurements on one side of a comparison, read from table rows.
 
-Each table row is one *run* of a configuration: the per-call samples of one
+Each table row is one *repeat* of a configuration: the per-call samples of one
 measurement (wall time, and process CPU time when recorded), the yardstick
-measured next to it, and -- for interleaved A/B rounds -- the job and round it
-belongs to, so that the rounds of the two sides can be paired.
+measured next to it, and -- for interleaved A/B rounds -- the job, round and
+worker process it belongs to, so that the rounds of the two sides can be paired
+and grouped by the pair of processes that measured them.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ def _text(value: object) -> str:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One measurement of one configuration.
+class Repeat:
+    """One measurement of one configuration (one table row).
 
     Attributes:
         wall_s / cpu_s: per-call seconds (``cpu_s`` empty when not recorded).
         pinned_cpu: the core the process was pinned to ("" when it was not).
-        yardstick_wall_s: the yardstick's wall seconds next to this run, if recorded.
+        yardstick_wall_s: the yardstick's wall seconds next to this repeat, if recorded.
         pair_key: ``(A/B job, round)`` for interleaved rounds, else ``None``.
+        process_key: ``(A/B job, process pair)`` for interleaved rounds, else ``None``.
     """
 
     wall_s: tuple[float, ...]
@@ -67,6 +69,7 @@ class Run:
     pinned_cpu: str = ""
     yardstick_wall_s: float | None = None
     pair_key: tuple[str, int] | None = None
+    process_key: tuple[str, int] | None = None
 
     def samples(self, metric: str) -> tuple[float, ...]:
         return self.cpu_s if metric == "cpu" else self.wall_s
@@ -77,26 +80,26 @@ class Run:
 
 @dataclass(frozen=True)
 class Side:
-    """One configuration on one side: its runs, or why it has none to compare.
+    """One configuration on one side: its repeats, or why it has none to compare.
 
     Attributes:
-        runs: the runs that finished (all of them, when ``problem`` is empty).
+        repeats: the repeats that finished (all of them, when ``problem`` is empty).
         n_rows: how many rows the table held for it (finished or not).
-        problem: why it is not comparable ("" when every run was ok).
+        problem: why it is not comparable ("" when every repeat was ok).
         ok: whether every row was ok (a skipped or failed row makes it False).
     """
 
-    runs: tuple[Run, ...]
+    repeats: tuple[Repeat, ...]
     n_rows: int
     problem: str = ""
     ok: bool = True
 
     def has(self, metric: str) -> bool:
-        """Whether every run recorded ``metric``."""
-        return bool(self.runs) and all(r.samples(metric) for r in self.runs)
+        """Whether every repeat recorded ``metric``."""
+        return bool(self.repeats) and all(r.samples(metric) for r in self.repeats)
 
     def samples(self, metric: str) -> tuple[float, ...]:
-        return tuple(s for r in self.runs for s in r.samples(metric))
+        return tuple(s for r in self.repeats for s in r.samples(metric))
 
     def median_s(self, metric: str = "wall") -> float | None:
         samples = self.samples(metric)
@@ -104,19 +107,19 @@ class Side:
 
     @property
     def pinned(self) -> bool:
-        return bool(self.runs) and all(r.pinned_cpu for r in self.runs)
+        return bool(self.repeats) and all(r.pinned_cpu for r in self.repeats)
 
     @property
     def yardsticks_s(self) -> tuple[float, ...]:
-        return tuple(r.yardstick_wall_s for r in self.runs if r.yardstick_wall_s is not None)
+        return tuple(r.yardstick_wall_s for r in self.repeats if r.yardstick_wall_s is not None)
 
     @property
     def pair_keys(self) -> set[tuple[str, int]]:
-        return {r.pair_key for r in self.runs if r.pair_key is not None}
+        return {r.pair_key for r in self.repeats if r.pair_key is not None}
 
     @property
     def paired(self) -> bool:
-        return bool(self.runs) and all(r.pair_key is not None for r in self.runs)
+        return bool(self.repeats) and all(r.pair_key is not None for r in self.repeats)
 
 
 def spec_of(row: Mapping) -> CaseSpec:
@@ -147,37 +150,39 @@ def spec_of(row: Mapping) -> CaseSpec:
     )
 
 
-def run_of(row: Mapping) -> Run:
-    """The run a finished table row holds."""
+def repeat_of(row: Mapping) -> Repeat:
+    """The repeat a finished table row holds."""
     job, round_ = _text(row.get("ab_job")), _index(row.get("ab_round"))
-    return Run(
+    process = _index(row.get("ab_process"))
+    return Repeat(
         wall_s=_samples(row["samples_json"]),
         cpu_s=_samples(row.get("cpu_samples_json")),
         pinned_cpu=_text(row.get("pinned_cpu")),
         yardstick_wall_s=_number(row.get("yardstick_wall_s")),
         pair_key=(job, round_) if job and round_ is not None else None,
+        process_key=(job, process) if job and process is not None else None,
     )
 
 
 def side_of(rows: list[Mapping]) -> Side:
-    """A side from all rows of one configuration (several runs are pooled)."""
+    """A side from all rows of one configuration (several repeats are pooled)."""
     problems = []
-    runs = []
+    repeats = []
     for row in rows:
         if row["status"] != "ok":
             reason = row.get("reason")
             reason = reason if isinstance(reason, str) and reason else "no reason given"
             problems.append(f"{row['status']}: {reason}")
             continue
-        run = run_of(row)
-        if run.wall_s:
-            runs.append(run)
+        repeat = repeat_of(row)
+        if repeat.wall_s:
+            repeats.append(repeat)
     if problems:
-        prefix = f"{len(problems)} of {len(rows)} runs " if len(rows) > 1 else ""
-        return Side(tuple(runs), len(rows), prefix + problems[0], ok=False)
-    if not runs:
+        prefix = f"{len(problems)} of {len(rows)} repeats " if len(rows) > 1 else ""
+        return Side(tuple(repeats), len(rows), prefix + problems[0], ok=False)
+    if not repeats:
         return Side((), len(rows), "ok but without samples", ok=False)
-    return Side(tuple(runs), len(rows))
+    return Side(tuple(repeats), len(rows))
 
 
 def sides_of(frame: pd.DataFrame) -> dict[CaseSpec, Side]:

@@ -122,6 +122,37 @@ def paired_log_ratio(baseline: Sequence[float], candidate: Sequence[float]) -> L
     )
 
 
+def process_log_ratio(
+    baseline: Sequence[float], candidate: Sequence[float], processes: Sequence[object]
+) -> LogRatio:
+    """Paired rounds grouped by the pair of worker processes that measured them.
+
+    Each process carries its own speed offset (about 1 % between quiet processes
+    of the same code), which the rounds inside one process share and cannot
+    average away. So the unit is the process pair: ``d_p`` is the mean of
+    ``log(candidate_i / baseline_i)`` over the rounds of pair ``p``, and the
+    estimate is the mean of the ``d_p`` with a t interval on ``P - 1`` degrees of
+    freedom (``P`` pairs). With one round per pair this is :func:`paired_log_ratio`.
+    """
+    a, b = _logs(baseline, "baseline"), _logs(candidate, "candidate")
+    if not a.size == b.size == len(processes):
+        raise ValueError(
+            f"process pairs need equal counts; got {a.size}, {b.size} and {len(processes)}"
+        )
+    d = b - a
+    groups: dict[object, list[float]] = {}
+    for key, value in zip(processes, d, strict=True):
+        groups.setdefault(key, []).append(float(value))
+    means = np.array([np.mean(v) for v in groups.values()])
+    n = means.size
+    design = "process pairs"
+    if n < 2:
+        return LogRatio(float(means.mean()), math.inf, 0.0, n, n, design)
+    return LogRatio(
+        float(means.mean()), float(means.std(ddof=1) / math.sqrt(n)), n - 1.0, n, n, design
+    )
+
+
 def welch_log_ratio(
     baseline: Sequence[float], candidate: Sequence[float], design: str = "runs"
 ) -> LogRatio:

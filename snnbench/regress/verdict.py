@@ -11,7 +11,8 @@ Then, across every row of the job (``m`` rows, alpha spent at this look):
   ``[1 / (1 + threshold), 1 + threshold]``: a change as large as the threshold
   is ruled out;
 - **inconclusive**: everything else, with the smallest change this data could
-  have caught; also when separate runs disagree on the machine's speed
+  have caught; also when CPU time decided and wall time alone moved beyond the
+  threshold (a wall-only slowdown is never "no change"); also when separate runs disagree on the machine's speed
   (the yardstick, :func:`snnbench.regress.drift.yardstick_drift`);
 - **not comparable**: a side failed, was skipped, or lacks the metric.
 """
@@ -40,11 +41,13 @@ def _percentage(value: object) -> bool:
 
 
 @dataclass(frozen=True)
-class Policy:
+class Criteria:
     """When a difference counts.
 
     Attributes:
-        threshold_pct: a change smaller than this (percent) is never a verdict.
+        threshold_pct: a change smaller than this (percent) is never called slower
+            or faster; near it, a row whose interval straddles it is inconclusive,
+            not "no change" (so "never a verdict" is not what it means).
         phase_threshold_pct: per-phase overrides, ``(phase, percent)`` pairs.
         alpha: family-wise false-alarm rate of one job (all rows together).
         metric: "cpu" (per-call process CPU time), "wall", or "auto": CPU time
@@ -105,7 +108,7 @@ class Verdict:
         p_value / p_holm: the raw and the Holm-adjusted two-sided p-value.
         detectable_pct: for inconclusive rows, the smallest slowdown (percent)
             this data would have caught with the policy's power.
-        design: the unit of replication ("paired rounds", "runs", "samples").
+        design: the unit of replication ("process pairs", "paired rounds", "runs", "samples").
         other_ratio: the other metric's estimate, shown next to it.
         detail: the reason in words.
     """
@@ -139,15 +142,25 @@ def choose_metric(a: Side, b: Side, wanted: str, platform: str) -> tuple[str, st
 
 
 def estimate(a: Side, b: Side, metric: str) -> stats.LogRatio:
-    """The log ratio from the best unit both sides hold: paired rounds, runs, samples."""
+    """The log ratio from the best unit both sides hold.
+
+    Interleaved rounds measured in several worker processes: the process pair is
+    the unit (:func:`snnbench.regress.stats.process_log_ratio`); interleaved rounds
+    of one process pair only: paired rounds; else separate runs, else samples.
+    """
     shared = sorted(a.pair_keys & b.pair_keys)
     if a.paired and b.paired and len(shared) >= 2:
-        by_a = {r.pair_key: r.median(metric) for r in a.runs}
-        by_b = {r.pair_key: r.median(metric) for r in b.runs}
-        return stats.paired_log_ratio([by_a[k] for k in shared], [by_b[k] for k in shared])
-    if len(a.runs) >= 2 and len(b.runs) >= 2:
+        by_a = {r.pair_key: r for r in a.repeats}
+        by_b = {r.pair_key: r for r in b.repeats}
+        base = [by_a[k].median(metric) for k in shared]
+        cand = [by_b[k].median(metric) for k in shared]
+        processes = [by_a[k].process_key for k in shared]
+        if all(p is not None for p in processes) and len(set(processes)) >= 2:
+            return stats.process_log_ratio(base, cand, processes)
+        return stats.paired_log_ratio(base, cand)
+    if len(a.repeats) >= 2 and len(b.repeats) >= 2:
         return stats.welch_log_ratio(
-            [r.median(metric) for r in a.runs], [r.median(metric) for r in b.runs], "runs"
+            [r.median(metric) for r in a.repeats], [r.median(metric) for r in b.repeats], "runs"
         )
     return stats.welch_log_ratio(a.samples(metric), b.samples(metric), "samples")
 
@@ -160,10 +173,11 @@ class _Pending:
     estimate: stats.LogRatio
     other: float | None
     drift: str
+    wall: stats.LogRatio | None = None
 
 
 def _pending(
-    a: Side, b: Side, platform: str, policy: Policy, yardsticks: tuple
+    a: Side, b: Side, platform: str, policy: Criteria, yardsticks: tuple
 ) -> _Pending | Verdict:
     if a.problem or b.problem:
         if a.problem == b.problem:
@@ -179,20 +193,22 @@ def _pending(
         return Verdict(NOT_COMPARABLE, detail=why)
     found = estimate(a, b, metric)
     other_metric = "wall" if metric == "cpu" else "cpu"
-    other = None
+    other = wall = None
     if a.has(other_metric) and b.has(other_metric):
-        other = estimate(a, b, other_metric).ratio
+        other_estimate = estimate(a, b, other_metric)
+        other = other_estimate.ratio
+        wall = other_estimate if other_metric == "wall" else None
     drift = ""
-    if found.design != "paired rounds":
+    if found.design not in ("paired rounds", "process pairs"):  # interleaved: drift cancels
         drift = machine_drift(
             a.yardsticks_s, b.yardsticks_s, *yardsticks, policy.drift_tolerance_pct / 100
         )
-    return _Pending(metric, found, other, drift)
+    return _Pending(metric, found, other, drift, wall)
 
 
 def judge_rows(
     rows: list[tuple[str, str, Side, Side]],
-    policy: Policy | None = None,
+    policy: Criteria | None = None,
     yardsticks: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
 ) -> list[Verdict]:
     """Verdicts for one job's rows, each ``(phase, platform, baseline, candidate)``.
@@ -201,7 +217,7 @@ def judge_rows(
     intervals run over every row that has an estimate. ``yardsticks`` holds every
     yardstick of each side (all rows), for the drift check of separate runs.
     """
-    policy = policy or Policy()
+    policy = policy or Criteria()
     pending = [_pending(a, b, platform, policy, yardsticks) for _, platform, a, b in rows]
     estimated = [p for p in pending if isinstance(p, _Pending)]
     m = max(1, len(estimated))
@@ -217,7 +233,7 @@ def judge_rows(
 
 
 def _decide(
-    row: _Pending, p_holm: float, threshold: float, alpha: float, m: int, policy: Policy
+    row: _Pending, p_holm: float, threshold: float, alpha: float, m: int, policy: Criteria
 ) -> Verdict:
     est = row.estimate
     low, high = est.interval(alpha / m)
@@ -247,6 +263,16 @@ def _decide(
     significant = p_holm < alpha
     if significant and est.ratio > 1.0 + threshold:
         return Verdict(SLOWER, **found, detail=f"{change}, beyond {limit}")
+    wall = row.wall
+    if wall is not None and wall.testable and wall.ratio > 1.0 + threshold:
+        # CPU time decided, but a slowdown in wall time alone (waiting, a host
+        # callback, lost parallelism) is something users pay for: never "no change".
+        return Verdict(
+            INCONCLUSIVE,
+            **found,
+            detail=f"{change} in CPU time, but wall time {(wall.ratio - 1) * 100:+.1f} %, "
+            f"beyond {limit}: slower (wall) unless the machine's load explains it",
+        )
     if significant and est.ratio < 1.0 / (1.0 + threshold):
         return Verdict(FASTER, **found, detail=f"{change}, beyond {limit}")
     if low >= 1.0 / (1.0 + threshold) and high <= 1.0 + threshold:

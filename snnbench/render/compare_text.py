@@ -57,7 +57,7 @@ def _display_order(comparison: Comparison) -> list[RowComparison]:
 
 
 def _confidence(comparison: Comparison) -> str:
-    return f"{(1 - comparison.policy.spent_alpha) * 100:.4g} %"
+    return f"{(1 - comparison.criteria.spent_alpha) * 100:.4g} %"
 
 
 def timing_rows(comparison: Comparison, marks: dict[str, str]) -> list[dict[str, str]]:
@@ -94,7 +94,7 @@ def headline(comparison: Comparison) -> str:
 
 def rule(comparison: Comparison) -> str:
     """The decision rule in words, with the thresholds, alpha and metrics in force."""
-    p = comparison.policy
+    p = comparison.criteria
     overrides = ", ".join(f"{phase}: {pct:g} %" for phase, pct in p.phase_threshold_pct)
     look = f" (look {p.look} of a sequential A/B job: its share of {p.alpha:g})" if p.look else ""
     used = ", ".join(
@@ -256,10 +256,10 @@ def to_csv(comparisons: Sequence[Comparison]) -> str:
                     "other_metric_ratio": v.other_ratio,
                     "p_value": v.p_value,
                     "p_holm": v.p_holm,
-                    "confidence": 1 - comparison.policy.spent_alpha,
+                    "confidence": 1 - comparison.criteria.spent_alpha,
                     "design": v.design,
-                    "n_baseline_runs": len(row.baseline.runs),
-                    "n_candidate_runs": len(row.candidate.runs),
+                    "n_baseline_runs": len(row.baseline.repeats),
+                    "n_candidate_runs": len(row.candidate.repeats),
                     "threshold_pct": row.threshold * 100,
                     "detectable_pct": v.detectable_pct,
                     "verdict": v.verdict,

@@ -188,7 +188,7 @@ def _run_job(job: JobPlan, config, matrix, options, sides, folder: Path, say):
 
 def _judged_by(result: ab.AbResult, options: ab.AbOptions, metric: str) -> Comparison:
     frames = [storage.load_results(result.folder / side) for side in ab.SIDES]
-    policy = replace(options.policy, metric=metric, look=result.looks)
+    policy = replace(options.criteria, metric=metric, look=result.looks)
     return compare_frames(frames[0], frames[1], policy, ("A", "B"))
 
 
@@ -203,8 +203,8 @@ def _write(folder, config, options, jobs: pd.DataFrame, rows: pd.DataFrame, star
     info = {
         "config": asdict(config),
         "ab_options": {
-            **{k: v for k, v in asdict(options).items() if k != "policy"},
-            "policy": asdict(options.policy),
+            **{k: v for k, v in asdict(options).items() if k != "criteria"},
+            "criteria": asdict(options.criteria),
         },
         "command": list(options.command),
         "wall_s": wall_s,
