@@ -257,11 +257,14 @@ def test_the_progress_bar_keeps_its_width_and_count_on_long_case_names(
     from snnbench.measure import runner
 
     journal = tmp_path / storage.JOURNAL
-    progress = runner._Progress(3, True, journal)
+    tail = storage.JournalTail(journal)  # the runner polls it before each advance
+    progress = runner._Progress(3, True, tail)
     name = "jaxley-grad_step-b1024-float64-cpu-dt0.00025-n_hidden4096-n_input1000-" * 2
     storage.append_jsonl(journal, {"event": "start", "case_id": name})
+    tail.poll()
     progress.advance(0)
     storage.append_jsonl(journal, {"event": "done", "row": {"case_id": name}})
+    tail.poll()
     progress.advance(1)
     progress.close()
     err = capsys.readouterr().err

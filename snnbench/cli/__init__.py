@@ -65,7 +65,7 @@ COMMANDS = {
     "bisect": (
         "bisect_commands",
         "add_bisect",
-        "the package group or the commit that made it slower",
+        "bisect: the package group or the commit that made it slower",
     ),
 }
 

@@ -162,7 +162,7 @@ class _Side:
     """One side's measurements: where its rows go, and how it measures."""
 
     def __init__(
-        self, env: Environment, folder: Path, job: str, options: AbOptions, measured_by: dict
+        self, env: Environment, folder: Path, job: str, options: AbOptions, measured_by: dict | None = None
     ):
         self.env, self.folder, self.job, self.options = env, folder, job, options
         folder.mkdir(parents=True, exist_ok=True)
@@ -170,7 +170,7 @@ class _Side:
         self.workers: dict[tuple[str, str], Worker] = {}
         # Who measures this side (its preflight, in its own environment and pinning):
         # a row its worker could not measure still carries its versions and policy.
-        self.measured_by = measured_by
+        self.measured_by = measured_by or {}
         #: Every row this side measured, held for judging (the journal is the file copy).
         self.rows: list[dict] = []
 
