@@ -34,7 +34,7 @@ def _cells(step: Step) -> tuple[str, ...]:
 def _plain_table(rows: list[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell, two spaces apart (no extra header padding)."""
     widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, rows)])
 
 
