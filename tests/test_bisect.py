@@ -3,6 +3,7 @@ and (slow) whole searches on environments built here."""
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -249,3 +250,197 @@ def test_bisect_needs_two_sides_and_says_which_flags():
     from snnbench.cli import main
 
     assert main(["bisect", "--a-spec", "jaxley==0.14.0"]) == 2
+
+
+# -- whole searches on real environments built here ----------------------------------------
+
+SLOW_STEP = """    def _body_fun(state, externals):
+        state = step_fn(state, all_params, externals, external_inds, delta_t)
+        burned = jax.lax.fori_loop(
+            0, 300, lambda _, y: jnp.tanh(0.9 * y + 0.3), state["v"] * 0.01
+        )
+        state = {**state, "v": jnp.where(burned > 2.0, burned, state["v"])}
+"""
+BODY = """    def _body_fun(state, externals):
+        state = step_fn(state, all_params, externals, external_inds, delta_t)
+"""
+#: Small enough for the suite: one row, the forward pass, few rounds, no pinning.
+REAL_FLAGS = [
+    "--backend",
+    "jaxley",
+    "--batch-size",
+    "2",
+    "--precision",
+    "float32",
+    "--device",
+    "cpu",
+    "--phases",
+    "forward",
+    "--pin-cpu",
+    "none",
+    "--rounds",
+    "4",
+    "--max-rounds",
+    "8",
+]
+
+
+def _git(repo, *args):
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+#: The real searches build a venv per revision and run an ab job per step: minutes, not
+#: seconds, on 2 cores, so they run only when asked for.
+real = pytest.mark.skipif(
+    not os.environ.get("SNNBENCH_REAL_BISECT"),
+    reason="a real bisect takes minutes (set SNNBENCH_REAL_BISECT=1 to run it)",
+)
+
+
+@pytest.fixture(scope="module")
+def jaxley_source(tmp_path_factory):
+    """jaxley 0.14.0's sdist, unpacked (skipped with the reason where pip cannot fetch it)."""
+    import subprocess
+    import sys
+    import tarfile
+
+    where = tmp_path_factory.mktemp("sdist")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "jaxley==0.14.0",
+            "-d",
+            str(where),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"pip cannot download the jaxley 0.14.0 sdist here: {done.stderr[-200:]}")
+    with tarfile.open(next(where.glob("jaxley-0.14.0.tar.gz"))) as tar:
+        tar.extractall(where, filter="data")
+    return where / "jaxley-0.14.0"
+
+
+@pytest.fixture(scope="module")
+def env_cache(tmp_path_factory):
+    """One cache of environments for every real search (a revision is built once)."""
+    return tmp_path_factory.mktemp("envs")
+
+
+@pytest.fixture(scope="module")
+def jaxley_repo(jaxley_source, tmp_path_factory):
+    """A git history on jaxley 0.14.0: harmless commits, one that does not install, one
+    that adds compiled work to every time step. Returns the repo and its commits."""
+    import shutil
+
+    repo = tmp_path_factory.mktemp("repo") / "jaxley"
+    shutil.copytree(jaxley_source, repo)
+    _git(repo, "init", "-q")
+    integrate = repo / "jaxley" / "integrate.py"
+    pyproject = repo / "pyproject.toml"
+    good_pyproject = pyproject.read_text()
+    edits = [
+        ("good", lambda: None),
+        ("docs: a note", lambda: (repo / "NOTE.md").write_text("a note\n")),
+        ("build: broken pyproject", lambda: pyproject.write_text("[project\nname =\n")),
+        ("build: fixed", lambda: pyproject.write_text(good_pyproject)),
+        (
+            "integrate: more work per step",
+            lambda: integrate.write_text(integrate.read_text().replace(BODY, SLOW_STEP)),
+        ),
+        ("docs: another note", lambda: (repo / "NOTE.md").write_text("another\n")),
+    ]
+    commits = []
+    for subject, edit in edits:
+        edit()
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", subject)
+        commits.append((_git(repo, "rev-parse", "HEAD"), subject))
+    assert SLOW_STEP in integrate.read_text()
+    return repo, commits
+
+
+@real
+def test_a_real_commit_bisect_names_the_slowing_commit_and_skips_the_broken_one(
+    jaxley_repo, env_cache, tmp_path, capsys
+):
+    from snnbench.cli import main
+
+    repo, commits = jaxley_repo
+    code = main(
+        [
+            "bisect",
+            "--repo",
+            str(repo),
+            "--name",
+            "jaxley",
+            "--good",
+            commits[0][0],
+            "--bad",
+            commits[-1][0],
+            "--envs",
+            str(env_cache),
+            "--out",
+            str(tmp_path),
+            *REAL_FLAGS,
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1, out + err[-3000:]
+    assert out.startswith(f"culprit (commit): {commits[4][0][:10]} integrate: more work per step")
+    folder = next((tmp_path / "bisect").rglob(bisect.JOURNAL)).parent
+    steps = [json.loads(line) for line in (folder / bisect.JOURNAL).read_text().splitlines()]
+    skipped = [s for s in steps if s["judgement"]["verdict"] == "skipped"]
+    assert [s["change"].split(" ", 1)[1] for s in skipped] == ["build: broken pyproject"]
+    assert "install" in skipped[0]["judgement"]["reason"]
+    assert (folder / "steps.csv").exists() and (folder / "steps.png").exists()
+
+
+@real
+def test_a_real_package_bisect_names_the_package_that_slows_the_task(
+    jaxley_repo, env_cache, tmp_path, capsys
+):
+    """Two environments that differ in a local jaxley (slowed) and in tabulate (harmless)."""
+    from snnbench.cli import main
+
+    repo, commits = jaxley_repo
+    fast, slow = tmp_path / "jaxley-fast", tmp_path / "jaxley-slow"
+    for folder, commit in ((fast, commits[3][0]), (slow, commits[4][0])):
+        _git(repo, "worktree", "add", "-q", "--detach", str(folder), commit)
+    code = main(
+        [
+            "bisect",
+            "--a-spec",
+            str(fast),
+            "--a-spec",
+            "tabulate==0.9.0",
+            "--b-spec",
+            str(slow),
+            "--b-spec",
+            "tabulate==0.10.0",
+            "--envs",
+            str(env_cache),
+            "--out",
+            str(tmp_path),
+            *REAL_FLAGS,
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1, out + err[-3000:]
+    assert out.startswith("culprit (package): jaxley 0.14.0 -> 0.14.0"), out
+    assert "tabulate 0.9.0 -> 0.10.0" in out and "no change" in out

@@ -511,6 +511,7 @@ def matrix_from_dict(data: dict) -> Matrix:
 
 def commit_range(repo: Path, good: str, bad: str) -> list[tuple[str, str]]:
     """``(hash, subject)`` from ``good`` (first) to ``bad`` (last), first-parent order."""
+    good_hash, bad_hash = envs.resolve_revision(repo, good), envs.resolve_revision(repo, bad)
     done = subprocess.run(
         [
             "git",
@@ -520,27 +521,27 @@ def commit_range(repo: Path, good: str, bad: str) -> list[tuple[str, str]]:
             "--first-parent",
             "--reverse",
             "--format=%H %s",
-            f"{good}^..{bad}",
+            f"{good_hash}..{bad_hash}",
         ],
         capture_output=True,
         text=True,
     )
-    if done.returncode != 0:
-        raise SnnbenchError(
-            f"`good`/`bad`: {good!r}..{bad!r} is not a range of {str(repo)!r}: "
-            f"{done.stderr.strip()[-200:]}",
-            argument="good",
-        )
-    commits = [
+    subject = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%s", good_hash],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    later = [
         tuple(line.split(" ", 1)) if " " in line else (line, "")
         for line in done.stdout.splitlines()
     ]
-    if len(commits) < 2 or not commits[0][0].startswith(envs.resolve_revision(repo, good)[:12]):
+    if done.returncode != 0 or not later or later[-1][0] != bad_hash:
         raise SnnbenchError(
-            f"`good` must be an ancestor of `bad` with commits between; got {good!r}, {bad!r}",
+            f"`good` must be an ancestor of `bad` (first parents); got {good!r}, {bad!r} in "
+            f"{str(repo)!r}",
             argument="good",
         )
-    return commits
+    return [(good_hash, subject), *later]
 
 
 def bisect_commits(
