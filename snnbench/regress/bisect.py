@@ -189,14 +189,15 @@ def judgement_of(comparison, rounds: int, folder: str) -> Judgement:
 def job_verdict(job: Path) -> tuple[dict, Judgement]:
     """An ``ab`` job folder's record (``ab.json``) and its rows judged again, as it judged."""
     from snnbench.regress.compare import compare_frames
-    from snnbench.regress.verdict import Policy
+    from snnbench.regress.verdict import Criteria
 
     path = Path(job) / storage.AB_JOB_INFO
     try:
         info = _read_json(path)
-        saved = dict(info["options"]["policy"])
+        options = info["options"]
+        saved = dict(options["criteria"] if "criteria" in options else options["policy"])
         saved["phase_threshold_pct"] = tuple(map(tuple, saved.get("phase_threshold_pct", ())))
-        policy = Policy(**{**saved, "look": info["looks"]})
+        criteria = Criteria(**{**saved, "look": info["looks"]})
         frames = [storage.load_results(Path(job) / side) for side in ab.SIDES]
     except (OSError, KeyError, TypeError, ValueError) as error:
         raise SnnbenchError(
@@ -204,7 +205,7 @@ def job_verdict(job: Path) -> tuple[dict, Judgement]:
             f"{error}",
             argument="job",
         ) from None
-    comparison = compare_frames(frames[0], frames[1], policy, ("A", "B"))
+    comparison = compare_frames(frames[0], frames[1], criteria, ("A", "B"))
     return info, judgement_of(comparison, int(info["rounds"]), str(job))
 
 
