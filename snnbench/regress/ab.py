@@ -20,8 +20,9 @@ in blocks of 4; after each block the rows are judged (:mod:`snnbench.regress.ver
 the k-th look spending alpha / 2**k), and the job stops once the outcome is
 clear (every row conclusive, or a regression), or the time budget or the round
 limit is reached; an inconclusive job gets one extension block first. A crashed
-case is measured once more in a fresh process before it counts as failed. Each side's rows (one per case and round, tagged with the
-round) go to ``<job>/A/`` and ``<job>/B/``; ``ab.json`` says what ran and why it stopped.
+case is measured once more in a fresh process before it counts as failed. Each
+side's rows (one per case and round, tagged with the round) go to ``<job>/A/``
+and ``<job>/B/``; ``ab.json`` says what ran and why it stopped.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 from snnbench.errors import expect
 from snnbench.measure import machine, runner, storage
 from snnbench.measure.matrix import Matrix
-from snnbench.measure.phases import Phase
+from snnbench.measure.phases import MATRIX_PHASES, Phase
 from snnbench.measure.records import CaseSpec, Measurement
 from snnbench.measure.worker import Worker, WorkerDied, supports_worker
 from snnbench.regress import envs
@@ -64,15 +65,7 @@ DEFAULT_MATRIX = Matrix(
     batch_sizes=(16,),
     precisions=("float32",),
     dts_ms=(1e-3,),
-    phases=(
-        Phase.BUILD,
-        Phase.FORWARD_TRACE_LOWER,
-        Phase.FORWARD_COMPILE,
-        Phase.FORWARD,
-        Phase.GRAD_TRACE_LOWER,
-        Phase.GRAD_COMPILE,
-        Phase.GRAD_STEP,
-    ),
+    phases=tuple(p for p in MATRIX_PHASES if p is not Phase.OVERHEAD),
     dt_batch_size=16,
 )
 
@@ -162,14 +155,19 @@ class _Side:
     """One side's measurements: where its rows go, and how it measures."""
 
     def __init__(
-        self, env: Environment, folder: Path, job: str, options: AbOptions, measured_by: dict | None = None
+        self,
+        env: Environment,
+        folder: Path,
+        job: str,
+        options: AbOptions,
+        measured_by: dict | None = None,
     ):
         self.env, self.folder, self.job, self.options = env, folder, job, options
         folder.mkdir(parents=True, exist_ok=True)
         self.journal = folder / storage.JOURNAL
         self.workers: dict[tuple[str, str], Worker] = {}
         # Who measures this side (its preflight, in its own environment and pinning):
-        # a row its worker could not measure still carries its versions and policy.
+        # a row its worker could not measure still carries its versions and conditions.
         self.measured_by = measured_by or {}
         #: Every row this side measured, held for judging (the journal is the file copy).
         self.rows: list[dict] = []

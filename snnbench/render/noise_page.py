@@ -25,13 +25,16 @@ def _level(slowdown: float) -> str:
     return "none (A vs A)" if slowdown == 0 else f"+{slowdown * 100:g} %"
 
 
-def rates_table(found: Sequence, metric: str = "deciding") -> str:
-    """Markdown: per slowdown and load condition, jobs that ended in a regression.
+#: The exit columns of the markdown table and their names in the terminal's.
+_SHORT_EXITS = {
+    "regression (exit 1)": "exit 1",
+    "inconclusive (exit 3)": "exit 3",
+    "no regression (exit 0)": "exit 0",
+}
 
-    ``found`` holds the noise study's ``Rate`` records; ``metric`` picks the job's own
-    outcome ("deciding") or the same jobs judged by "cpu" or "wall" time alone.
-    """
-    rows = [
+
+def _rate_rows(found: Sequence, metric: str) -> list[dict]:
+    return [
         {
             "injected": _level(r.slowdown),
             "load": r.condition,
@@ -45,29 +48,27 @@ def rates_table(found: Sequence, metric: str = "deciding") -> str:
         for r in found
         if r.metric == metric
     ]
+
+
+def rates_table(found: Sequence, metric: str = "deciding") -> str:
+    """Markdown: per slowdown and load condition, jobs that ended in a regression.
+
+    ``found`` holds the noise study's ``Rate`` records; ``metric`` picks the job's own
+    outcome ("deciding") or the same jobs judged by "cpu" or "wall" time alone.
+    """
+    rows = _rate_rows(found, metric)
     return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
 
 
 def terminal_rates(found: Sequence, metric: str = "deciding") -> str:
     """:func:`rates_table` as plain text that fits the terminal, its columns explained."""
-    rows = [
-        {
-            "injected": _level(r.slowdown),
-            "load": r.condition,
-            "exit 1": f"{r.flagged}/{r.jobs}",
-            "rate [95 % CI]": f"{r.rate * 100:.0f} % [{r.low * 100:.0f}, {r.high * 100:.0f}]",
-            "exit 3": str(r.inconclusive),
-            "exit 0": str(r.clean),
-            "counts as": r.kind,
-        }
-        for r in found
-        if r.metric == metric
-    ]
+    rows = pd.DataFrame(_rate_rows(found, metric)).drop(columns="jobs")
+    rows = rows.rename(columns={long: short for long, short in _SHORT_EXITS.items()})
     legend = (
         "Jobs per injected slowdown and load: exit 1 = regression found, 3 = inconclusive, "
         "0 = no regression; the rate is of exit 1, with its Clopper-Pearson interval."
     )
-    return terminal.wrap(legend) + "\n" + terminal.table(pd.DataFrame(rows), keys=2)
+    return terminal.wrap(legend) + "\n" + terminal.table(rows, keys=2)
 
 
 def injected_table(injected: pd.DataFrame) -> str:
