@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from snnbench.errors import expect
-from snnbench.measure import machine, runner, storage
+from snnbench.measure import machine, procgroup, runner, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.phases import MATRIX_PHASES, Phase
 from snnbench.measure.records import CaseSpec, Measurement
@@ -186,11 +186,9 @@ class _Side:
         storage.append_jsonl(self.journal, {"event": "done", "row": row})
 
     def variables(self, platform: str) -> dict[str, str]:
-        env = dict(os.environ, **dict(self.env.variables))
-        env.pop("PYTHONPATH", None)  # the environment imports its own packages
-        if platform == "cpu":
-            env["JAX_PLATFORMS"] = "cpu"
-        return env
+        return procgroup.child_env(
+            platform, python=str(self.env.python), extra=dict(self.env.variables)
+        )
 
     def measure_case(self, case: CaseSpec, round_index: int) -> None:
         """One measurement of ``case`` by this side's worker; a crash is retried once.

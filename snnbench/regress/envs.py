@@ -391,10 +391,9 @@ def preflight(
         SnnbenchError: naming the side and the last line of its error (an
             ImportError, say) before any round is measured.
     """
-    from snnbench.measure import machine
+    from snnbench.measure import machine, procgroup
 
-    variables = dict(os.environ, **dict(env.variables), JAX_PLATFORMS="cpu")
-    variables.pop("PYTHONPATH", None)
+    variables = procgroup.child_env("cpu", python=str(env.python), extra=dict(env.variables))
     code = _PREFLIGHT_RUN if full else _PREFLIGHT_IMPORT
     command = [str(env.python), "-c", code, ",".join(backends)]
     process = subprocess.Popen(
