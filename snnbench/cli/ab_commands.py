@@ -118,6 +118,7 @@ def _run_ab(args: argparse.Namespace) -> int:
     from snnbench.measure import runner, storage
     from snnbench.regress import ab, envs
     from snnbench.render import compare_text as compare_render
+    from snnbench.render import terminal
 
     matrix = matrix_from_args(args, runner.probe_platforms(), ab.DEFAULT_MATRIX)
     options = ab_options(args, tuple(args.allow_difference or ()))
@@ -136,7 +137,7 @@ def _run_ab(args: argparse.Namespace) -> int:
     print(compare_render.render_text(result.comparison), end="")
     print(
         f"\n{result.rounds} rounds per side ({result.grain} by {result.grain}), "
-        f"{result.elapsed_s / 60:.1f} min; stopped: {result.stopped} -> {result.folder}"
+        f"{result.elapsed_s / 60:.1f} min; stopped: {result.stopped} -> {terminal.shown_path(result.folder)}"
     )
     write_outputs(args, markdown, csv_text)
     return exit_code([result.comparison], args.fail_on_exact, args.on_inconclusive)
@@ -197,7 +198,7 @@ def _run_noise_study(args: argparse.Namespace) -> int:
 
     from snnbench.measure import runner, storage
     from snnbench.regress import ab
-    from snnbench.render import noise_page
+    from snnbench.render import noise_page, terminal
     from snnbench.studies import noise_study
 
     matrix = matrix_from_args(args, runner.probe_platforms(), ab.DEFAULT_MATRIX)
@@ -220,5 +221,7 @@ def _run_noise_study(args: argparse.Namespace) -> int:
         progress=None if args.no_progress else _say,
     )
     print(noise_page.terminal_rates(study.rates))
-    print(f"\n{len(study.jobs)} jobs in {study.wall_s / 60:.0f} min -> {study.folder}")
+    print(
+        f"\n{len(study.jobs)} jobs in {study.wall_s / 60:.0f} min -> {terminal.shown_path(study.folder)}"
+    )
     return 0

@@ -315,8 +315,10 @@ def print_summary(frame, run_dir, seconds: float, shard_info: dict | None = None
     print("\n" + terminal.wrap(bench_summary.quality_summary(frame)))
     if bench_summary.matmul_line(frame):
         print(terminal.wrap(bench_summary.matmul_line(frame)))
-    print(terminal.wrap(f"\n{len(frame)} rows in {seconds:.0f} s -> {run_dir}"))
-    print(terminal.wrap(f"Every phase, per row: {run_dir / 'summary.md'}"))
+    print(
+        terminal.wrap(f"\n{len(frame)} rows in {seconds:.0f} s -> {terminal.shown_path(run_dir)}")
+    )
+    print(terminal.wrap(f"Every phase, per row: {terminal.shown_path(run_dir / 'summary.md')}"))
     if shard_info:
         print(
             terminal.wrap(
@@ -334,6 +336,7 @@ def _run_distributed(args: argparse.Namespace) -> int:
 
     from snnbench.errors import SnnbenchError
     from snnbench.measure import distributed, runner, storage
+    from snnbench.render import terminal
 
     if args.processes != 1 or args.shard:
         raise SnnbenchError(
@@ -353,7 +356,7 @@ def _run_distributed(args: argparse.Namespace) -> int:
     )
     run_dir = distributed.run_as_job_member(matrix, options)
     if run_dir is not None:
-        print(f"{processes} processes, {devices} devices -> {run_dir}")
+        print(f"{processes} processes, {devices} devices -> {terminal.shown_path(run_dir)}")
     return 0
 
 

@@ -56,7 +56,7 @@ def _run_bisect(args: argparse.Namespace) -> int:
     from snnbench.measure import runner, storage
     from snnbench.regress import bisect, envs
     from snnbench.regress.ab import DEFAULT_MATRIX
-    from snnbench.render import bisect_text
+    from snnbench.render import bisect_text, terminal
     from snnbench.render.plots import save_png
 
     repo, env_root = Path(args.repo), Path(args.envs)
@@ -111,5 +111,5 @@ def _run_bisect(args: argparse.Namespace) -> int:
     storage.atomic_write_text(folder / "steps.csv", bisect_text.to_csv(result))
     save_png(bisect_text.steps_figure(result), folder / "steps.png")
     print(bisect_text.render_text(result), end="")
-    print(f"\n{len(result.steps)} steps -> {folder}")
+    print(f"\n{len(result.steps)} steps -> {terminal.shown_path(folder)}")
     return EXIT_CODES[result.outcome]

@@ -148,10 +148,18 @@ def print_tradeoffs(result, budget, seconds: float) -> None:
     verdict = verdict.replace("**", "").replace("(see below)", "(see summary.md)")
     print("\n" + terminal.wrap(verdict))
     timing = str(result.frame["bench_run_id"].iloc[0]) if "bench_run_id" in result.frame else ""
-    print(terminal.wrap(f"\n{len(result.frame)} points in {seconds:.0f} s -> {result.run_dir}"))
-    print(terminal.wrap(f"Every column and the evidence: {result.run_dir / 'summary.md'}"))
+    print(
+        terminal.wrap(
+            f"\n{len(result.frame)} points in {seconds:.0f} s -> {terminal.shown_path(result.run_dir)}"
+        )
+    )
+    print(
+        terminal.wrap(
+            f"Every column and the evidence: {terminal.shown_path(result.run_dir / 'summary.md')}"
+        )
+    )
     if timing.startswith(TIMING + "/"):
-        print(terminal.wrap(f"Its timing run: {result.run_dir / timing}"))
+        print(terminal.wrap(f"Its timing run: {terminal.shown_path(result.run_dir / timing)}"))
 
 
 def _grid_and_budget(args: argparse.Namespace):
@@ -292,7 +300,9 @@ def print_profile(run_dir, seconds: float) -> None:
         snn=table("snn_metrics"),
     )
     print(profile_page.terminal_summary(tables))
-    print(terminal.wrap(f"\nprofile written in {seconds:.0f} s -> {run_dir}"))
+    print(terminal.wrap(f"\nprofile written in {seconds:.0f} s -> {terminal.shown_path(run_dir)}"))
     print(
-        terminal.wrap(f"Every table (XLA analyses, top ops, spike rates): {run_dir / 'summary.md'}")
+        terminal.wrap(
+            f"Every table (XLA analyses, top ops, spike rates): {terminal.shown_path(run_dir / 'summary.md')}"
+        )
     )

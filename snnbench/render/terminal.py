@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 
@@ -75,6 +76,16 @@ def _too_wide(frame: pd.DataFrame) -> bool:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown_path(path: os.PathLike | str) -> str:
+    """``path`` as a user types it: relative to the working folder when it lies under it
+    (a deep absolute path would not fit a line), else as given."""
+    given = Path(path)
+    try:
+        return str(given.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(given)
 
 
 def widest_line(text: str) -> int:
