@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ class Point:
 
     name: str
     requirements: tuple[str, ...]
-    commit: str = "HEAD"
+    commit: str = ""  # "" -> the campaign's --commit
 
 
 def _jax_point(version: str) -> Point:
@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "results" / "history"))
     parser.add_argument("--envs", default=str(REPO / ".snnbench-envs" / "history"))
     parser.add_argument("--points", help="comma-separated point names (default: all not done)")
+    parser.add_argument(
+        "--commit", default="HEAD", help="snnbench commit of the release points (default HEAD)"
+    )
     parser.add_argument("--list", action="store_true", help="list the points and their state")
     parser.add_argument(
         "--prepare", action="store_true", help="only build the environments (no measuring)"
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--points: expected names from --list; got {', '.join(unknown)}")
     for point in POINTS:
+        point = replace(point, commit=point.commit or args.commit)
         state = done.get(point.name, {}).get("status", "to do")
         if args.list:
             print(f"{point.name:20} {state:9} {' '.join(point.requirements)} @ {point.commit}")

@@ -175,15 +175,24 @@ def judgement_of(comparison, rounds: int, folder: str) -> Judgement:
         for r in comparison.rows
     )
     verdicts = {r.verdict for r in rows}
+    # A bisect asks only "slower or not": a row left undecided between "faster" and
+    # "no change" (its whole interval below the slower threshold) has answered it.
+    undecided = [r for r in comparison.rows if _may_be_slower(r)]
     if comparison.regressions or comparison.lost or comparison.only_baseline:
         verdict = SLOWER
-    elif INCONCLUSIVE in verdicts:
+    elif undecided:
         verdict = INCONCLUSIVE
     elif FASTER in verdicts:
         verdict = FASTER
     else:
         verdict = NO_CHANGE
     return Judgement(verdict, rows, rounds, folder)
+
+
+def _may_be_slower(row) -> bool:
+    """Whether an inconclusive row's interval still reaches past its slower threshold."""
+    high = row.verdict.ratio_high
+    return row.verdict.verdict == INCONCLUSIVE and (high is None or high > 1.0 + row.threshold)
 
 
 def job_verdict(job: Path) -> tuple[dict, Judgement]:
