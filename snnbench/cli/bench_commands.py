@@ -54,7 +54,8 @@ def add_matrix_axes(p, base=None) -> None:
     p.add_argument(
         "--backend",
         type=csv_list(str),
-        help=f"backends (default: {listed(quick.backends)})",
+        help=f"backends (default: {listed(quick.backends)}); jaxley_hh adds the HH canary, "
+        "a 20-cell network that shows XLA runtime overhead (not the reference task)",
     )
     p.add_argument(
         "--batch-size",

@@ -11,7 +11,7 @@ from snnbench.measure.phases import MATRIX_PHASES, Phase
 from snnbench.measure.records import OVERHEAD_BACKEND, PLATFORMS, SCALINGS, CaseSpec
 from snnbench.precision import PRECISIONS
 from snnbench.task.config import TaskConfig
-from snnbench.task.model import BACKENDS
+from snnbench.task.model import ALL_BACKENDS, BACKENDS
 from snnbench.task.parallel import FORMULATIONS
 
 _TUTORIAL = TaskConfig()
@@ -62,7 +62,7 @@ class Matrix:
     staging_at_every_batch: bool = True
 
     def __post_init__(self) -> None:
-        _check_axis("backends", self.backends, BACKENDS)
+        _check_axis("backends", self.backends, ALL_BACKENDS)
         _check_axis("precisions", self.precisions, PRECISIONS)
         _check_axis("platforms", self.platforms, PLATFORMS)
         phases = tuple(Phase.parse(p, "phases") for p in self.phases)

@@ -16,7 +16,7 @@ from snnbench.measure.phases import Phase
 from snnbench.measure.summary import Summary, summarize
 from snnbench.precision import PRECISIONS
 from snnbench.task.config import TaskConfig
-from snnbench.task.model import BACKENDS
+from snnbench.task.model import ALL_BACKENDS
 from snnbench.task.parallel import FORMULATIONS
 
 #: Bump when a column changes meaning or disappears; see storage.read_table.
@@ -127,7 +127,7 @@ class CaseSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase.parse(self.phase))
-        backends = (*BACKENDS, OVERHEAD_BACKEND)
+        backends = (*ALL_BACKENDS, OVERHEAD_BACKEND)
         expect(self.backend in backends, "backend", f"one of {', '.join(backends)}", self.backend)
         expect(
             isinstance(self.batch_size, int) and self.batch_size > 0,

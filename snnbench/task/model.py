@@ -22,7 +22,12 @@ from snnbench.task import dense
 from snnbench.task.config import TaskConfig
 from snnbench.task.data import TaskData, make_data
 
+#: The reference task's backends: its jaxley network and the plain-JAX twin.
 BACKENDS = ("jaxley", "dense")
+#: A workload beside the task (:mod:`snnbench.task.hh_canary`), measured on request.
+CANARY = "jaxley_hh"
+#: Everything a case may measure.
+ALL_BACKENDS = (*BACKENDS, CANARY)
 Params = list[dict[str, jax.Array]]
 
 
@@ -198,9 +203,9 @@ def effective_matmul_precision(
     compute_capability: str | float | None = None,
     tf32_override: str = "",
 ) -> str:
-    """The arithmetic ``backend``'s matmuls run in: "none" for jaxley (its programs
-    hold no ``dot_general``), else :func:`snnbench.task.dense.effective_matmul_precision`."""
-    if backend == "jaxley":
+    """The arithmetic ``backend``'s matmuls run in: "none" for the jaxley networks (their
+    programs hold no ``dot_general``), else :func:`snnbench.task.dense.effective_matmul_precision`."""
+    if backend != "dense":
         return "none"
     return dense.effective_matmul_precision(config, platform, compute_capability, tf32_override)
 
@@ -211,11 +216,12 @@ def make_task(
     data: TaskData | None = None,
     device: jax.Device | None = None,
 ) -> Task:
-    """Build the reference task on ``backend`` ("jaxley" or "dense").
+    """Build the reference task on ``backend`` ("jaxley" or "dense"), or the HH canary.
 
     Args:
         config: the task; defaults to the tutorial's.
-        backend: "jaxley" (the network built with jaxley) or "dense" (the plain-JAX twin).
+        backend: "jaxley" (the network built with jaxley), "dense" (the plain-JAX twin),
+            or "jaxley_hh" (:mod:`snnbench.task.hh_canary`, not the reference task).
         data: arrays to use instead of the tutorial's draw for ``config`` (e.g. inputs
             resampled to another dt); their dtype must match ``config.precision``.
         device: where the task's arrays live and its programs run. The data draw and
@@ -229,8 +235,12 @@ def make_task(
     """
     config = TaskConfig() if config is None else config
     expect(isinstance(config, TaskConfig), "config", "a snnbench.TaskConfig", type(config).__name__)
-    expect(backend in BACKENDS, "backend", f"one of {BACKENDS}", backend)
+    expect(backend in ALL_BACKENDS, "backend", f"one of {ALL_BACKENDS}", backend)
     require_precision(config.precision, "make_task(config)")
+    if backend == CANARY:
+        from snnbench.task import hh_canary
+
+        hh_canary.check_config(config)
     if device is None:
         return _make_task(config, backend, data)
     with jax.default_device(jax.devices("cpu")[0]):
@@ -243,8 +253,18 @@ def _make_task(config: TaskConfig, backend: str, data: TaskData | None) -> Task:
     if backend == "dense":
         params = [{dense.WEIGHT: data.weights}]
         return Task(config, backend, data, dense.make_forward(config), params)
+    if backend == CANARY:
+        return _make_canary(config, data)
     from snnbench.task import jaxley_net
 
     network = jaxley_net.build_network(config, data.weights)
     params = jaxley_net.initial_params(network)
     return Task(config, backend, data, jaxley_net.make_forward(network, config), params)
+
+
+def _make_canary(config: TaskConfig, data: TaskData) -> Task:
+    from snnbench.task import hh_canary
+
+    net = hh_canary.build_network(config)
+    forward = hh_canary.make_forward(net, config)
+    return Task(config, CANARY, hh_canary.canary_data(data), forward, net.get_parameters())
