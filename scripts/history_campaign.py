@@ -46,6 +46,18 @@ BENCH_ARGS = (
     "forward,grad_step,trace_lower,compile",
     "--no-progress",
 )
+#: The HH canary's runs: the network where XLA's CPU runtime changes show at full size.
+CANARY_ARGS = (
+    "--backend",
+    "jaxley_hh",
+    "--batch-sizes",
+    "1,16",
+    "--dt-ms",
+    "0.001",
+    *BENCH_ARGS[4:],
+)
+#: The first commit with the canary (its points run there unless --commit says later).
+CANARY_COMMIT = "c2f3581"
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,15 @@ class Point:
     name: str
     requirements: tuple[str, ...]
     commit: str = ""  # "" -> the campaign's --commit
+    bench_args: tuple[str, ...] = BENCH_ARGS
 
 
-def _jax_point(version: str) -> Point:
+def _jax_point(version: str, canary: bool = False) -> Point:
     pins = OLD_JAX_PINS if version.startswith("0.4.") else ()
-    return Point(f"jax-{version}", (f"jax=={version}", f"jaxlib=={version}", JAXLEY, *pins))
+    requirements = (f"jax=={version}", f"jaxlib=={version}", JAXLEY, *pins)
+    if canary:
+        return Point(f"canary-jax-{version}", requirements, CANARY_COMMIT, CANARY_ARGS)
+    return Point(f"jax-{version}", requirements)
 
 
 JAX_RELEASES = ("0.4.31", "0.4.35", "0.4.38", "0.5.3", "0.6.2", "0.7.2", "0.8.3", "0.9.2", "0.10.2")
@@ -69,6 +85,7 @@ POINTS = (
     Point("jaxley-0.14.0", ("jaxley==0.14.0",)),
     Point("snnbench-e83831f", ("jaxley==0.14.0",), "e83831f"),
     Point("snnbench-b3ca805", ("jaxley==0.14.0",), "b3ca805"),
+    *(_jax_point(v, canary=True) for v in JAX_RELEASES),
 )
 
 
@@ -137,7 +154,7 @@ def measure(point: Point, out: Path, envs: Path) -> dict:
         return {**entry, "status": "failed", "reason": str(error)[-300:]}
     before = {p for p in out.glob("*/*") if (p / "run.json").exists()}
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    command = [str(python), "-m", "snnbench", "bench", "--out", str(out), *BENCH_ARGS]
+    command = [str(python), "-m", "snnbench", "bench", "--out", str(out), *point.bench_args]
     done = _run(command, env=env, cwd=str(out.parent))
     entry.update(
         load_after=_load(),
