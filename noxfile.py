@@ -19,17 +19,26 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-#: The ends of the declared jax range (pyproject.toml), with what each resolves with.
-#: The oldest is the last release before XLA's CPU thunk runtime; keep it in step
-#: with snnbench.jax_compat.OLDEST_JAX (a test checks that they agree).
+#: The ends of the declared ranges (pyproject.toml). The oldest is every dependency at
+#: its floor (what ``uv pip install --resolution lowest-direct`` picks), with jax at the
+#: last release before XLA's CPU thunk runtime; keep it in step with
+#: snnbench.jax_compat.OLDEST_JAX and pyproject.toml (tests check that they agree).
 JAX_ENDS = {
     "0.4.31": (
         "jax==0.4.31",
         "jaxlib==0.4.31",
+        "jaxley==0.13.0",
         "optax==0.2.3",
         "chex==0.1.86",
-        "numpy<2.1",
-        "scipy<1.15",
+        "numpy==1.24.1",
+        "pandas==2.2.0",
+        "scipy==1.10.0",
+        "matplotlib==3.7.0",
+        "tqdm==4.60.0",
+        "tabulate==0.9.0",
+        "packaging==23.0",
+        "pytest==7.0.0",
+        "pytest-benchmark==4.0.0",
     ),
     "newest": ("jax", "jaxlib"),
 }

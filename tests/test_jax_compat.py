@@ -23,6 +23,25 @@ def test_the_declared_lower_bound_is_the_oldest_jax_tested():
     assert f'"{jax_compat.OLDEST_JAX}"' in noxfile
 
 
+def test_every_declared_floor_is_what_the_oldest_end_installs():
+    import ast
+    import re
+
+    import tomllib
+    from packaging.version import Version
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floors = dict(re.fullmatch(r"([\w-]+)>=([\w.]+).*", d).groups() for d in declared)
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    ends = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "JAX_ENDS"
+    )
+    oldest = dict(pin.split("==") for pin in ends[jax_compat.OLDEST_JAX])
+    assert {n: Version(v) for n, v in floors.items()} == {n: Version(oldest[n]) for n in floors}
+
+
 def test_the_batch_mesh_has_auto_axes_on_every_jax():
     mesh = parallel.batch_mesh(1)
     assert mesh.axis_names == ("batch",) and mesh.size == 1
