@@ -454,13 +454,3 @@ def test_a_missing_shard_of_the_candidates_campaign_is_incomplete():
     assert "shard" in plan.why_missing(first, interrupted=False).detail
     none = compare.RunPlan.from_infos([{"status": "complete"}])
     assert none.why_missing(first, interrupted=False).why == compare.UNKNOWN
-
-
-def test_compare_prints_within_100_columns_and_names_the_full_table(monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "100")
-    assert main(["compare", str(OLD), str(NEW)]) == 1
-    out = capsys.readouterr().out
-    assert max(len(line) for line in out.splitlines()) <= 100
-    (page,) = Path("runs").rglob("comparison.md")
-    assert f"Every column in full: {page}" in _said(out)
-    assert "p (Holm)" in page.read_text()

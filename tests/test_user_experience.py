@@ -215,6 +215,54 @@ def test_report_prints_within_100_columns(columns_100, capsys, tmp_path, monkeyp
     assert _widest(captured.out + captured.err) <= 100
 
 
+HISTORY = Path(__file__).parent / "fixtures" / "results" / "history"
+
+
+def test_compare_prints_within_100_columns_and_names_the_full_table(
+    columns_100, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    old, new = str(HISTORY / "jaxley-0.13.0"), str(HISTORY / "jaxley-0.14.0")
+    assert cli.main(["compare", old, new]) == 1
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100
+    (page,) = Path("runs").rglob("comparison.md")
+    assert f"Every column in full: {page}" in " ".join(out.split())
+    assert "p (Holm)" in page.read_text() and "p (Holm)" not in out  # the full table is there
+    assert cli.main(["compare", "--by", "jaxley_version", str(HISTORY)]) == 1
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100 and "1.30x SLOWER" in out and "Every column in full" in out
+
+
+def test_ab_and_bisect_text_fit_100_columns(columns_100, tmp_path):
+    from snnbench.regress import bisect, compare
+    from snnbench.render import bisect_text, compare_text
+
+    labels = ("A (jaxley==0.13.0 + snnbench@main, " * 2 + ")", "B (jaxley==0.14.0)")
+    comparison = compare.compare_frames(
+        storage.load_results(HISTORY / "jaxley-0.13.0"),
+        storage.load_results(HISTORY / "jaxley-0.14.0"),
+        labels=labels,
+    )
+    text = compare_text.render_text(comparison, full_table=str(tmp_path / "comparison.md"))
+    assert _widest(text) <= 100 and "SLOWER" in text
+    long_case = "jaxley-grad_step-b1024-float64-cpu-dt0.00025-i1000-h4096"
+    effect = bisect.RowEffect(long_case, "grad_step", "slower", 3.0, 2.9, 3.1)
+    step = bisect.Step(
+        1, "package", "jax 0.4.31 -> 0.10.2", "A", "B", bisect.Judgement("slower", (effect,), 4)
+    )
+    result = bisect.BisectResult(
+        "package",
+        bisect.FOUND,
+        ("jax 0.4.31 -> 0.10.2",),
+        (step,),
+        ("a group that needs the groups moved before it was tried alone, " * 3,),
+        tmp_path,
+    )
+    text = bisect_text.render_text(result)
+    assert _widest(text) <= 100 and long_case in text
+
+
 def test_noise_study_rates_fit_100_columns(columns_100):
     from snnbench.render import noise_page
     from snnbench.studies.noise_study.rates import Rate

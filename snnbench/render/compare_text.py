@@ -388,26 +388,20 @@ def history_rows(steps: Sequence[Comparison], marks: dict[str, str]) -> list[dic
 
 
 def render_history(steps: Sequence[Comparison], markdown: bool) -> str:
-    """The release-by-release table, then each step's headline."""
+    """The release-by-release table, then each step's headline (terminal text within
+    :func:`terminal.width` columns, or markdown)."""
     marks = _MARK if markdown else _TEXT_MARK
     rows = history_rows(steps, marks)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     rows = [{c: r.get(c, "") for c in columns} for r in rows]
-    table = tabulate(
-        rows, headers="keys", tablefmt="github" if markdown else "simple", disable_numparse=True
-    )
-    lines = [
-        f"### snnbench history by {steps[0].baseline_label.split(' ', 1)[0]}"
-        if markdown
-        else f"History by {steps[0].baseline_label.split(' ', 1)[0]}",
-        "",
-        table,
-        "",
-    ]
+    by = steps[0].baseline_label.split(" ", 1)[0]
+    if markdown:
+        table = tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
+        lines = [f"### snnbench history by {by}", "", table, ""]
+    else:
+        lines = [f"History by {by}", "", terminal.table(pd.DataFrame(rows), keys=1), ""]
     for step in steps:
-        lines.append(
-            f"{'- ' if markdown else ''}{step.baseline_label} → "
-            f"{step.candidate_label}: {headline(step)}"
-        )
-    lines += ["", rule(steps[0])]
+        line = f"{step.baseline_label} → {step.candidate_label}: {headline(step)}"
+        lines.append(f"- {line}" if markdown else terminal.wrap(line, indent="  "))
+    lines += ["", rule(steps[0]) if markdown else terminal.wrap(rule(steps[0]), indent="  ")]
     return "\n".join(lines) + "\n"
