@@ -221,7 +221,7 @@ def test_cli_by_jaxley_version(capsys):
         (["compare", str(OLD)], "needs BASELINE and CANDIDATE"),
         (["compare", "--by", "jaxley_version", str(OLD)], "at least two values"),
         (["compare", "--by", "nope", str(OLD), str(NEW)], "`--by` must name a column"),
-        (["compare", str(OLD), str(NEW), "--metric", "gpu"], "invalid choice: 'gpu'"),
+        (["compare", str(OLD), str(NEW), "--metric", "gpu"], "invalid choice 'gpu'"),
     ],
 )
 def test_cli_bad_input_exits_2(args, message, capsys):

@@ -385,6 +385,32 @@ def test_cli_errors_name_flags_not_library_arguments(capsys, tmp_path):
     assert "`--results`" in err and "results_dir" not in err
 
 
+def test_tradeoffs_dt_errors_name_the_flags_not_library_arguments(capsys, tmp_path):
+    out = str(tmp_path)
+    assert cli.main(["tradeoffs", "--dt-ms", "0.0007,0.001", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "`--dt-ms`" in err and "--t-max-ms=0.2" in err and "t_max_ms" not in err
+    assert cli.main(["tradeoffs", "--t-max-ms", "0.00001", "--out", out]) == 2
+    assert "t_max_ms" not in capsys.readouterr().err
+    assert cli.main(["bench", "--dt-ms", "0.0007", "--out", out]) == 2
+    assert "--t-max-ms" not in capsys.readouterr().err  # bench has no such flag to point to
+
+
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["tradeoff"], "did you mean 'tradeoffs'?"),
+        (["xyz"], "(see `snnbench --help`)"),
+        (["compare", "a", "b", "--metric", "gpu"], "(choose from auto, cpu, wall)"),
+    ],
+)
+def test_an_invalid_choice_fits_100_columns_and_lists_the_choices(columns_100, capsys, argv, hint):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert _widest(err) <= 100 and hint in err and err.count("\n") == 1
+    assert err.startswith("snnbench: error: ") and repr(argv[-1]) in err
+
+
 def test_the_precision_error_names_both_ways_out():
     from snnbench.errors import SnnbenchError
     from snnbench.precision import current_precision, require_precision
