@@ -344,6 +344,27 @@ def test_top_level_help_does_not_import_jax():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("command", ["bench", "compare", "report", "tradeoffs"])
+def test_a_commands_help_does_not_import_jax(command):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from snnbench import cli\n"
+        f"try: cli.main([{command!r}, '--help'])\n"
+        "except SystemExit: pass\n"
+        "print('jax' in sys.modules, file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "--out" in out.stdout and out.stderr.strip() == "False"
+
+
+def test_the_help_values_written_out_are_the_librarys():
+    from snnbench.cli import bench_commands
+
+    assert bench_commands.HELP_VALUES == bench_commands.help_values()
+
+
 def test_each_commands_listed_help_is_its_own():
     parser = cli.build_parser()
     (sub,) = [a for a in parser._actions if a.dest == "command"]
