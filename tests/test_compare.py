@@ -454,3 +454,12 @@ def test_a_missing_shard_of_the_candidates_campaign_is_incomplete():
     assert "shard" in plan.why_missing(first, interrupted=False).detail
     none = compare.RunPlan.from_infos([{"status": "complete"}])
     assert none.why_missing(first, interrupted=False).why == compare.UNKNOWN
+
+
+def test_an_interrupted_candidate_that_kept_every_baseline_row_still_says_so(tmp_path, capsys):
+    old = pd.read_csv(OLD / "benchmark.csv")
+    base = _run_folder(tmp_path, "base", old[old["case_id"] == GRAD_16])
+    cut = _run_folder(tmp_path, "cut", _new(GRAD_16), _candidate_matrix(), status="interrupted")
+    assert main(["compare", base, cut]) == 0  # what the baseline has, the candidate measured
+    out = _said(capsys.readouterr().out)
+    assert "note: " + cut + ": run machine/cut: interrupted, 1 of 4 rows (did not complete)" in out

@@ -195,6 +195,7 @@ def _run_compare(args: argparse.Namespace) -> int:
                 args.allow_machine_change,
                 plan=plan,
                 shared_only=args.shared_only,
+                baseline_plan=compare.RunPlan.from_infos(run_infos(args.paths[0])),
             )
         ]
         text, markdown = None, compare_render.render_markdown(steps[0])

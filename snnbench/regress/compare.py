@@ -355,6 +355,7 @@ def compare_frames(
     by: str = "",
     plan: RunPlan | None = None,
     shared_only: bool = False,
+    baseline_plan: RunPlan | None = None,
 ) -> Comparison:
     """Match rows of two result tables by configuration and judge all matches together.
 
@@ -364,7 +365,8 @@ def compare_frames(
     candidate's runs set out to measure, so that a missing row is told apart (see
     :class:`Missing`); a row the runner wrote for the case it was measuring at
     Ctrl-C counts as not measured. With ``shared_only`` only rows both sides have
-    are judged.
+    are judged. A side whose runs did not complete (``plan``, ``baseline_plan``) gets
+    a note saying so, whatever rows it kept.
 
     Raises:
         SnnbenchError: if a table lacks the columns this needs, a side mixes
@@ -410,6 +412,11 @@ def compare_frames(
             f"{label}: {line}"
             for frame, label in ((baseline, labels[0]), (candidate, labels[1]))
             for line in shards.describe_missing(frame)
+        )
+        + tuple(
+            f"{label}: run {run} (did not complete)"
+            for side_plan, label in ((baseline_plan, labels[0]), (plan, labels[1]))
+            for run in (side_plan.unfinished if side_plan else ())
         ),
         shared_only=shared_only,
     )
