@@ -135,7 +135,14 @@ def test_fixture_verdicts():
     }
 
 
-def test_markdown_and_text_match_golden_text():
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Every ``compare`` writes its folder under ``runs/`` of the working folder."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_markdown_and_text_match_golden_text(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
     result = fixture_comparison()
     assert compare_render.render_markdown(result) == (FIXTURES / "golden_compare.md").read_text()
     assert compare_render.render_text(result) == (FIXTURES / "golden_compare.txt").read_text()
@@ -152,7 +159,11 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert "1 slower, 1 faster, 1 inconclusive, 1 no change" in capsys.readouterr().out
     assert md.read_text().startswith("### snnbench comparison: ❌ regression")
     table = pd.read_csv(csv)
-    assert sorted(table["kind"].value_counts().items()) == [("exact", 2), ("timing", 6)]
+    assert sorted(table["kind"].value_counts().items()) == [
+        ("exact", 2),
+        ("missing", 1),
+        ("timing", 6),
+    ]
     assert (table["verdict"] == "slower").sum() == 1 and table["lost"].sum() == 1
     # keep only what the candidate measured fine: the inconclusive row decides the exit code
     old, new = pd.read_csv(OLD / "benchmark.csv"), pd.read_csv(NEW / "benchmark.csv")
@@ -210,7 +221,7 @@ def test_cli_by_jaxley_version(capsys):
         (["compare", str(OLD)], "needs BASELINE and CANDIDATE"),
         (["compare", "--by", "jaxley_version", str(OLD)], "at least two values"),
         (["compare", "--by", "nope", str(OLD), str(NEW)], "`--by` must name a column"),
-        (["compare", str(OLD), str(NEW), "--metric", "gpu"], "invalid choice: 'gpu'"),
+        (["compare", str(OLD), str(NEW), "--metric", "gpu"], "invalid choice 'gpu'"),
     ],
 )
 def test_cli_bad_input_exits_2(args, message, capsys):
@@ -322,3 +333,133 @@ def test_a_row_nobody_could_judge_is_never_clean():
     comparison = compare.Comparison("a", "b", Criteria(), (row,))
     assert comparison.outcome() == compare.INCOMPARABLE
     assert exit_code([comparison], False, "pass") == 3
+
+
+# ---------------------------------------------------------------- a candidate that lacks rows
+
+GRAD_16 = "dense-grad_step-b16-float32-cpu-dt0.001"
+FORWARD_64 = "dense-forward-b64-float32-cpu-dt0.001"
+
+
+def _candidate_matrix(batch_sizes=(16, 64)):
+    from snnbench.measure.matrix import Matrix
+
+    return Matrix(
+        backends=("dense",),
+        batch_sizes=batch_sizes,
+        precisions=("float32",),
+        platforms=("cpu",),
+        dts_ms=(1e-3,),
+        phases=("forward", "grad_step"),
+        t_max_ms=float(pd.read_csv(OLD / "benchmark.csv")["t_max_ms"].iloc[0]),
+    )
+
+
+def _run_folder(root: Path, name: str, frame: pd.DataFrame, matrix=None, status="complete"):
+    """A run folder as ``snnbench bench`` leaves it: its table and its ``run.json``."""
+    import json
+
+    folder = root / "machine" / name
+    folder.mkdir(parents=True)
+    frame.to_csv(folder / storage.TABLE, index=False)
+    info = {"run_id": f"machine/{name}", "status": status, "n_rows": len(frame), "n_cases": 4}
+    if matrix is not None:
+        info["matrix"] = matrix.to_dict()
+    (folder / storage.RUN_INFO).write_text(json.dumps(info))
+    return str(folder)
+
+
+def _baseline(tmp_path) -> str:
+    old = pd.read_csv(OLD / "benchmark.csv")
+    return _run_folder(tmp_path, "base", old[old["case_id"].isin([GRAD_16, FORWARD_64])])
+
+
+def _new(case_id: str) -> pd.DataFrame:
+    """The candidate's row of ``case_id`` (the baseline's, as the candidate's release, where
+    the candidate's fixture lacks it)."""
+    new = pd.read_csv(NEW / "benchmark.csv")
+    if case_id in set(new["case_id"]):
+        return new[new["case_id"] == case_id]
+    old = pd.read_csv(OLD / "benchmark.csv")
+    return old[old["case_id"] == case_id].assign(jaxley_version=new["jaxley_version"].iloc[0])
+
+
+def _said(out: str) -> str:
+    """``out`` with its line breaks and indents as single spaces (the text is wrapped)."""
+    return " ".join(out.split())
+
+
+def test_a_row_not_in_the_candidates_matrix_is_not_comparable_naming_the_axis(tmp_path, capsys):
+    small = _run_folder(tmp_path, "small", _new(GRAD_16), _candidate_matrix(batch_sizes=(16,)))
+    assert main(["compare", _baseline(tmp_path), small, "--on-inconclusive", "pass"]) == 3
+    out = _said(capsys.readouterr().out)
+    assert "Outcome: not comparable" in out and "regression" not in out
+    assert "batch_size 64 not in the candidate's matrix (not comparable)" in out
+    assert "1 row not in the candidate's matrix" in out
+
+
+def test_an_interrupted_candidate_is_incomplete_never_clean_nor_a_regression(tmp_path, capsys):
+    from snnbench.measure.runner import INTERRUPTED_REASON
+
+    stopped = _new(FORWARD_64).assign(status="failed", reason=INTERRUPTED_REASON)
+    frame = pd.concat([_new(GRAD_16), stopped])
+    cut = _run_folder(tmp_path, "cut", frame, _candidate_matrix(), status="interrupted")
+    assert main(["compare", _baseline(tmp_path), cut, "--on-inconclusive", "pass"]) == 3
+    out = _said(capsys.readouterr().out)
+    assert "Outcome: incomplete" in out and "lost" not in out
+    assert "Outcome: regression" not in out and "no regression" not in out
+    assert "never measured: interrupted (Ctrl-C) while measuring it (incomplete)" in out
+    (page,) = Path("runs").rglob("comparison.md")
+    assert page.read_text().startswith("### snnbench comparison: ⏸️ incomplete")
+
+
+def test_a_candidate_run_that_stopped_before_a_case_of_its_matrix_is_incomplete(tmp_path, capsys):
+    died = _run_folder(tmp_path, "died", _new(GRAD_16), _candidate_matrix(), status="running")
+    assert main(["compare", _baseline(tmp_path), died]) == 3
+    out = _said(capsys.readouterr().out)
+    assert "Outcome: incomplete" in out and "machine/died: running, 1 of 4 rows" in out
+    csv = pd.read_csv(next(Path("runs").rglob("comparison.csv")))
+    assert csv[csv["kind"] == "missing"]["verdict"].tolist() == [compare.UNFINISHED]
+
+
+def test_a_case_the_candidate_measured_and_failed_is_a_regression(tmp_path, capsys):
+    failed = _new(FORWARD_64).assign(status="failed", reason="out of memory (XlaRuntimeError)")
+    frame = pd.concat([_new(GRAD_16), failed])
+    lost = _run_folder(tmp_path, "lost", frame, _candidate_matrix())
+    assert main(["compare", _baseline(tmp_path), lost]) == 1
+    out = _said(capsys.readouterr().out)
+    assert "Outcome: regression" in out and "the candidate lost 1 row" in out
+    assert "failed or skipped in the candidate only (counts as a regression)" in out
+
+
+def test_shared_only_judges_the_rows_both_runs_have_and_says_so(tmp_path, capsys):
+    small = _run_folder(tmp_path, "small", _new(GRAD_16), _candidate_matrix(batch_sizes=(16,)))
+    assert main(["compare", _baseline(tmp_path), small, "--shared-only"]) == 0
+    out = _said(capsys.readouterr().out)
+    assert "Compared only the rows both runs share (--shared-only): 1 row" in out
+    assert "Outcome: no regression" in out
+    (page,) = Path("runs").rglob("comparison.md")
+    assert "--shared-only" in page.read_text()
+
+
+def test_a_missing_shard_of_the_candidates_campaign_is_incomplete():
+    matrix = _candidate_matrix()
+    cases = [compare.spec_of(c.to_dict()) for c in matrix.cases()]
+    plan = compare.RunPlan.from_infos(
+        [{"status": "complete", "matrix": matrix.to_dict(), "shard": "2/2"}]
+    )
+    assert plan.cases is not None and set(plan.cases) < set(cases)
+    first = next(c for c in cases if c not in plan.cases)
+    assert plan.why_missing(first, interrupted=False).why == compare.UNFINISHED
+    assert "shard" in plan.why_missing(first, interrupted=False).detail
+    none = compare.RunPlan.from_infos([{"status": "complete"}])
+    assert none.why_missing(first, interrupted=False).why == compare.UNKNOWN
+
+
+def test_an_interrupted_candidate_that_kept_every_baseline_row_still_says_so(tmp_path, capsys):
+    old = pd.read_csv(OLD / "benchmark.csv")
+    base = _run_folder(tmp_path, "base", old[old["case_id"] == GRAD_16])
+    cut = _run_folder(tmp_path, "cut", _new(GRAD_16), _candidate_matrix(), status="interrupted")
+    assert main(["compare", base, cut]) == 0  # what the baseline has, the candidate measured
+    out = _said(capsys.readouterr().out)
+    assert "note: " + cut + ": run machine/cut: interrupted, 1 of 4 rows (did not complete)" in out

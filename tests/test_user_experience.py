@@ -215,6 +215,54 @@ def test_report_prints_within_100_columns(columns_100, capsys, tmp_path, monkeyp
     assert _widest(captured.out + captured.err) <= 100
 
 
+HISTORY = Path(__file__).parent / "fixtures" / "results" / "history"
+
+
+def test_compare_prints_within_100_columns_and_names_the_full_table(
+    columns_100, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    old, new = str(HISTORY / "jaxley-0.13.0"), str(HISTORY / "jaxley-0.14.0")
+    assert cli.main(["compare", old, new]) == 1
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100
+    (page,) = Path("runs").rglob("comparison.md")
+    assert f"Every column in full: {page}" in " ".join(out.split())
+    assert "p (Holm)" in page.read_text() and "p (Holm)" not in out  # the full table is there
+    assert cli.main(["compare", "--by", "jaxley_version", str(HISTORY)]) == 1
+    out = capsys.readouterr().out
+    assert _widest(out) <= 100 and "1.30x SLOWER" in out and "Every column in full" in out
+
+
+def test_ab_and_bisect_text_fit_100_columns(columns_100, tmp_path):
+    from snnbench.regress import bisect, compare
+    from snnbench.render import bisect_text, compare_text
+
+    labels = ("A (jaxley==0.13.0 + snnbench@main, " * 2 + ")", "B (jaxley==0.14.0)")
+    comparison = compare.compare_frames(
+        storage.load_results(HISTORY / "jaxley-0.13.0"),
+        storage.load_results(HISTORY / "jaxley-0.14.0"),
+        labels=labels,
+    )
+    text = compare_text.render_text(comparison, full_table=str(tmp_path / "comparison.md"))
+    assert _widest(text) <= 100 and "SLOWER" in text
+    long_case = "jaxley-grad_step-b1024-float64-cpu-dt0.00025-i1000-h4096"
+    effect = bisect.RowEffect(long_case, "grad_step", "slower", 3.0, 2.9, 3.1)
+    step = bisect.Step(
+        1, "package", "jax 0.4.31 -> 0.10.2", "A", "B", bisect.Judgement("slower", (effect,), 4)
+    )
+    result = bisect.BisectResult(
+        "package",
+        bisect.FOUND,
+        ("jax 0.4.31 -> 0.10.2",),
+        (step,),
+        ("a group that needs the groups moved before it was tried alone, " * 3,),
+        tmp_path,
+    )
+    text = bisect_text.render_text(result)
+    assert _widest(text) <= 100 and long_case in text
+
+
 def test_noise_study_rates_fit_100_columns(columns_100):
     from snnbench.render import noise_page
     from snnbench.studies.noise_study.rates import Rate
@@ -296,6 +344,27 @@ def test_top_level_help_does_not_import_jax():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("command", ["bench", "compare", "report", "tradeoffs"])
+def test_a_commands_help_does_not_import_jax(command):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from snnbench import cli\n"
+        f"try: cli.main([{command!r}, '--help'])\n"
+        "except SystemExit: pass\n"
+        "print('jax' in sys.modules, file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "--out" in out.stdout and out.stderr.strip() == "False"
+
+
+def test_the_help_values_written_out_are_the_librarys():
+    from snnbench.cli import bench_commands
+
+    assert bench_commands.HELP_VALUES == bench_commands.help_values()
+
+
 def test_each_commands_listed_help_is_its_own():
     parser = cli.build_parser()
     (sub,) = [a for a in parser._actions if a.dest == "command"]
@@ -335,6 +404,32 @@ def test_cli_errors_name_flags_not_library_arguments(capsys, tmp_path):
     assert cli.main(["report", "--results", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert "`--results`" in err and "results_dir" not in err
+
+
+def test_tradeoffs_dt_errors_name_the_flags_not_library_arguments(capsys, tmp_path):
+    out = str(tmp_path)
+    assert cli.main(["tradeoffs", "--dt-ms", "0.0007,0.001", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "`--dt-ms`" in err and "--t-max-ms=0.2" in err and "t_max_ms" not in err
+    assert cli.main(["tradeoffs", "--t-max-ms", "0.00001", "--out", out]) == 2
+    assert "t_max_ms" not in capsys.readouterr().err
+    assert cli.main(["bench", "--dt-ms", "0.0007", "--out", out]) == 2
+    assert "--t-max-ms" not in capsys.readouterr().err  # bench has no such flag to point to
+
+
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["tradeoff"], "did you mean 'tradeoffs'?"),
+        (["xyz"], "(see `snnbench --help`)"),
+        (["compare", "a", "b", "--metric", "gpu"], "(choose from auto, cpu, wall)"),
+    ],
+)
+def test_an_invalid_choice_fits_100_columns_and_lists_the_choices(columns_100, capsys, argv, hint):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert _widest(err) <= 100 and hint in err and err.count("\n") == 1
+    assert err.startswith("snnbench: error: ") and repr(argv[-1]) in err
 
 
 def test_the_precision_error_names_both_ways_out():

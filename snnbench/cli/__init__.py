@@ -22,7 +22,7 @@ from snnbench.cli import (  # light modules: each imports JAX only when its comm
     study_commands,
     task_commands,
 )
-from snnbench.cli.args import FLAGS, Parser, cli_error
+from snnbench.cli.args import ERROR_PREFIX, FLAGS, Parser, cli_error
 from snnbench.errors import SnnbenchError
 
 #: Every command in the order ``--help`` lists them: its module, the function that adds
@@ -105,14 +105,17 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    command = _command_in(given)
+    parser = build_parser(command or "")
     try:
-        given = list(sys.argv[1:] if argv is None else argv)
-        args = build_parser(_command_in(given) or "").parse_args(given)
+        args = parser.parse_args(given)
         args.argv = given
         args.command_line = ("snnbench", *args.argv)
         return args.run(args)
     except SnnbenchError as error:
-        print(f"snnbench: error: {cli_error(error, FLAGS)}", file=sys.stderr)
+        options = parser.command_options(command)
+        print(f"{ERROR_PREFIX}{cli_error(error, FLAGS, options)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         print(f"snnbench: {interrupt or 'interrupted'}", file=sys.stderr)

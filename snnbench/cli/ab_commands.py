@@ -134,11 +134,14 @@ def _run_ab(args: argparse.Namespace) -> int:
     csv_text = compare_render.to_csv([result.comparison])
     storage.atomic_write_text(result.folder / "comparison.md", markdown)
     storage.atomic_write_text(result.folder / "comparison.csv", csv_text)
-    print(compare_render.render_text(result.comparison), end="")
-    print(
-        f"\n{result.rounds} rounds per side ({result.grain} by {result.grain}), "
-        f"{result.elapsed_s / 60:.1f} min; stopped: {result.stopped} -> {terminal.shown_path(result.folder)}"
+    full_table = terminal.shown_path(result.folder / "comparison.md")
+    print(compare_render.render_text(result.comparison, full_table=full_table), end="")
+    ending = (
+        f"{result.rounds} rounds per side ({result.grain} by {result.grain}), "
+        f"{result.elapsed_s / 60:.1f} min; stopped: {result.stopped} -> "
+        f"{terminal.shown_path(result.folder)}"
     )
+    print("\n" + terminal.wrap(ending, indent="  "))
     write_outputs(args, markdown, csv_text)
     return exit_code([result.comparison], args.fail_on_exact, args.on_inconclusive)
 

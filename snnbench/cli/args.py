@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from snnbench.errors import SnnbenchError
 
@@ -29,7 +29,11 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse hook
-        raise SnnbenchError(f"{message}{_choice_hint(message)} (see `{self.prog} --help`)")
+        see = f"(see `{self.prog} --help`)"
+        choice = _invalid_choice(message)
+        if choice is None:
+            raise SnnbenchError(f"{message} {see}")
+        raise SnnbenchError(_choice_error(*choice, see))
 
     def parse_args(self, args: Sequence[str] | None = None, namespace=None):  # noqa: D102
         parsed, extras = self.parse_known_args(args, namespace)
@@ -42,6 +46,13 @@ class Parser(argparse.ArgumentParser):
             )
         return parsed
 
+    def command_options(self, command: str | None) -> set[str]:
+        """The option strings of ``command`` (this parser's own without one)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+                return set(action.choices[command]._option_string_actions)
+        return set(self._option_string_actions)
+
     def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
         """The subcommand's parser that read ``parsed`` (or this one)."""
         for action in self._actions:
@@ -50,14 +61,27 @@ class Parser(argparse.ArgumentParser):
         return self
 
 
-def cli_error(error: SnnbenchError, flags: dict[str, str]) -> SnnbenchError:
+def cli_error(
+    error: SnnbenchError, flags: dict[str, str], options: Collection[str] | None = None
+) -> SnnbenchError:
     """``error`` naming the flag that set its argument, also when the library did not say
-    which argument it meant (the first name in backticks that a flag sets)."""
+    which argument it meant (the first name in backticks that a flag sets), and naming by
+    their flags the other arguments it mentions (``t_max_ms=0.2`` reads ``--t-max-ms=0.2``)
+    where the command has that flag (``options``: its option strings; None: every flag)."""
     if error.argument is None:
         for name in re.findall(r"`([a-z_]+)`", str(error)):
             if name in flags:
-                return SnnbenchError(str(error), argument=name).for_flag(flags)
-    return error.for_flag(flags)
+                error = SnnbenchError(str(error), argument=name)
+                break
+    named = error.for_flag(flags)
+    own = {k: v for k, v in flags.items() if options is None or v in options}
+    return SnnbenchError(_other_flags(str(named), own), named.argument)
+
+
+def _other_flags(text: str, flags: dict[str, str]) -> str:
+    """Library names a message also mentions, in backticks or as ``name=value``, as flags."""
+    text = re.sub(r"`([a-z_]+)`", lambda m: f"`{flags.get(m[1], m[1])}`", text)
+    return re.sub(r"(?<![\w-])([a-z][a-z_]*)(?==)", lambda m: flags.get(m[1], m[1]), text)
 
 
 def suggest(word: str, known: Sequence[str]) -> str:
@@ -66,13 +90,41 @@ def suggest(word: str, known: Sequence[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _choice_hint(message: str) -> str:
-    """A hint for argparse's "invalid choice: 'x' (choose from a, b)" messages."""
-    if "invalid choice: " not in message or "(choose from " not in message:
-        return ""
-    word = message.split("invalid choice: ", 1)[1].split(" ", 1)[0].strip("'\"")
-    choices = message.split("(choose from ", 1)[1].rstrip(")").replace("'", "").split(", ")
-    return suggest(word, choices)
+#: What ``main`` prints before an error's message.
+ERROR_PREFIX = "snnbench: error: "
+
+
+def _invalid_choice(message: str) -> tuple[str, str, list[str]] | None:
+    """``(argument, word, choices)`` of argparse's "argument X: invalid choice: 'w' (choose
+    from 'a', 'b')" message (quotes or none, as Python releases differ), else ``None``."""
+    match = re.fullmatch(r"argument (.+?): invalid choice: (.+?) \(choose from (.*)\)", message)
+    if match is None:
+        return None
+    argument, word, listed_choices = match.groups()
+    choices = [c.strip().strip("'\"") for c in listed_choices.split(",")]
+    return argument, word.strip("'\""), choices
+
+
+def _choice_error(argument: str, word: str, choices: list[str], see: str) -> str:
+    """One line for a word that is not a choice, the fullest that fits the terminal: with
+    the choices, the closest one and where to look, then with less (``--help`` lists them)."""
+    from snnbench.render import terminal
+
+    head = (
+        f"unknown {argument} {word!r}"
+        if argument == "command"
+        else f"{argument}: invalid choice {word!r}"
+    )
+    hint = suggest(word, choices)
+    listed_choices = f" (choose from {', '.join(choices)})"
+    fuller_first = (
+        f"{head}{listed_choices}{hint} {see}",
+        f"{head}{listed_choices}{hint}",
+        f"{head}{hint} {see}",
+        f"{head}{hint}",
+    )
+    fits = (line for line in fuller_first if len(ERROR_PREFIX + line) <= terminal.width())
+    return next(fits, head)
 
 
 def _typed(convert: Callable[[str], float], accept: Callable[[float], bool], expected: str):
@@ -173,6 +225,7 @@ FLAGS = {
     "spec": "--a-spec/--b-spec",
     "surrogate": "--surrogate",
     "surrogates": "--surrogate",
+    "t_max_ms": "--t-max-ms",
     "threshold_pct": "--threshold",
     "train_backends": "--train-backend",
     "weights_at": "--weights-at",

@@ -38,14 +38,71 @@ def add_bench(sub) -> None:
     p.set_defaults(run=_run_bench)
 
 
+def help_values(quick=None) -> dict[str, object]:
+    """What ``bench --help`` shows, from the library: the axes of the quick (or ``quick``),
+    full and size-sweep matrices, the phase groups, devices, scaling options, defaults."""
+    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX
+    from snnbench.measure.phases import PHASE_GROUPS
+    from snnbench.measure.records import PLATFORMS, SCALINGS
+    from snnbench.measure.runner import RunOptions
+    from snnbench.measure.storage import USER_RUNS
+    from snnbench.task.parallel import FORMULATIONS
+
+    quick, full, sweep = quick or QUICK_MATRIX, FULL_MATRIX, SIZE_SWEEP_MATRIX
+    return {
+        "backends": listed(quick.backends),
+        "batch_sizes": listed(quick.batch_sizes),
+        "full_batch_sizes": listed(full.batch_sizes),
+        "precisions": listed(quick.precisions),
+        "platforms": listed(PLATFORMS),
+        "dts_ms": listed(quick.dts_ms),
+        "dt_batch_size": quick.dt_batch_size,
+        "phase_groups": listed(PHASE_GROUPS),
+        "phases": listed(quick.phases),
+        "n_hiddens": listed(QUICK_MATRIX.n_hiddens),
+        "full_n_hiddens": listed(full.n_hiddens),
+        "sweep_n_hiddens": listed(sweep.n_hiddens),
+        "n_inputs": listed(QUICK_MATRIX.n_inputs),
+        "sweep_batch_sizes": listed(sweep.batch_sizes),
+        "sweep_precisions": listed(sweep.precisions),
+        "scalings": listed(SCALINGS),
+        "formulations": listed(FORMULATIONS),
+        "case_timeout_s": RunOptions.case_timeout_s,
+        "out": USER_RUNS,
+    }
+
+
+#: :func:`help_values` written out, so that ``snnbench bench --help`` (and building the
+#: parser of any command) never waits for JAX to load: every module that holds these
+#: values imports it. tests/test_user_experience.py holds the two equal.
+HELP_VALUES: dict[str, object] = {
+    "backends": "jaxley,dense",
+    "batch_sizes": "1,16,64,256",
+    "full_batch_sizes": "1,4,16,64,256,1024",
+    "precisions": "float32,float64",
+    "platforms": "cpu,gpu,tpu",
+    "dts_ms": "0.001,0.002,0.005",
+    "dt_batch_size": 64,
+    "phase_groups": "trace_lower,compile",
+    "phases": "build,forward_trace_lower,forward_compile,forward,grad_trace_lower,grad_compile,"
+    "grad_step,overhead",
+    "n_hiddens": "4",
+    "full_n_hiddens": "4,16,64,256",
+    "sweep_n_hiddens": "4,16,64,256,1024",
+    "n_inputs": "100",
+    "sweep_batch_sizes": "16",
+    "sweep_precisions": "float32",
+    "scalings": "weak,strong",
+    "formulations": "grouped,jit",
+    "case_timeout_s": 900.0,
+    "out": "runs",
+}
+
+
 def add_matrix_axes(p, base=None) -> None:
     """The matrix options shared by ``bench`` and ``ab`` (lists are comma-separated);
     ``base`` is the command's default matrix (the quick matrix unless given)."""
-    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX
-    from snnbench.measure.phases import PHASE_GROUPS
-    from snnbench.measure.records import PLATFORMS
-
-    quick, full = base or QUICK_MATRIX, FULL_MATRIX
+    v = HELP_VALUES if base is None else help_values(base)
     p.add_argument(
         "--full",
         action="store_true",
@@ -54,7 +111,7 @@ def add_matrix_axes(p, base=None) -> None:
     p.add_argument(
         "--backend",
         type=csv_list(str),
-        help=f"backends (default: {listed(quick.backends)}); jaxley_hh adds the HH canary, "
+        help=f"backends (default: {v['backends']}); jaxley_hh adds the HH canary, "
         "a 20-cell network that shows XLA runtime overhead (not the reference task)",
     )
     p.add_argument(
@@ -62,59 +119,55 @@ def add_matrix_axes(p, base=None) -> None:
         "--batch-sizes",
         dest="batch_sizes",
         type=csv_list(positive_int),
-        help=f"batch sizes (default: {listed(quick.batch_sizes)}; "
-        f"--full: {listed(full.batch_sizes)})",
+        help=f"batch sizes (default: {v['batch_sizes']}; --full: {v['full_batch_sizes']})",
     )
     p.add_argument(
         "--precision",
         type=csv_list(str),
-        help=f"precisions (default: {listed(quick.precisions)})",
+        help=f"precisions (default: {v['precisions']})",
     )
     p.add_argument(
         "--device",
         type=csv_list(str),
-        help=f"devices, from {listed(PLATFORMS)} (default: every one JAX sees here); "
+        help=f"devices, from {v['platforms']} (default: every one JAX sees here); "
         "a device asked for but absent is an error",
     )
     p.add_argument(
         "--dt-ms",
         type=csv_list(positive_float),
-        help=f"time steps in ms (default: {listed(quick.dts_ms)}; the first at every batch "
-        f"size, the others at batch {quick.dt_batch_size} unless --full)",
+        help=f"time steps in ms (default: {v['dts_ms']}; the first at every batch "
+        f"size, the others at batch {v['dt_batch_size']} unless --full)",
     )
     p.add_argument(
         "--phases",
         type=csv_list(str),
-        help=f"phases, or the groups {listed(PHASE_GROUPS)} (default: all: {listed(quick.phases)})",
+        help=f"phases, or the groups {v['phase_groups']} (default: all: {v['phases']})",
     )
-    _add_size_axes(p)
+    _add_size_axes(p, v)
 
 
-def _add_size_axes(p) -> None:
+def _add_size_axes(p, v: dict[str, object]) -> None:
     """The network-size axis: hidden width and input count, hence synapses."""
-    from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX
-
-    quick, full, sweep = QUICK_MATRIX, FULL_MATRIX, SIZE_SWEEP_MATRIX
     p.add_argument(
         "--n-hidden",
         dest="n_hiddens",
         type=csv_list(positive_int),
-        help=f"hidden-layer widths (default: the tutorial's {listed(quick.n_hiddens)}; --full: "
-        f"{listed(full.n_hiddens)}; --size-sweep: {listed(sweep.n_hiddens)}); every width "
+        help=f"hidden-layer widths (default: the tutorial's {v['n_hiddens']}; --full: "
+        f"{v['full_n_hiddens']}; --size-sweep: {v['sweep_n_hiddens']}); every width "
         "runs at every batch size",
     )
     p.add_argument(
         "--n-input",
         dest="n_inputs",
         type=csv_list(positive_int),
-        help=f"input counts (default: the tutorial's {listed(quick.n_inputs)})",
+        help=f"input counts (default: the tutorial's {v['n_inputs']})",
     )
     p.add_argument(
         "--size-sweep",
         action="store_true",
         help=f"the network-size preset: cost against network size at batch "
-        f"{listed(sweep.batch_sizes)}, {listed(sweep.precisions)}, hidden widths "
-        f"{listed(sweep.n_hiddens)} (about 7 min on a 2-core CPU); other flags narrow it",
+        f"{v['sweep_batch_sizes']}, {v['sweep_precisions']}, hidden widths "
+        f"{v['sweep_n_hiddens']} (about 7 min on a 2-core CPU); other flags narrow it",
     )
 
 
@@ -125,10 +178,7 @@ SCALING_BATCH_SIZES = (16, 64)
 
 def add_scaling_options(p) -> None:
     """``bench`` only: the device-count axis, multi-process jobs, and matrix shards."""
-    from snnbench.measure.records import SCALINGS
-    from snnbench.measure.runner import RunOptions
-    from snnbench.task.parallel import FORMULATIONS
-
+    v = HELP_VALUES
     p.add_argument(
         "--devices",
         type=csv_list(positive_int),
@@ -141,13 +191,13 @@ def add_scaling_options(p) -> None:
     p.add_argument(
         "--scaling",
         type=csv_list(str),
-        help=f"with --devices: {listed(SCALINGS)}: weak keeps the batch per device fixed, strong "
+        help=f"with --devices: {v['scalings']}: weak keeps the batch per device fixed, strong "
         "the global batch (default: weak,strong)",
     )
     p.add_argument(
         "--data-parallel",
         type=csv_list(str),
-        help=f"with --devices, how the gradient step is written, from {listed(FORMULATIONS)}: "
+        help=f"with --devices, how the gradient step is written, from {v['formulations']}: "
         "grouped = one parameter copy per device, one all-reduce per step; jit = the task's "
         "step unchanged, whose all-reduce XLA's CPU compiler leaves inside the time loop "
         "(default: grouped)",
@@ -170,7 +220,7 @@ def add_scaling_options(p) -> None:
     p.add_argument(
         "--case-timeout",
         type=positive_float,
-        default=RunOptions.case_timeout_s,
+        default=v["case_timeout_s"],
         metavar="SECONDS",
         help="a multi-process job that finishes no case for this long is killed, every "
         "process of it, and its case recorded as failed",
@@ -386,10 +436,8 @@ def add_report(sub) -> None:
 
 
 def storage_default() -> str:
-    """Where a user's runs go unless ``--out`` says otherwise."""
-    from snnbench.measure.storage import USER_RUNS
-
-    return USER_RUNS
+    """Where a user's runs go unless ``--out`` says otherwise (``storage.USER_RUNS``)."""
+    return str(HELP_VALUES["out"])
 
 
 def _run_report(args: argparse.Namespace) -> int:

@@ -3,7 +3,10 @@
 Exit codes of ``compare`` and ``ab``: 0 no regression and every row conclusive,
 1 a regression (a slower row, or a row the candidate failed, crashed on or lost),
 2 bad input, 3 inconclusive (with ``--on-inconclusive fail``, the default;
-``pass`` turns it into 0).
+``pass`` turns it into 0), and 3 whatever ``--on-inconclusive`` says when a row
+could not be judged (not comparable: e.g. not in the candidate's matrix) or the
+candidate's run is incomplete (interrupted before measuring rows its matrix
+holds): neither is ever clean, and neither is a regression.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from snnbench.cli.args import non_negative_float, positive_float
+from snnbench.cli.bench_commands import storage_default
 from snnbench.errors import SnnbenchError
 
 #: Exit code of a comparison that could not decide (``--on-inconclusive fail``).
@@ -116,6 +120,17 @@ def add_compare(sub) -> None:
         action="store_true",
         help="compare runs from different machines or measuring policies anyway",
     )
+    p.add_argument(
+        "--shared-only",
+        action="store_true",
+        help="judge only the rows both runs have: rows the candidate lacks (a smaller matrix, "
+        "an interrupted run) are listed but do not decide the outcome",
+    )
+    p.add_argument(
+        "--out",
+        default=storage_default(),
+        help="results root: the comparison in full goes to <out>/compare/<machine>/<stamp>/",
+    )
     add_verdict_policy(p)
     add_outputs(p)
     p.set_defaults(run=_run_compare)
@@ -131,17 +146,36 @@ def load(path, name: str):
         raise SnnbenchError(f"{name}: {error}") from None
 
 
+def run_infos(path) -> list[dict]:
+    """The ``run.json`` of every run folder ``path`` holds (a CSV: its run's, when it is one)."""
+    from pathlib import Path
+
+    from snnbench.measure import storage
+
+    path = Path(path)
+    if path.is_file():
+        is_run_table = path.name in (storage.TABLE, storage.JOURNAL)
+        folders = (
+            [path.parent] if is_run_table and (path.parent / storage.RUN_INFO).exists() else []
+        )
+    else:
+        folders = storage.find_run_dirs(path)
+    return [info for f in folders if (info := storage.RunFolder(f).read_info())]
+
+
 def _run_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from snnbench.measure import storage
     from snnbench.regress import compare
     from snnbench.render import compare_text as compare_render
 
     policy = policy_from(args)
+    storage.check_writable(args.out)
     if args.by:
         frame = pd.concat([load(p, "`PATH`") for p in args.paths], ignore_index=True)
         steps = compare.compare_by(frame, args.by, policy, args.allow_machine_change)
-        print(compare_render.render_history(steps, markdown=False), end="")
+        text = compare_render.render_history(steps, markdown=False)
         markdown = compare_render.render_history(steps, markdown=True)
     else:
         if len(args.paths) != 2:
@@ -151,15 +185,52 @@ def _run_compare(args: argparse.Namespace) -> int:
             )
         baseline = load(args.paths[0], "`BASELINE`")
         candidate = load(args.paths[1], "`CANDIDATE`")
+        plan = compare.RunPlan.from_infos(run_infos(args.paths[1]))
         steps = [
             compare.compare_frames(
-                baseline, candidate, policy, tuple(args.paths), args.allow_machine_change
+                baseline,
+                candidate,
+                policy,
+                tuple(args.paths),
+                args.allow_machine_change,
+                plan=plan,
+                shared_only=args.shared_only,
+                baseline_plan=compare.RunPlan.from_infos(run_infos(args.paths[0])),
             )
         ]
-        print(compare_render.render_text(steps[0]), end="")
-        markdown = compare_render.render_markdown(steps[0])
-    write_outputs(args, markdown, compare_render.to_csv(steps))
+        text, markdown = None, compare_render.render_markdown(steps[0])
+    csv_text = compare_render.to_csv(steps)
+    folder = _write_folder(args, steps, markdown, csv_text)
+    shown = _shown(folder / "comparison.md")
+    if text is None:
+        text = compare_render.render_text(steps[0], full_table=shown)
+    else:
+        text += f"\nEvery column in full: {shown}\n"
+    print(text, end="")
+    write_outputs(args, markdown, csv_text)
     return exit_code(steps, args.fail_on_exact, args.on_inconclusive)
+
+
+def _shown(path) -> str:
+    from snnbench.render import terminal
+
+    return terminal.shown_path(path)
+
+
+def _write_folder(args: argparse.Namespace, steps, markdown: str, csv_text: str):
+    """The comparison's own folder under ``--out``: its markdown, CSV and ``run.json``."""
+    from pathlib import Path
+
+    from snnbench.measure import machine, storage
+    from snnbench.regress.compare import outcome_of
+
+    folder = storage.RunFolder.create(Path(args.out) / "compare")
+    info = storage.start_info(folder, args.command_line, paths=list(args.paths))
+    folder.write_text("comparison.md", markdown)
+    folder.write_text("comparison.csv", csv_text)
+    info.update(status="complete", outcome=outcome_of(steps), finished_utc=machine.utc_now())
+    folder.write_info(info)
+    return folder.path
 
 
 def write_outputs(args: argparse.Namespace, markdown: str, csv_text: str) -> None:
@@ -179,9 +250,15 @@ def write_outputs(args: argparse.Namespace, markdown: str, csv_text: str) -> Non
 
 
 def exit_code(steps, fail_on_exact: bool, on_inconclusive: str) -> int:
-    """1 regression (or an exact metric up, when asked), 3 inconclusive (unless passed) or
-    not comparable (always: a row nobody could judge is never clean), else 0."""
-    from snnbench.regress.compare import INCOMPARABLE, REGRESSION, UNDECIDED, outcome_of
+    """1 regression (or an exact metric up, when asked), 3 inconclusive (unless passed),
+    not comparable or incomplete (always: neither is ever clean), else 0."""
+    from snnbench.regress.compare import (
+        INCOMPARABLE,
+        INCOMPLETE,
+        REGRESSION,
+        UNDECIDED,
+        outcome_of,
+    )
 
     outcome = outcome_of(steps)
     exact_up = fail_on_exact and any(e.increased for step in steps for e in step.exact)
@@ -189,6 +266,6 @@ def exit_code(steps, fail_on_exact: bool, on_inconclusive: str) -> int:
         return 1
     if outcome == UNDECIDED and on_inconclusive == "fail":
         return EXIT_INCONCLUSIVE
-    if outcome == INCOMPARABLE:
+    if outcome in (INCOMPARABLE, INCOMPLETE):
         return EXIT_INCONCLUSIVE
     return 0

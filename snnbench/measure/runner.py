@@ -112,6 +112,10 @@ class RunOptions:
         )
 
 
+#: The reason recorded for the case a run was measuring when Ctrl-C stopped it.
+INTERRUPTED_REASON = "interrupted (Ctrl-C)"
+
+
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during a run; says where the run folder is and what it kept."""
 
@@ -297,7 +301,7 @@ def _run_group(cases: list[CaseSpec], job: _Job) -> None:
             except KeyboardInterrupt:
                 child.send_signal(signal.SIGINT)
                 _wait(child)
-                _record_crash(job, remaining, "interrupted (Ctrl-C)")
+                _record_crash(job, remaining, INTERRUPTED_REASON)
                 raise
         reason = describe_exit(returncode, "benchmark process")
         remaining = _after_child(job, remaining, reason)
@@ -342,7 +346,7 @@ def _run_job(cases: list[CaseSpec], job: _Job) -> None:
             reason = _watch_job(group, job, remaining, options.case_timeout_s)
         except KeyboardInterrupt:
             group.kill()
-            _record_crash(job, remaining, "interrupted (Ctrl-C)")
+            _record_crash(job, remaining, INTERRUPTED_REASON)
             raise
         finally:
             group.kill()  # a finished job's group is empty; a failed one's dies here

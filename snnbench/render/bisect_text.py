@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import textwrap
 
 from snnbench.regress.bisect import BisectResult, Step
+from snnbench.render import terminal
 
 #: ``slower``: regressed rows of the step / rows judged; ``ratio``: the largest row's.
 COLUMNS = ("#", "kind", "change", "verdict", "slower", "ratio", "interval", "rounds")
@@ -45,22 +45,24 @@ def render_text(result: BisectResult) -> str:
         "clean": "no regression between the two ends: nothing to bisect",
         "inconclusive": "inconclusive: no culprit established",
     }[result.outcome]
-    lines = textwrap.wrap(head, 100, subsequent_indent="  ")
+    lines = terminal.wrap(head, indent="  ").splitlines()
     for step in result.steps:
         if step.kind in ("package", "commit", "alone") and step.change in " ".join(result.culprits):
             for row in step.judgement.rows:
                 if row.ratio is not None:
                     interval = f"[{row.ratio_low:.3f}, {row.ratio_high:.3f}]"
-                    lines.append(f"  {row.phase:<14} {row.case:<34} {row.ratio:.3f}x {interval}")
+                    line = f"  {row.phase:<14} {row.case:<34} {row.ratio:.3f}x {interval}"
+                    lines.append(terminal.wrap(line, indent=" " * 17))
             break
     table = _plain_table([_cells(s) for s in result.steps])
-    notes = [f"note: {n}" for n in result.notes]
+    notes = [terminal.wrap(f"note: {n}", indent="  ") for n in result.notes]
     skipped = [
         f"skipped step {s.index}: {s.judgement.reason}"
         for s in result.steps
         if s.verdict == "skipped"
     ]
-    return "\n".join([*lines, "", table, *notes, *(t[:100] for t in skipped)]) + "\n"
+    skipped = [terminal.wrap(t, indent="  ") for t in skipped]
+    return "\n".join([*lines, "", table, *notes, *skipped]) + "\n"
 
 
 def render_markdown(result: BisectResult) -> str:

@@ -14,6 +14,8 @@ from tabulate import tabulate
 
 from snnbench.regress.compare import (
     FASTER,
+    INCOMPARABLE,
+    INCOMPLETE,
     INCONCLUSIVE,
     KEY_COLUMNS,
     NO_CHANGE,
@@ -21,10 +23,15 @@ from snnbench.regress.compare import (
     REGRESSION,
     SLOWER,
     UNDECIDED,
+    UNFINISHED,
+    UNKNOWN,
+    UNPLANNED,
     VERDICTS,
     Comparison,
+    Missing,
     RowComparison,
 )
+from snnbench.render import terminal
 from snnbench.render.units import format_seconds
 
 _MARK = {
@@ -81,14 +88,44 @@ def timing_rows(comparison: Comparison, marks: dict[str, str]) -> list[dict[str,
     return out
 
 
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
 def headline(comparison: Comparison) -> str:
-    """One line: how many rows got each verdict (and how many the candidate lost)."""
+    """One line: how many rows got each verdict, and what the candidate lacks and why."""
     c = comparison.counts()
-    lost = len(comparison.lost) + len(comparison.only_baseline)
-    return (
+    lost = len(comparison.lost) + len(comparison.missing_as(UNKNOWN))
+    unplanned = len(comparison.missing_as(UNPLANNED))
+    unfinished = len(comparison.missing_as(UNFINISHED))
+    parts = [
         f"{c[SLOWER]} slower, {c[FASTER]} faster, {c[INCONCLUSIVE]} inconclusive, "
-        f"{c[NO_CHANGE]} no change, {c[NOT_COMPARABLE]} not comparable"
-        + (f"; the candidate lost {lost} row{'s' if lost != 1 else ''}" if lost else "")
+        f"{c[NO_CHANGE]} no change, {c[NOT_COMPARABLE]} not comparable",
+        f"the candidate lost {_rows(lost)}" if lost else "",
+        f"{_rows(unplanned)} not in the candidate's matrix" if unplanned else "",
+        f"{_rows(unfinished)} never measured (the candidate's run is incomplete)"
+        if unfinished
+        else "",
+    ]
+    return "; ".join(p for p in parts if p)
+
+
+#: What an outcome means, where the word alone does not say it.
+_OUTCOME_MEANS = {
+    INCOMPLETE: "the candidate's run stopped before measuring rows its matrix holds: "
+    "neither clean nor a regression; finish the candidate's run, or judge the rows both "
+    "runs share with --shared-only",
+    INCOMPARABLE: "some rows could not be judged (see the notes); never clean",
+}
+
+
+def shared_only_line(comparison: Comparison) -> str:
+    """What ``--shared-only`` left out ("" when it was not asked for)."""
+    if not comparison.shared_only:
+        return ""
+    return (
+        f"Compared only the rows both runs share (--shared-only): "
+        f"{_rows(len(comparison.missing))} of the baseline left out."
     )
 
 
@@ -112,38 +149,53 @@ def rule(comparison: Comparison) -> str:
 
 def outcome_line(comparison: Comparison) -> str:
     """What the comparison means for CI, in one line."""
+    return {
+        REGRESSION: "❌ regression",
+        INCOMPLETE: "⏸️ incomplete",
+        UNDECIDED: "🟡 inconclusive",
+        INCOMPARABLE: "⚪ not comparable",
+    }.get(comparison.outcome(), "✅ no regression")
+
+
+def _outcome_sentence(comparison: Comparison) -> str:
     outcome = comparison.outcome()
-    if outcome == REGRESSION:
-        return "❌ regression"
-    return "🟡 inconclusive" if outcome == UNDECIDED else "✅ no regression"
+    means = _OUTCOME_MEANS.get(outcome)
+    return f"Outcome: {outcome}" + (f" ({means})." if means else ".")
 
 
-def render_text(comparison: Comparison) -> str:
-    """A terminal table with a headline, the rule, exact metrics and unmatched rows."""
-    lines = [
-        f"{comparison.baseline_label} -> {comparison.candidate_label}: {headline(comparison)}",
-        f"Outcome: {comparison.outcome()}.",
+def _terminal_rows(comparison: Comparison) -> pd.DataFrame:
+    """The timing table cut to what a terminal shows (every column is in the markdown)."""
+    ratio = next(k for k in timing_rows(comparison, _TEXT_MARK)[0] if k.startswith("ratio"))
+    keep = ["configuration", "baseline", "candidate", ratio, "verdict", "note"]
+    frame = pd.DataFrame(timing_rows(comparison, _TEXT_MARK))[keep]
+    return frame.rename(columns={ratio: f"ratio [{_confidence(comparison)} CI]"})
+
+
+def render_text(comparison: Comparison, full_table: str = "") -> str:
+    """Terminal text within :func:`terminal.width` columns: the headline, the outcome, the
+    rule, the timing and exact tables, and the unmatched rows; ``full_table`` names the
+    file that holds every column in full."""
+    prose = [
+        f"{comparison.baseline_label} -> {comparison.candidate_label}",
+        headline(comparison),
+        _outcome_sentence(comparison),
+        shared_only_line(comparison),
         *comparison.context.notes(),
         rule(comparison),
-        "",
     ]
-    lines.append(
-        tabulate(
-            timing_rows(comparison, _TEXT_MARK),
-            headers="keys",
-            tablefmt="simple",
-            disable_numparse=True,
-        )
-    )
+    lines = [terminal.wrap(p, indent="  ") for p in prose if p]
+    if comparison.rows:
+        lines += ["", terminal.table(_terminal_rows(comparison), keys=1)]
     exact = _exact_rows(comparison)
     if exact:
         changed = [r for r in exact if r["change"] != "same"]
         lines += ["", f"Exact metrics: {len(changed)} of {len(exact)} changed."]
         if changed:
-            lines.append(
-                tabulate(changed, headers="keys", tablefmt="simple", disable_numparse=True)
-            )
-    lines += _unmatched_lines(comparison, bullet="  ")
+            lines.append(terminal.table(pd.DataFrame(changed), keys=1))
+    unmatched = _unmatched_lines(comparison, bullet="- ")
+    lines += [""] * bool(unmatched) + [terminal.wrap(u, indent="  ") for u in unmatched]
+    if full_table:
+        lines += ["", terminal.wrap(f"Every column in full: {full_table}")]
     return "\n".join(lines) + "\n"
 
 
@@ -154,6 +206,8 @@ def render_markdown(comparison: Comparison, title: str = "snnbench comparison") 
         "",
         f"`{comparison.baseline_label}` → `{comparison.candidate_label}`: {headline(comparison)}.",
         "",
+        *([_outcome_sentence(comparison), ""] if comparison.outcome() in _OUTCOME_MEANS else []),
+        *([shared_only_line(comparison), ""] if comparison.shared_only else []),
         *[f"- {note}" for note in comparison.context.notes()],
         *([""] if comparison.context.notes() else []),
         f"<sub>{rule(comparison)}</sub>",
@@ -206,24 +260,44 @@ def _exact_rows(comparison: Comparison) -> list[dict[str, str]]:
 
 
 def _unmatched_lines(comparison: Comparison, bullet: str) -> list[str]:
+    counted = "left out (--shared-only)" if comparison.shared_only else "{}"
     lines = []
-    if comparison.only_baseline:
+    unknown = comparison.missing_as(UNKNOWN)
+    if unknown:
         lines.append(
-            f"{bullet}missing in the candidate (counts as a regression): "
-            + _listed(comparison.only_baseline)
+            f"{bullet}missing in the candidate, no run.json says why "
+            f"({counted.format('counts as a regression')}): "
+            + _listed(tuple(m.spec for m in unknown))
+        )
+    for detail, missing in _by_detail(comparison.missing_as(UNFINISHED)).items():
+        lines.append(
+            f"{bullet}never measured: {detail} ({counted.format('incomplete')}): "
+            + _listed(tuple(m.spec for m in missing))
+        )
+    for detail, missing in _by_detail(comparison.missing_as(UNPLANNED)).items():
+        lines.append(
+            f"{bullet}{detail} ({counted.format('not comparable')}): "
+            + _listed(tuple(m.spec for m in missing))
         )
     if comparison.lost:
         lines.append(
             f"{bullet}failed or skipped in the candidate only (counts as a regression): "
             + _listed(tuple(r.spec for r in comparison.lost))
         )
-    for label, specs in ((comparison.candidate_label, comparison.only_candidate),):
-        if specs:
-            shown = ", ".join(s.case_id for s in specs[:5])
-            more = f" and {len(specs) - 5} more" if len(specs) > 5 else ""
-            lines.append(f"{bullet}only in {label} ({len(specs)}): {shown}{more}")
+    specs = comparison.only_candidate
+    if specs:
+        lines.append(
+            f"{bullet}only in {comparison.candidate_label} ({len(specs)}): {_listed(specs)}"
+        )
     lines += [f"{bullet}note: {note}" for note in comparison.notes]
-    return ([""] if lines and bullet.strip() == "" else []) + lines
+    return lines
+
+
+def _by_detail(missing: tuple[Missing, ...]) -> dict[str, list[Missing]]:
+    out: dict[str, list[Missing]] = {}
+    for m in missing:
+        out.setdefault(m.detail, []).append(m)
+    return out
 
 
 def _listed(specs) -> str:
@@ -267,6 +341,17 @@ def to_csv(comparisons: Sequence[Comparison]) -> str:
                     "detail": v.detail,
                 }
             )
+        for m in comparison.missing:
+            records.append(
+                {
+                    **labels,
+                    "kind": "missing",
+                    "case_id": m.spec.case_id,
+                    **{k: getattr(m.spec, k) for k in KEY_COLUMNS},
+                    "verdict": m.why,
+                    "detail": m.detail,
+                }
+            )
         for e in comparison.exact:
             records.append(
                 {
@@ -303,26 +388,20 @@ def history_rows(steps: Sequence[Comparison], marks: dict[str, str]) -> list[dic
 
 
 def render_history(steps: Sequence[Comparison], markdown: bool) -> str:
-    """The release-by-release table, then each step's headline."""
+    """The release-by-release table, then each step's headline (terminal text within
+    :func:`terminal.width` columns, or markdown)."""
     marks = _MARK if markdown else _TEXT_MARK
     rows = history_rows(steps, marks)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     rows = [{c: r.get(c, "") for c in columns} for r in rows]
-    table = tabulate(
-        rows, headers="keys", tablefmt="github" if markdown else "simple", disable_numparse=True
-    )
-    lines = [
-        f"### snnbench history by {steps[0].baseline_label.split(' ', 1)[0]}"
-        if markdown
-        else f"History by {steps[0].baseline_label.split(' ', 1)[0]}",
-        "",
-        table,
-        "",
-    ]
+    by = steps[0].baseline_label.split(" ", 1)[0]
+    if markdown:
+        table = tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
+        lines = [f"### snnbench history by {by}", "", table, ""]
+    else:
+        lines = [f"History by {by}", "", terminal.table(pd.DataFrame(rows), keys=1), ""]
     for step in steps:
-        lines.append(
-            f"{'- ' if markdown else ''}{step.baseline_label} → "
-            f"{step.candidate_label}: {headline(step)}"
-        )
-    lines += ["", rule(steps[0])]
+        line = f"{step.baseline_label} → {step.candidate_label}: {headline(step)}"
+        lines.append(f"- {line}" if markdown else terminal.wrap(line, indent="  "))
+    lines += ["", rule(steps[0]) if markdown else terminal.wrap(rule(steps[0]), indent="  ")]
     return "\n".join(lines) + "\n"
