@@ -112,3 +112,32 @@ def test_a_study_table_keeps_its_own_columns():
     convergence = pd.DataFrame({"schema_version": [1], "backend": ["dense"], "order": [2.0]})
     frame = migrate(convergence, "convergence.csv", kind="tradeoffs_convergence")
     assert frame.to_dict("records") == [{"schema_version": 2, "backend": "dense", "order": 2.0}]
+
+
+def test_run_metadata_is_stored_once_in_run_json_and_joined_on_load(tmp_path):
+    metadata = {
+        "jax_version": "0.4.31",
+        "jaxley_version": "0.13",
+        "machine_id": "m-00000000",
+        "git_dirty": False,
+        "omp_num_threads": "",
+        "pinned_cpu": "",
+        "load_avg_1m": 0.5,
+    }
+    rows = [
+        Measurement(CASE, samples_s=(0.1,)).to_row(metadata),
+        Measurement(SHARDED, samples_s=(0.2,)).to_row({**metadata, "load_avg_1m": 0.7}),
+    ]
+    rows[1]["pinned_cpu"] = "3"  # one process pinned: the column stays on the rows
+    once, every_row = (storage.RunFolder.create(tmp_path / n, stamp="s") for n in ("a", "b"))
+    storage.start_info(once, ["snnbench", "bench"], metadata=metadata)
+    storage.start_info(every_row, ["snnbench", "bench"])  # no metadata: nothing to fold
+    in_memory = storage.write_table(once.path, rows)
+    storage.write_table(every_row.path, rows)
+    header = (once / storage.TABLE).read_text().splitlines()[0].split(",")
+    assert not {"jax_version", "jaxley_version", "machine_id", "git_dirty"} & set(header)
+    assert {"pinned_cpu", "load_avg_1m", "omp_num_threads"} - set(header) == {"omp_num_threads"}
+    joined, full = (storage.load_results(f.path).drop(columns="run_id") for f in (once, every_row))
+    assert set(joined.columns) == set(full.columns) == set(in_memory.columns)
+    pd.testing.assert_frame_equal(joined[full.columns], full)
+    assert joined["jaxley_version"].tolist() == [0.13, 0.13]  # as a CSV column reads back

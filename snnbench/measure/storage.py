@@ -9,6 +9,7 @@ benchmark rows through :func:`load_results`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -294,6 +295,8 @@ def read_table(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         raise SnnbenchError(
             f"{table} is not a readable CSV table ({type(error).__name__})"
         ) from None
+    if kind == "benchmark" and "schema_version" in frame:
+        frame = _with_run_metadata(frame, table.parent)
     return migrate(frame, table, kind) if kind in VERSIONED else frame
 
 
@@ -356,8 +359,41 @@ def write_table(run_dir: Path, rows: list[dict], fields: dict | None = None) -> 
     ``fields`` (e.g. a shard and its campaign) are added to every row.
     """
     frame = rows_to_frame([{**row, **(fields or {})} for row in rows], f"the rows of {run_dir}")
-    atomic_write_text(Path(run_dir) / TABLE, frame.to_csv(index=False))
+    shared = run_metadata(Path(run_dir), frame)
+    atomic_write_text(Path(run_dir) / TABLE, frame.drop(columns=shared).to_csv(index=False))
     return frame
+
+
+#: Columns measured with each row: never folded into the run's metadata.
+MEASURED_COLUMNS = ("load_avg_1m", "utc")
+
+
+def run_metadata(run_dir: Path, frame: pd.DataFrame) -> dict[str, object]:
+    """The columns every row of ``frame`` shares with the ``metadata`` of the run's
+    ``run.json`` (machine, versions, git), which its table leaves out: stored once per
+    run, joined back on load."""
+    metadata = RunFolder(run_dir).read_info().get("metadata", {})
+    return {
+        name: value
+        for name, value in metadata.items()
+        if name in frame and name not in MEASURED_COLUMNS and (frame[name] == value).all()
+    }
+
+
+def _with_run_metadata(frame: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
+    """A schema 2 table with the metadata columns its run stored once in ``run.json``.
+
+    The values go through a CSV round trip, so they read back as the same types
+    as a column of the table would (an empty text, for one, as NaN).
+    """
+    if frame.empty or not (pd.to_numeric(frame["schema_version"], errors="coerce") >= 2).all():
+        return frame  # a version 1 table carries its metadata on every row
+    metadata = RunFolder(run_dir).read_info().get("metadata", {})
+    missing = {k: v for k, v in metadata.items() if k not in frame and k not in MEASURED_COLUMNS}
+    if not missing:
+        return frame
+    values = pd.read_csv(io.StringIO(pd.DataFrame([missing]).to_csv(index=False)))
+    return frame.assign(**{name: values[name].iloc[0] for name in values})
 
 
 #: run.json fields every row of a run carries (a shard's rows say which shard they are).
