@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from snnbench.cli.args import csv_list, listed, positive_float, positive_int
+from snnbench.cli.args import add_lists, csv_list, listed, positive_float, positive_int
 
 
 def add_bench(sub) -> None:
@@ -52,11 +52,6 @@ def add_matrix_axes(p, base=None) -> None:
         help="the full matrix: more batch sizes, every dt at every batch size, longer timing",
     )
     p.add_argument(
-        "--backend",
-        type=csv_list(str),
-        help=f"backends (default: {listed(quick.backends)})",
-    )
-    p.add_argument(
         "--batch-size",
         "--batch-sizes",
         dest="batch_sizes",
@@ -64,27 +59,27 @@ def add_matrix_axes(p, base=None) -> None:
         help=f"batch sizes (default: {listed(quick.batch_sizes)}; "
         f"--full: {listed(full.batch_sizes)})",
     )
-    p.add_argument(
-        "--precision",
-        type=csv_list(str),
-        help=f"precisions (default: {listed(quick.precisions)})",
-    )
-    p.add_argument(
-        "--device",
-        type=csv_list(str),
-        help=f"devices, from {listed(PLATFORMS)} (default: every one JAX sees here); "
-        "a device asked for but absent is an error",
-    )
-    p.add_argument(
-        "--dt-ms",
-        type=csv_list(positive_float),
-        help=f"time steps in ms (default: {listed(quick.dts_ms)}; the first at every batch "
-        f"size, the others at batch {quick.dt_batch_size} unless --full)",
-    )
-    p.add_argument(
-        "--phases",
-        type=csv_list(str),
-        help=f"phases, or the groups {listed(PHASE_GROUPS)} (default: all: {listed(quick.phases)})",
+    add_lists(
+        p,
+        ("--backend", str, f"backends (default: {listed(quick.backends)})"),
+        ("--precision", str, f"precisions (default: {listed(quick.precisions)})"),
+        (
+            "--device",
+            str,
+            f"devices, from {listed(PLATFORMS)} (default: every one JAX sees here); "
+            "a device asked for but absent is an error",
+        ),
+        (
+            "--dt-ms",
+            positive_float,
+            f"time steps in ms (default: {listed(quick.dts_ms)}; the first at every batch "
+            f"size, the others at batch {quick.dt_batch_size} unless --full)",
+        ),
+        (
+            "--phases",
+            str,
+            f"phases, or the groups {listed(PHASE_GROUPS)} (default: all: {listed(quick.phases)})",
+        ),
     )
     _add_size_axes(p)
 

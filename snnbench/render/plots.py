@@ -172,13 +172,14 @@ def _log_if_wide(ax, values: np.ndarray, axis: str = "y", span: float = 20.0) ->
         target.set_minor_formatter(NullFormatter() if wide else plain)
 
 
-def _batch_axis(ax, batch_sizes: Sequence[int]) -> None:
+def _batch_axis(ax, batch_sizes: Sequence[int], label: str = "batch size (samples)") -> None:
+    """A log2 x axis ticked at the whole numbers given (batch sizes, device counts)."""
     ticks = sorted(set(int(b) for b in batch_sizes))
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("batch size (samples)")
+    ax.set_xlabel(label)
     if len(ticks) == 1:
         ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
 
@@ -862,7 +863,7 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
             ax.set_title(
                 f"{backend}, {scaling}: {_program_label(phase, formulation)}, batch {batch} {unit}"
             )
-            _device_axis(ax, rows["devices"])
+            _batch_axis(ax, rows["devices"], "devices")
             ax.set_ylabel("efficiency (1 = ideal)")
             _log_if_wide(ax, rows["scaling_efficiency"], span=20.0)
             if ax.get_yscale() == "log":
@@ -919,17 +920,6 @@ def _draw_efficiency(ax, panel: pd.DataFrame) -> None:
             label=key[1] + (f", {processes} processes" if processes > 1 else ", 1 process"),
         )
     ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
-
-
-def _device_axis(ax, devices: pd.Series) -> None:
-    ticks = sorted(set(int(d) for d in devices))
-    ax.set_xscale("log", base=2)
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("devices")
-    if len(ticks) == 1:
-        ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
 
 
 @_styled
