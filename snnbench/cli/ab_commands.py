@@ -136,7 +136,7 @@ def _run_ab(args: argparse.Namespace) -> int:
     storage.atomic_write_text(result.folder / "comparison.csv", csv_text)
     print(compare_render.render_text(result.comparison), end="")
     print(
-        f"\n{result.rounds} rounds per side ({result.grain} by {result.grain}), "
+        f"\n{result.rounds} rounds per side (case by case), "
         f"{result.elapsed_s / 60:.1f} min; stopped: {result.stopped} -> {terminal.shown_path(result.folder)}"
     )
     write_outputs(args, markdown, csv_text)

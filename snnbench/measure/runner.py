@@ -60,11 +60,8 @@ class BenchTarget:
         return cls(("-p", PLUGIN, "--pyargs", CASES_MODULE), f"module {CASES_MODULE}")
 
     @classmethod
-    def folder(cls, path: Path, plugin: bool = True) -> BenchTarget:
+    def folder(cls, path: Path) -> BenchTarget:
         """The ``bench_*.py`` modules of a folder, run with snnbench's plugin.
-
-        ``plugin=False`` for a folder that brings its own ``conftest.py`` (the
-        ``bench/`` of snnbench revisions older than the plugin, for ``snnbench ab``).
 
         Raises:
             SnnbenchError: if the folder holds no ``bench_*.py`` module.
@@ -76,7 +73,7 @@ class BenchTarget:
                 f"`bench_dir` must be a folder holding bench_*.py modules; got {str(path)!r}",
                 argument="bench_dir",
             )
-        return cls((("-p", PLUGIN) if plugin else ()) + tuple(modules), f"folder {path}")
+        return cls(("-p", PLUGIN, *modules), f"folder {path}")
 
 
 @dataclass(frozen=True)
