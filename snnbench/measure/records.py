@@ -25,7 +25,6 @@ SCHEMA_VERSION = 2
 PLATFORMS = ("cpu", "gpu", "tpu")
 #: The backend of the ``overhead`` phase, which times an empty function.
 OVERHEAD_BACKEND = "none"
-STATUSES = ("ok", "skipped", "failed")
 #: How a device-count series holds the work fixed: per device (weak) or in total (strong).
 SCALINGS = ("weak", "strong")
 #: Noise-free figures a row may carry (from XLA's analyses of the compiled module

@@ -23,20 +23,23 @@ from snnbench.measure.records import CaseSpec
 METRICS = ("cpu", "wall")
 
 
-def _number(value: object) -> float | None:
+def _finite(value: object) -> float | None:
+    """A cell as a finite number (None for an empty cell or text)."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) and number > 0 else None
+    return number if math.isfinite(number) else None
+
+
+def _number(value: object) -> float | None:
+    number = _finite(value)
+    return number if number is not None and number > 0 else None
 
 
 def _index(value: object) -> int | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return int(number) if math.isfinite(number) else None
+    number = _finite(value)
+    return None if number is None else int(number)
 
 
 def _samples(value: object) -> tuple[float, ...]:

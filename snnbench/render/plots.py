@@ -54,7 +54,6 @@ PRECISION_STYLES = {"float64": ("-", "o"), "float32": ("--", "s")}
 #: Colours of anything else that needs telling apart (devices, series), in order.
 _PALETTE = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")
 _MARKERS = {"cpu": "o", "gpu": "s", "tpu": "^"}
-_LINESTYLES = ("-", "--", ":", "-.")
 
 
 @contextmanager
@@ -121,8 +120,17 @@ def steady_rows(frame: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
 
 def main_dt(rows: pd.DataFrame) -> float:
     """The dt with the most rows (the batch-size sweep's dt); ties go to the smallest."""
-    counts = rows["dt_ms"].value_counts()
-    return float(min(counts[counts == counts.max()].index))
+    return float(_most_rows(rows["dt_ms"]))
+
+
+def common_batch(rows: pd.DataFrame) -> int:
+    """The batch size with the most rows; ties go to the smallest."""
+    return int(_most_rows(rows["batch_size"]))
+
+
+def _most_rows(values: pd.Series) -> object:
+    counts = values.value_counts()
+    return min(counts[counts == counts.max()].index)
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "table") -> None:
@@ -287,12 +295,6 @@ def fig_compile_breakdown(frame: pd.DataFrame) -> Figure:
     figure.legend(handles=_compile_legend(), loc="outside lower center", ncols=4)
     figure.suptitle("Compile-time breakdown: trace+lower vs XLA compile (median of cold runs)")
     return figure
-
-
-def common_batch(rows: pd.DataFrame) -> int:
-    """The batch size with the most rows; ties go to the smallest."""
-    counts = rows["batch_size"].value_counts()
-    return int(min(counts[counts == counts.max()].index))
 
 
 def _compile_totals(rows: pd.DataFrame) -> pd.Series:
