@@ -103,6 +103,9 @@ def test_a_damaged_table_is_named_never_used(tmp_path):
     pd.DataFrame([row]).to_csv(folder / storage.TABLE, index=False)
     with pytest.raises(SnnbenchError, match=r"benchmark.csv is damaged: .*platform"):
         storage.load_results(tmp_path)
+    pd.DataFrame([{**_v1_row(), "devices": "two"}]).to_csv(folder / storage.TABLE, index=False)
+    with pytest.raises(SnnbenchError, match=r"benchmark.csv is damaged \(.*'two'"):
+        storage.load_results(tmp_path)
     (folder / storage.TABLE).write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(SnnbenchError, match="benchmark.csv is not a readable CSV table"):
         storage.load_results(tmp_path)

@@ -4,7 +4,7 @@ Every versioned table's rows carry ``schema_version``. A reader never fills in
 columns of its own: :func:`migrate` turns the rows of every version this
 snnbench reads into the current one, and refuses, in one line naming the file,
 a table it cannot read (no version, a version it does not know, or a damaged
-one). Like asv's results files, each step moves one version up.
+one). Each step moves rows one version up.
 
 Versions:
 
@@ -12,7 +12,10 @@ Versions:
    lacks the device-count columns; before the size axis, the network size and
    the matmul-precision columns.
 2. every benchmark row carries every column of its case (:class:`CaseSpec`'s
-   fields, ``n_edges``, the shard and campaign it belongs to).
+   fields, ``n_edges``, the shard and campaign it belongs to); a benchmark table
+   leaves out the metadata columns (machine, versions, git) that every row shares
+   with its ``run.json``, which :func:`snnbench.measure.storage.read_table` joins
+   back before it migrates.
 """
 
 from __future__ import annotations
@@ -65,13 +68,19 @@ def migrate(
         return frame
     versions = _versions(frame, source)
     frame = frame.copy()
-    for version in range(OLDEST_SCHEMA, SCHEMA_VERSION):
-        rows = versions == version
-        if rows.any():
-            frame = _STEPS[version](frame, rows)
-            versions = versions.where(~rows, version + 1)
-    frame["schema_version"] = SCHEMA_VERSION
-    return _typed(frame, source) if kind == "benchmark" else frame
+    try:
+        for version in range(OLDEST_SCHEMA, SCHEMA_VERSION):
+            rows = versions == version
+            if rows.any():
+                frame = _STEPS[version](frame, rows)
+                versions = versions.where(~rows, version + 1)
+        frame["schema_version"] = SCHEMA_VERSION
+        return _typed(frame, source) if kind == "benchmark" else frame
+    except (TypeError, ValueError) as error:  # a cell that is not what its column holds
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        raise SnnbenchError(
+            f"{source} is damaged ({reason}); rerun the command that wrote it."
+        ) from None
 
 
 def _versions(frame: pd.DataFrame, source: str | os.PathLike) -> pd.Series:
