@@ -31,13 +31,17 @@ def _phase_threshold(text: str) -> tuple[tuple[str, float], ...]:
 
 
 def add_verdict_policy(p) -> None:
-    """When a difference counts: thresholds, the job's alpha, the metric."""
+    """When a difference counts: thresholds, the job's alpha, the metric (the defaults
+    are :class:`Criteria`'s)."""
+    from snnbench.regress.verdict import Criteria
+
+    default = Criteria()
     p.add_argument(
         "--threshold",
         type=non_negative_float,
-        default=10.0,
+        default=default.threshold_pct,
         metavar="PERCENT",
-        help="a change must exceed this to be slower or faster (default 10)",
+        help=f"a change must exceed this to be slower or faster (default {default.threshold_pct:g})",
     )
     p.add_argument(
         "--threshold-phase",
@@ -50,8 +54,8 @@ def add_verdict_policy(p) -> None:
     p.add_argument(
         "--alpha",
         type=positive_float,
-        default=0.05,
-        help="false-alarm rate of the whole job, all rows together (Holm); default 0.05",
+        default=default.alpha,
+        help=f"false-alarm rate of the whole job, all rows together (Holm); default {default.alpha:g}",
     )
     p.add_argument(
         "--metric",
