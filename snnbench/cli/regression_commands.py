@@ -41,7 +41,8 @@ def add_verdict_policy(p) -> None:
         type=non_negative_float,
         default=default.threshold_pct,
         metavar="PERCENT",
-        help=f"a change must exceed this to be slower or faster (default {default.threshold_pct:g})",
+        help="a change must exceed this to be slower or faster "
+        f"(default {default.threshold_pct:g})",
     )
     p.add_argument(
         "--threshold-phase",
@@ -51,12 +52,10 @@ def add_verdict_policy(p) -> None:
         help="per-phase threshold, e.g. grad_compile=25 or compile=25 "
         f"(default {', '.join(DEFAULT_PHASE_THRESHOLDS)})",
     )
-    p.add_argument(
-        "--alpha",
-        type=positive_float,
-        default=default.alpha,
-        help=f"false-alarm rate of the whole job, all rows together (Holm); default {default.alpha:g}",
+    alpha = (
+        f"false-alarm rate of the whole job, all rows together (Holm); default {default.alpha:g}"
     )
+    p.add_argument("--alpha", type=positive_float, default=default.alpha, help=alpha)
     p.add_argument(
         "--metric",
         choices=("auto", "cpu", "wall"),
