@@ -77,17 +77,19 @@ def compare(
     """
     import pandas as pd
 
-    from snnbench.measure.storage import load_results
+    from snnbench.measure.storage import load_results, rows_to_frame
     from snnbench.regress.compare import compare_frames
 
-    frames = [
-        side if isinstance(side, pd.DataFrame) else load_results(side)
-        for side in (baseline, candidate)
-    ]
     labels = tuple(
-        "baseline" if isinstance(side, pd.DataFrame) else str(side)
-        for side in (baseline, candidate)
+        name if isinstance(side, pd.DataFrame) else str(side)
+        for name, side in (("baseline", baseline), ("candidate", candidate))
     )
+    frames = [
+        rows_to_frame(side.to_dict("records"), label)
+        if isinstance(side, pd.DataFrame)
+        else load_results(side)
+        for label, side in zip(labels, (baseline, candidate), strict=True)
+    ]
     return compare_frames(frames[0], frames[1], policy, labels=labels)
 
 

@@ -111,7 +111,7 @@ def test_packages_under_test_are_named_by_the_specs(tmp_path):
 
 def environment(side, specs, packages):
     requirements = tuple(envs.parse_spec(s, REPO) for s in specs)
-    return envs.Environment(side, requirements, Path("."), Path(sys.executable), None, packages)
+    return envs.Environment(side, requirements, Path("."), Path(sys.executable), packages)
 
 
 def test_environments_that_differ_besides_what_is_under_test_are_refused():
@@ -174,7 +174,6 @@ def fake_run(monkeypatch, b_over_a, noise):
         self.record(row | self.fields(round_index))
 
     monkeypatch.setattr(ab._Side, "measure_case", measure_case)
-    monkeypatch.setattr(ab, "supports_worker", lambda python: True)
     monkeypatch.setattr(ab.envs, "preflight", lambda *args, **kwargs: {"machine_id": "m"})
     return order
 
@@ -187,11 +186,11 @@ def run(tmp_path, **options):
 def test_the_loop_stops_once_every_row_is_conclusive(tmp_path, monkeypatch):
     order = fake_run(monkeypatch, 1.0, [0.01, -0.01])
     result = run(tmp_path, rounds=4)
-    assert (result.rounds, result.looks, result.grain) == (4, 1, "case")
+    assert (result.rounds, result.looks) == (4, 1)
     assert result.comparison.outcome() == CLEAN and result.stopped == "every row is conclusive"
     assert "".join(order) == "ABBABAAB"
     info = json.loads((result.folder / "ab.json").read_text())
-    assert info["rounds"] == 4 and len(info["rounds_log"]) == 4 and info["grain"] == "case"
+    assert info["rounds"] == 4 and len(info["rounds_log"]) == 4
     rows = storage.load_results(result.folder / "B")
     assert sorted(rows["ab_round"]) == [0, 1, 2, 3] and set(rows["ab_side"]) == {"B"}
     assert sorted(rows["ab_process"]) == [0, 1, 2, 3]  # a fresh process pair per round
@@ -244,34 +243,16 @@ def test_the_worker_measures_a_case_and_reports_its_death(tmp_path):
         Worker(sys.executable, "float16", env, None, tmp_path / "bad.log")
 
 
-def test_the_fallback_runs_whole_matrix_rounds_for_both_sides(tmp_path, monkeypatch):
-    """A revision without the worker: each round is a benchmark run per side, in the same order."""
-    order = []
-
-    def run_matrix(matrix, options, platforms=None):
-        side = options.out_root.parent.name
-        order.append(side)
-        folder = storage.RunFolder.create(options.out_root)
-        seconds = 1e-3 * (1.3 if side == "B" else 1.0) * (1 + 0.001 * len(order))
-        for case in matrix.cases():  # as an older snnbench writes them: no CPU time, unpinned
-            row = Measurement(case, samples_s=(seconds,) * 5).to_row({"machine_id": "m"})
-            storage.append_jsonl(folder / storage.JOURNAL, {"event": "done", "row": row})
-        return folder.path
-
-    monkeypatch.setattr(ab, "supports_worker", lambda python: False)
-    monkeypatch.setattr(ab.envs, "preflight", lambda *args, **kwargs: {})
-    monkeypatch.setattr(ab.runner, "probe_platforms", lambda: {"cpu"})
-    monkeypatch.setattr(ab.runner, "run_matrix", run_matrix)
-    result = run(tmp_path, rounds=4, max_rounds=4)
-    assert result.grain == "round" and "".join(order) == "ABBABAAB"
-    rows = storage.load_results(result.folder / "B")
-    assert sorted(rows["ab_round"]) == [0, 1, 2, 3] and set(rows["ab_job"]) == {
-        result.folder.parent.name + "/" + result.folder.name
-    }
-    (row,) = result.comparison.rows
-    # each round is a fresh run, so a fresh process pair
-    assert (row.verdict.metric, row.verdict.design) == ("wall", "process pairs")
-    assert row.verdict.verdict == "slower"
+def test_a_side_whose_snnbench_has_no_worker_is_refused_before_any_round(tmp_path):
+    """The preflight imports the worker in the side's interpreter: one without it is named."""
+    python = tmp_path / "python"
+    hide = "import sys; sys.modules['snnbench.measure.worker'] = None; exec(sys.argv[1])"
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} -c "{hide}" "$2" "$3"\n')
+    python.chmod(0o755)
+    side = envs.Environment("B", (), Path("."), python, {})
+    with pytest.raises(SnnbenchError, match="side B .* cannot run snnbench") as error:
+        envs.preflight(side, ("dense",))
+    assert "snnbench.measure.worker" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_a_crashed_case_is_retried_once_in_a_fresh_process(tmp_path, monkeypatch):

@@ -64,7 +64,7 @@ def test_random_bits_are_the_partitionable_ones_on_every_jax():
 
 
 def _side(python: Path, side: str = "A") -> envs.Environment:
-    return envs.Environment(side, (), Path("."), python, None, {})
+    return envs.Environment(side, (), Path("."), python, {})
 
 
 def test_a_side_that_cannot_import_is_refused_with_its_own_error(tmp_path):

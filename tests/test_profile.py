@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from snnbench import SnnbenchError, cli
-from snnbench.measure.records import EXACT_METRICS
+from snnbench.measure.records import EXACT_METRICS, SCHEMA_VERSION
 from snnbench.studies.profile import study as profile
 
 TINY = [
@@ -54,7 +54,7 @@ def test_tiny_profile_writes_every_table_and_a_trace(tmp_path, capsys):
 
     rows = pd.read_csv(run_dir / "profile.csv")
     assert rows["phase"].tolist() == ["grad_trace", "grad_lower", "grad_compile", "grad_step"]
-    assert (rows["status"] == "ok").all() and (rows["schema_version"] == 1).all()
+    assert (rows["status"] == "ok").all() and (rows["schema_version"] == SCHEMA_VERSION).all()
     assert set(rows["precision"]) == {"float32"} and set(rows["platform"]) == {"cpu"}
     for column in (*EXACT_METRICS, "xla_analysis_note", "machine_id", "jax_version"):
         assert column in rows, column

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from snnbench import cli
+from snnbench.cli import bench_commands
 from snnbench.errors import SnnbenchError
 from snnbench.measure import machine, runner, storage
 from snnbench.measure.matrix import Matrix
@@ -171,7 +172,7 @@ def test_ctrl_c_keeps_the_rows_and_says_where(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(runner._Progress, "advance", interrupt_after_first_row)
     monkeypatch.setattr(runner, "probe_platforms", lambda: {"cpu"})
-    monkeypatch.setattr(cli.bench_commands, "matrix_from_args", lambda args, visible: matrix)
+    monkeypatch.setattr(bench_commands, "matrix_from_args", lambda args, visible: matrix)
     assert cli.main(["bench", "--out", str(tmp_path), "--no-progress"]) == 130
     err = capsys.readouterr().err
     (run_dir,) = [p for p in tmp_path.glob("*/*") if p.is_dir()]

@@ -11,7 +11,8 @@ from snnbench.cli.bench_commands import matrix_from_args
 from snnbench.measure import harness, storage
 from snnbench.measure.matrix import FULL_MATRIX, QUICK_MATRIX, SIZE_SWEEP_MATRIX, Matrix
 from snnbench.measure.phases import Phase
-from snnbench.measure.records import OLD_ROW_DEFAULTS, CaseSpec, Measurement, fill_old_columns
+from snnbench.measure.records import TUTORIAL_SIZE, CaseSpec, Measurement
+from snnbench.measure.schema import migrate
 from snnbench.regress import compare
 
 TUTORIAL = CaseSpec("jaxley", "forward", 16, "float32", "cpu", 1e-3)
@@ -97,22 +98,22 @@ def _old_row(**changes):
     row = Measurement(TUTORIAL, samples_s=(0.1, 0.11, 0.12)).to_row({})
     for column in ("n_input", "n_hidden", "n_edges"):
         row.pop(column)
-    row.update(changes)
+    row.update(changes, schema_version=1)
     return row
 
 
 def test_rows_from_before_the_size_axis_read_as_the_tutorials_size():
-    frame = fill_old_columns(
-        pd.DataFrame([_old_row(), _old_row(backend="dense"), _old_row(platform="gpu")])
+    frame = migrate(
+        pd.DataFrame([_old_row(), _old_row(backend="dense"), _old_row(platform="gpu")]), "old"
     )
     assert frame[["n_input", "n_hidden", "n_edges"]].drop_duplicates().values.tolist() == [
         [100, 4, 408]
     ]
     assert frame["matmul_precision"].tolist() == ["default"] * 3
     assert frame["effective_matmul_precision"].tolist() == ["none", "float32", "none"]
-    dense_gpu = fill_old_columns(pd.DataFrame([_old_row(backend="dense", platform="gpu")]))
+    dense_gpu = migrate(pd.DataFrame([_old_row(backend="dense", platform="gpu")]), "old")
     assert dense_gpu["effective_matmul_precision"].tolist() == ["unknown"]
-    assert OLD_ROW_DEFAULTS["n_edges"] == 408
+    assert TUTORIAL_SIZE["n_edges"] == 408
 
 
 def test_compare_matches_old_rows_with_new_tutorial_rows_and_keeps_sizes_apart():
@@ -123,7 +124,7 @@ def test_compare_matches_old_rows_with_new_tutorial_rows_and_keeps_sizes_apart()
             Measurement(WIDE, samples_s=(0.5, 0.51, 0.52)).to_row({}),
         ]
     )
-    result = compare.compare_frames(old, new)
+    result = compare.compare_frames(migrate(old, "old"), new)
     assert [r.spec for r in result.rows] == [TUTORIAL]
     assert list(result.only_candidate) == [WIDE]
     assert {"n_input", "n_hidden"} <= set(compare.KEY_COLUMNS)

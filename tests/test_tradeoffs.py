@@ -6,6 +6,7 @@ import pytest
 
 from snnbench import SnnbenchError, cli
 from snnbench.measure import storage
+from snnbench.measure.records import SCHEMA_VERSION
 from snnbench.render import plots, tradeoffs_page
 from snnbench.studies.tradeoffs import grid as G
 from snnbench.studies.tradeoffs import metrics, selection, study
@@ -261,7 +262,9 @@ def test_end_to_end_through_worker_processes(tmp_path):
     assert {"tradeoffs.csv", "pareto.png", "summary.md", "run.json"} <= names
     assert result.run_dir.name.endswith("-tradeoffs")
     frame = storage.read_table(result.run_dir, "tradeoffs").set_index("point_id")
-    assert len(frame) == 4 and frame["schema_version"].eq(1).all()  # 2 dts x 2 surrogates
+    assert (
+        len(frame) == 4 and frame["schema_version"].eq(SCHEMA_VERSION).all()
+    )  # 2 dts x 2 surrogates
     assert frame["surrogate"].tolist() == ["per_step"] * 2 + ["per_time"] * 2
     assert {"convergence.csv", "spike_loss.csv", "spike_loss.png", "accuracy.png"} <= names
     convergence = storage.read_table(result.run_dir, "tradeoffs_convergence")

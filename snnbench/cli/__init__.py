@@ -10,18 +10,11 @@ arguments by the flags that set them, and maps errors to exit codes.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from snnbench.cli import (  # light modules: each imports JAX only when its command runs
-    ab_commands,
-    bench_commands,
-    bisect_commands,
-    regression_commands,
-    study_commands,
-    task_commands,
-)
 from snnbench.cli.args import ERROR_PREFIX, FLAGS, Parser, cli_error
 from snnbench.errors import SnnbenchError
 
@@ -70,19 +63,6 @@ COMMANDS = {
 }
 
 
-_MODULES = {
-    m.__name__.rsplit(".", 1)[1]: m
-    for m in (
-        ab_commands,
-        bench_commands,
-        bisect_commands,
-        regression_commands,
-        study_commands,
-        task_commands,
-    )
-}
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, that command's options alone are built (the rest by name:
     ``""`` builds none)."""
@@ -91,7 +71,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, (module, adder, help_text) in COMMANDS.items():
         if only is None or only == name:
-            getattr(_MODULES[module], adder)(sub)
+            getattr(importlib.import_module(f"snnbench.cli.{module}"), adder)(sub)
         else:
             sub.add_parser(name, help=help_text)
     return parser

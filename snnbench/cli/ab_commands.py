@@ -137,7 +137,7 @@ def _run_ab(args: argparse.Namespace) -> int:
     full_table = terminal.shown_path(result.folder / "comparison.md")
     print(compare_render.render_text(result.comparison, full_table=full_table), end="")
     ending = (
-        f"{result.rounds} rounds per side ({result.grain} by {result.grain}), "
+        f"{result.rounds} rounds per side (case by case), "
         f"{result.elapsed_s / 60:.1f} min; stopped: {result.stopped} -> "
         f"{terminal.shown_path(result.folder)}"
     )

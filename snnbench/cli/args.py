@@ -163,6 +163,12 @@ def csv_list(kind: Callable[[str], object]) -> Callable[[str], tuple]:
     return parse
 
 
+def add_lists(parser: argparse.ArgumentParser, *options: tuple[str, Callable, str]) -> None:
+    """Comma-separated list options, each ``(flag, parser of one item, help)``."""
+    for flag, kind, help_text in options:
+        parser.add_argument(flag, type=csv_list(kind), help=help_text)
+
+
 def listed(values: Sequence[object]) -> str:
     """Values as the comma list a user would type (for help texts)."""
     return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)

@@ -35,13 +35,18 @@ def _phase_threshold(text: str) -> tuple[tuple[str, float], ...]:
 
 
 def add_verdict_policy(p) -> None:
-    """When a difference counts: thresholds, the job's alpha, the metric."""
+    """When a difference counts: thresholds, the job's alpha, the metric (the defaults
+    are :class:`Criteria`'s)."""
+    from snnbench.regress.verdict import Criteria
+
+    default = Criteria()
     p.add_argument(
         "--threshold",
         type=non_negative_float,
-        default=10.0,
+        default=default.threshold_pct,
         metavar="PERCENT",
-        help="a change must exceed this to be slower or faster (default 10)",
+        help="a change must exceed this to be slower or faster "
+        f"(default {default.threshold_pct:g})",
     )
     p.add_argument(
         "--threshold-phase",
@@ -51,12 +56,10 @@ def add_verdict_policy(p) -> None:
         help="per-phase threshold, e.g. grad_compile=25 or compile=25 "
         f"(default {', '.join(DEFAULT_PHASE_THRESHOLDS)})",
     )
-    p.add_argument(
-        "--alpha",
-        type=positive_float,
-        default=0.05,
-        help="false-alarm rate of the whole job, all rows together (Holm); default 0.05",
+    alpha = (
+        f"false-alarm rate of the whole job, all rows together (Holm); default {default.alpha:g}"
     )
+    p.add_argument("--alpha", type=positive_float, default=default.alpha, help=alpha)
     p.add_argument(
         "--metric",
         choices=("auto", "cpu", "wall"),

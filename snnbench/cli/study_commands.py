@@ -7,6 +7,7 @@ import sys
 import time
 
 from snnbench.cli.args import (
+    add_lists,
     csv_list,
     listed,
     non_negative_int,
@@ -25,30 +26,33 @@ def add_tradeoffs(sub) -> None:
         action="store_true",
         help="both backends, full sampling (default: dense only, quick sampling)",
     )
-    p.add_argument(
-        "--dt-ms",
-        type=csv_list(positive_float),
-        help="steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference",
-    )
-    p.add_argument("--precision", type=csv_list(str), help="comma list of float32,float64")
-    p.add_argument("--backend", type=csv_list(str), help="comma list of dense,jaxley")
-    p.add_argument(
-        "--train-backend",
-        type=csv_list(str),
-        help="backends that also train (default dense); 'none' for no training",
-    )
-    p.add_argument(
-        "--surrogate",
-        type=csv_list(str),
-        help="surrogate scalings to compare (default per_step,per_time): per_step is the "
-        "tutorial's fixed-size derivative per step, per_time scales it by dt / 1e-3 ms",
-    )
-    p.add_argument(
-        "--scenario",
-        type=csv_list(str),
-        help="how dt changes (default resampled): resampled = the same input step-averaged "
-        "to every dt (always run); resampled,redrawn adds scenario (b), the tutorial re-run "
-        "at each dt with its own draws (a training run per dt and surrogate)",
+    add_lists(
+        p,
+        (
+            "--dt-ms",
+            positive_float,
+            "steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference",
+        ),
+        ("--precision", str, "comma list of float32,float64"),
+        ("--backend", str, "comma list of dense,jaxley"),
+        (
+            "--train-backend",
+            str,
+            "backends that also train (default dense); 'none' for no training",
+        ),
+        (
+            "--surrogate",
+            str,
+            "surrogate scalings to compare (default per_step,per_time): per_step is the "
+            "tutorial's fixed-size derivative per step, per_time scales it by dt / 1e-3 ms",
+        ),
+        (
+            "--scenario",
+            str,
+            "how dt changes (default resampled): resampled = the same input step-averaged "
+            "to every dt (always run); resampled,redrawn adds scenario (b), the tutorial "
+            "re-run at each dt with its own draws (a training run per dt and surrogate)",
+        ),
     )
     p.add_argument(
         "--refinements",

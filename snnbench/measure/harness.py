@@ -66,14 +66,9 @@ def config_for(spec: CaseSpec) -> TaskConfig:
     ``SNNBENCH_SLOWDOWN``, so that the noise study can slow one side of an A/B run
     through that side's environment alone.
     """
+    shared = ("batch_size", "precision", "dt_ms", "t_max_ms", "n_input", "n_hidden")
     return TaskConfig(
-        batch_size=spec.batch_size,
-        precision=spec.precision,
-        dt_ms=spec.dt_ms,
-        t_max_ms=spec.t_max_ms,
-        n_input=spec.n_input,
-        n_hidden=spec.n_hidden,
-        slowdown=slowdown.fraction_from_env(),
+        **{name: getattr(spec, name) for name in shared}, slowdown=slowdown.fraction_from_env()
     )
 
 

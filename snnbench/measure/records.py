@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-
-import pandas as pd
 
 from snnbench.errors import expect
 from snnbench.measure.phases import Phase
@@ -19,13 +18,13 @@ from snnbench.task.config import TaskConfig
 from snnbench.task.model import ALL_BACKENDS
 from snnbench.task.parallel import FORMULATIONS
 
-#: Bump when a column changes meaning or disappears; see storage.read_table.
-SCHEMA_VERSION = 1
+#: The schema of the rows this snnbench writes; bump it when a column changes meaning or
+#: disappears, and teach :func:`snnbench.measure.schema.migrate` the step from the last one.
+SCHEMA_VERSION = 2
 #: JAX platforms a case may ask for.
 PLATFORMS = ("cpu", "gpu", "tpu")
 #: The backend of the ``overhead`` phase, which times an empty function.
 OVERHEAD_BACKEND = "none"
-STATUSES = ("ok", "skipped", "failed")
 #: How a device-count series holds the work fixed: per device (weak) or in total (strong).
 SCALINGS = ("weak", "strong")
 #: Noise-free figures a row may carry (from XLA's analyses of the compiled module
@@ -42,61 +41,13 @@ EXACT_METRICS = (
     "collectives_per_call",
     "collective_bytes_per_call",
 )
-#: Columns a row written before snnbench measured several devices lacks, with the
-#: value that row means (one device, one process, no scaling series, no shard).
-#: Readers fill them in (``storage.with_scaling_defaults``), so old result files still load.
-SCALING_DEFAULTS: dict[str, object] = {
-    "devices": 1,
-    "processes": 1,
-    "scaling": "",
-    "data_parallel": "",
-    "shard": "",
-    "campaign": "",
-}
-
-
-# ---- network size and matmul precision: columns added after schema 1 shipped
 _TUTORIAL = TaskConfig()
-#: Network-size columns; rows written before they existed are read with the tutorial's size.
-SIZE_COLUMNS = ("n_input", "n_hidden", "n_edges")
-#: What a row written before a column existed ran with, per added column (see
-#: :func:`fill_old_columns`); the matmul precision of such rows was JAX's default.
-OLD_ROW_DEFAULTS = {
+#: The tutorial network's size columns (a case's size, unless it says otherwise).
+TUTORIAL_SIZE: dict[str, int] = {
     "n_input": _TUTORIAL.n_input,
     "n_hidden": _TUTORIAL.n_hidden,
     "n_edges": _TUTORIAL.n_edges,
-    "matmul_precision": "default",
 }
-#: CPU rows of a dense twin at JAX's default matmul precision ran in full precision
-#: (the CPU ignores the setting); on other devices it is unknown after the fact.
-_OLD_EFFECTIVE_CPU = {"float64": "float64", "float32": "float32"}
-
-
-def fill_old_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (rows of a table with spec columns) with the columns added since
-    schema 1 filled in for rows written before they existed.
-
-    Sizes get the tutorial's values (the only size those versions ran), the
-    matmul precision JAX's "default", and ``effective_matmul_precision`` what that
-    meant: "none" for jaxley (and the overhead row), the dtype on CPU, "unknown"
-    elsewhere.
-    """
-    if frame.empty or not {"backend", "platform", "precision", "batch_size"} <= set(frame):
-        return frame  # not rows of cases (e.g. the trade-off study's points)
-    frame = frame.copy()
-    for column, value in OLD_ROW_DEFAULTS.items():
-        frame[column] = frame[column].fillna(value) if column in frame else value
-    if "effective_matmul_precision" not in frame:
-        frame["effective_matmul_precision"] = pd.NA
-    missing = frame["effective_matmul_precision"].isna()
-    if missing.any():
-        old = frame.loc[missing]
-        guess = old["precision"].map(_OLD_EFFECTIVE_CPU).where(old["platform"] == "cpu", "unknown")
-        guess = guess.where(old["backend"] == "dense", "none")  # no matmul elsewhere
-        frame.loc[missing, "effective_matmul_precision"] = guess.fillna("unknown")
-    for column in SIZE_COLUMNS:
-        frame[column] = frame[column].astype(int)
-    return frame
 
 
 @dataclass(frozen=True)
@@ -245,6 +196,13 @@ class CaseSpec:
         """
         return (self.platform, self.precision, self.devices, self.processes)
 
+    @classmethod
+    def from_row(cls, row: Mapping) -> CaseSpec:
+        """The case of a table row in the current schema (see
+        :func:`snnbench.measure.schema.migrate`); floats rounded to 12 digits, so a
+        CSV round trip gives back the same case."""
+        return cls(**{name: _FROM_CELL[kind](row[name]) for name, kind in _FIELD_TYPES.items()})
+
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form (the phase as its string value)."""
         out = asdict(self)
@@ -254,6 +212,8 @@ class CaseSpec:
 
 #: The columns of a case's identity: :class:`CaseSpec`'s fields, in declaration order.
 CASE_KEY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CaseSpec))
+_FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(CaseSpec)}
+_FROM_CELL = {"int": int, "str": str, "Phase": str, "float": lambda v: round(float(v), 12)}
 
 
 def key_columns(without: tuple[str, ...] = ()) -> list[str]:

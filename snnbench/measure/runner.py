@@ -60,11 +60,8 @@ class BenchTarget:
         return cls(("-p", PLUGIN, "--pyargs", CASES_MODULE), f"module {CASES_MODULE}")
 
     @classmethod
-    def folder(cls, path: Path, plugin: bool = True) -> BenchTarget:
+    def folder(cls, path: Path) -> BenchTarget:
         """The ``bench_*.py`` modules of a folder, run with snnbench's plugin.
-
-        ``plugin=False`` for a folder that brings its own ``conftest.py`` (the
-        ``bench/`` of snnbench revisions older than the plugin, for ``snnbench ab``).
 
         Raises:
             SnnbenchError: if the folder holds no ``bench_*.py`` module.
@@ -76,7 +73,7 @@ class BenchTarget:
                 f"`bench_dir` must be a folder holding bench_*.py modules; got {str(path)!r}",
                 argument="bench_dir",
             )
-        return cls((("-p", PLUGIN) if plugin else ()) + tuple(modules), f"folder {path}")
+        return cls(("-p", PLUGIN, *modules), f"folder {path}")
 
 
 @dataclass(frozen=True)
@@ -283,28 +280,40 @@ def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cas
     ]
 
 
-def _run_group(cases: list[CaseSpec], job: _Job) -> None:
-    remaining, part, folder, options = list(cases), 0, job.folder, job.options
+def _in_parts(cases: list[CaseSpec], job: _Job, run_part) -> None:
+    """Run ``cases`` part after part: each part (a child, or a job of processes) gets the
+    cases still to run in a cases file of its own and returns why it ended; a part that
+    dies fails the case it was on, and the next part carries on with the rest."""
+    remaining, part = list(cases), 0
     while remaining:
         part += 1
         tag = _tag(remaining[0], part)
-        cases_file = folder / f"cases-{tag}.json"
+        cases_file = job.folder / f"cases-{tag}.json"
         storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
-        env = {**child_env(remaining[0], options.python), **dict(options.env)}
-        command = _child_command(options, tag, folder, cases_file)
-        with open(folder / f"pytest-{tag}.log", "w") as log:
-            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-            pinned = options.pin_cpu if remaining[0].platform == "cpu" else None
-            machine.pin(child.pid, pinned)
-            try:
-                returncode = _watch(child, job, remaining)
-            except KeyboardInterrupt:
-                child.send_signal(signal.SIGINT)
-                _wait(child)
-                _record_crash(job, remaining, INTERRUPTED_REASON)
-                raise
-        reason = describe_exit(returncode, "benchmark process")
+        reason = run_part(remaining, tag, cases_file)
         remaining = _after_child(job, remaining, reason)
+
+
+def _run_group(cases: list[CaseSpec], job: _Job) -> None:
+    _in_parts(cases, job, lambda remaining, tag, file: _run_child(remaining, tag, file, job))
+
+
+def _run_child(remaining: list[CaseSpec], tag: str, cases_file: Path, job: _Job) -> str:
+    folder, options = job.folder, job.options
+    env = {**child_env(remaining[0], options.python), **dict(options.env)}
+    command = _child_command(options, tag, folder, cases_file)
+    with open(folder / f"pytest-{tag}.log", "w") as log:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        pinned = options.pin_cpu if remaining[0].platform == "cpu" else None
+        machine.pin(child.pid, pinned)
+        try:
+            returncode = _watch(child, job, remaining)
+        except KeyboardInterrupt:
+            child.send_signal(signal.SIGINT)
+            _wait(child)
+            _record_crash(job, remaining, INTERRUPTED_REASON)
+            raise
+    return describe_exit(returncode, "benchmark process")
 
 
 def _after_child(job: _Job, cases: list[CaseSpec], reason: str) -> list[CaseSpec]:
@@ -335,23 +344,21 @@ def _run_job(cases: list[CaseSpec], job: _Job) -> None:
     ``options.case_timeout_s``, fails the case it was on (with the reason); the
     whole process group is killed and a new job carries on with the rest.
     """
-    remaining, part, folder, options = list(cases), 0, job.folder, job.options
-    while remaining:
-        part += 1
-        tag = _tag(remaining[0], part)
-        cases_file = folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
-        group = _start_job(remaining[0], options, tag, folder, cases_file)
-        try:
-            reason = _watch_job(group, job, remaining, options.case_timeout_s)
-        except KeyboardInterrupt:
-            group.kill()
-            _record_crash(job, remaining, INTERRUPTED_REASON)
-            raise
-        finally:
-            group.kill()  # a finished job's group is empty; a failed one's dies here
-        reason = reason or "job ended before finishing its cases"
-        remaining = _after_child(job, remaining, reason)
+    _in_parts(cases, job, lambda remaining, tag, file: _run_processes(remaining, tag, file, job))
+
+
+def _run_processes(remaining: list[CaseSpec], tag: str, cases_file: Path, job: _Job) -> str:
+    options = job.options
+    group = _start_job(remaining[0], options, tag, job.folder, cases_file)
+    try:
+        reason = _watch_job(group, job, remaining, options.case_timeout_s)
+    except KeyboardInterrupt:
+        group.kill()
+        _record_crash(job, remaining, INTERRUPTED_REASON)
+        raise
+    finally:
+        group.kill()  # a finished job's group is empty; a failed one's dies here
+    return reason or "job ended before finishing its cases"
 
 
 def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file: Path):

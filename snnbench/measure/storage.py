@@ -9,6 +9,7 @@ benchmark rows through :func:`load_results`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -20,13 +21,9 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import machine
-from snnbench.measure.records import (
-    SCALING_DEFAULTS,
-    SCHEMA_VERSION,
-    fill_old_columns,
-    key_columns,
-)
+from snnbench.measure.records import SCHEMA_VERSION, key_columns
 from snnbench.measure.scaling import add_scaling_efficiency
+from snnbench.measure.schema import migrate
 
 JOURNAL = "rows.jsonl"
 #: Where commands write a user's runs unless told otherwise (git-ignored in a checkout);
@@ -298,24 +295,9 @@ def read_table(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         raise SnnbenchError(
             f"{table} is not a readable CSV table ({type(error).__name__})"
         ) from None
-    if kind in VERSIONED:
-        check_schema(frame, table)
-        frame = fill_old_columns(frame)  # columns added since schema 1 (network size ...)
-    return frame
-
-
-def check_schema(frame: pd.DataFrame, source: Path) -> None:
-    """Raise unless every row of ``frame`` has this snnbench's ``schema_version``."""
-    if frame.empty:
-        return
-    column = frame.get("schema_version", pd.Series([None]))
-    versions = sorted(set(column.dropna().astype(int)))
-    if versions != [SCHEMA_VERSION]:
-        raise SnnbenchError(
-            f"{source} has schema version {versions or 'none'}, this snnbench reads version "
-            f"{SCHEMA_VERSION}; rerun the command that wrote it with this snnbench, or read it "
-            "with the snnbench release that wrote it."
-        )
+    if kind == "benchmark" and "schema_version" in frame:
+        frame = _with_run_metadata(frame, table.parent)
+    return migrate(frame, table, kind) if kind in VERSIONED else frame
 
 
 def find_run_dirs(path: Path, kind: str = "benchmark") -> list[Path]:
@@ -340,31 +322,16 @@ def _inside_another_run(root: Path, folder: Path) -> bool:
 # ---------------------------------------------------------------- benchmark rows
 
 
-def rows_to_frame(rows: Iterable[dict]) -> pd.DataFrame:
-    """Benchmark rows as a DataFrame with the derived columns added."""
-    frame = pd.DataFrame(list(rows))
+def rows_to_frame(rows: Iterable[dict], source: str | os.PathLike = "rows") -> pd.DataFrame:
+    """Benchmark rows (of any schema this snnbench reads) as a DataFrame in the current
+    schema, the derived columns added."""
+    frame = migrate(pd.DataFrame(list(rows)), source)
     return add_derived(frame) if not frame.empty else frame
 
 
 def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill the columns older rows lack, then derive ratios and scaling efficiency."""
-    filled = fill_old_columns(with_scaling_defaults(frame))  # sizes, matmul precision too
-    return add_scaling_efficiency(add_overhead_ratio(filled))
-
-
-def with_scaling_defaults(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every column of :data:`SCALING_DEFAULTS`, filled where a row lacks it.
-
-    Rows written before snnbench measured several devices ran on one device in
-    one process; and a CSV reads an empty text cell back as NaN, so text columns
-    get their empty string back.
-    """
-    frame = frame.copy()
-    for column, default in SCALING_DEFAULTS.items():
-        values = frame[column] if column in frame else pd.Series(pd.NA, index=frame.index)
-        values = values.astype(object).where(values.notna(), default)
-        frame[column] = values.astype(int if isinstance(default, int) else str)
-    return frame
+    """The derived columns of benchmark rows: the jaxley/dense ratio, scaling efficiency."""
+    return add_scaling_efficiency(add_overhead_ratio(frame))
 
 
 def add_overhead_ratio(frame: pd.DataFrame) -> pd.DataFrame:
@@ -391,9 +358,42 @@ def write_table(run_dir: Path, rows: list[dict], fields: dict | None = None) -> 
 
     ``fields`` (e.g. a shard and its campaign) are added to every row.
     """
-    frame = rows_to_frame([{**row, **(fields or {})} for row in rows])
-    atomic_write_text(Path(run_dir) / TABLE, frame.to_csv(index=False))
+    frame = rows_to_frame([{**row, **(fields or {})} for row in rows], f"the rows of {run_dir}")
+    shared = run_metadata(Path(run_dir), frame)
+    atomic_write_text(Path(run_dir) / TABLE, frame.drop(columns=shared).to_csv(index=False))
     return frame
+
+
+#: Columns measured with each row: never folded into the run's metadata.
+MEASURED_COLUMNS = ("load_avg_1m", "utc")
+
+
+def run_metadata(run_dir: Path, frame: pd.DataFrame) -> dict[str, object]:
+    """The columns every row of ``frame`` shares with the ``metadata`` of the run's
+    ``run.json`` (machine, versions, git), which its table leaves out: stored once per
+    run, joined back on load."""
+    metadata = RunFolder(run_dir).read_info().get("metadata", {})
+    return {
+        name: value
+        for name, value in metadata.items()
+        if name in frame and name not in MEASURED_COLUMNS and (frame[name] == value).all()
+    }
+
+
+def _with_run_metadata(frame: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
+    """A schema 2 table with the metadata columns its run stored once in ``run.json``.
+
+    The values go through a CSV round trip, so they read back as the same types
+    as a column of the table would (an empty text, for one, as NaN).
+    """
+    if frame.empty or not (pd.to_numeric(frame["schema_version"], errors="coerce") >= 2).all():
+        return frame  # a version 1 table carries its metadata on every row
+    metadata = RunFolder(run_dir).read_info().get("metadata", {})
+    missing = {k: v for k, v in metadata.items() if k not in frame and k not in MEASURED_COLUMNS}
+    if not missing:
+        return frame
+    values = pd.read_csv(io.StringIO(pd.DataFrame([missing]).to_csv(index=False)))
+    return frame.assign(**{name: values[name].iloc[0] for name in values})
 
 
 #: run.json fields every row of a run carries (a shard's rows say which shard they are).
@@ -404,15 +404,14 @@ def _load_run(run_dir: Path) -> pd.DataFrame:
     if (run_dir / TABLE).exists():
         frame = read_table(run_dir, "benchmark")
     else:  # a run that died before its table was written: use the journal
-        frame = pd.DataFrame(journal_rows(run_dir / JOURNAL))
-        check_schema(frame, run_dir / JOURNAL)
+        frame = migrate(pd.DataFrame(journal_rows(run_dir / JOURNAL)), run_dir / JOURNAL)
     if frame.empty:
         return frame
     if "run_id" not in frame:
         frame["run_id"] = f"{run_dir.parent.name}/{run_dir.name}"
     info = RunFolder(run_dir).read_info()
     for name in RUN_FIELDS:  # the journal's rows do not carry them; run.json does
-        if name in info and (name not in frame or frame[name].isna().all()):
+        if name in info and not frame[name].any():
             frame[name] = str(info[name])
     return frame
 
@@ -424,8 +423,8 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     any other, so a tree holding them loads as the campaign's one table; their
     rows say which shard and campaign they come from, and
     :func:`snnbench.measure.shards.missing_shards` says which shards it lacks.
-    Rows written before snnbench measured several devices get that column's
-    single-device value (:func:`with_scaling_defaults`).
+    Every table and journal goes through :func:`snnbench.measure.schema.migrate`,
+    so rows of any schema version this snnbench reads come back in the current one.
 
     Raises:
         SnnbenchError: if ``path`` does not exist, holds no results, or has a
@@ -453,8 +452,7 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
 
 def _load_file(path: Path) -> pd.DataFrame:
     if path.suffix == ".jsonl":
-        frame = pd.DataFrame(journal_rows(path))
-        check_schema(frame, path)
+        frame = migrate(pd.DataFrame(journal_rows(path)), path)
     elif path.suffix == ".csv":
         frame = read_table(path, "benchmark")
     else:

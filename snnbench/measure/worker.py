@@ -256,20 +256,5 @@ def _tail(path: str) -> str:
         return ""
 
 
-def supports_worker(python: str) -> bool:
-    """Whether the snnbench installed for ``python`` has this worker (older ones do not)."""
-    done = subprocess.run(
-        [
-            python,
-            "-c",
-            f"import importlib.util as u; raise SystemExit(u.find_spec('{MODULE}') is None)",
-        ],
-        capture_output=True,
-        env=procgroup.child_env("", python=python),
-        timeout=120,
-    )
-    return done.returncode == 0
-
-
 if __name__ == "__main__":  # pragma: no cover - the worker's entry point
     serve(sys.argv[1])

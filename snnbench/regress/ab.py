@@ -2,16 +2,12 @@
 
 On a shared machine whose speed drifts by tens of percent, two runs made at
 different times cannot be compared reliably. ``snnbench ab`` therefore measures
-both sides in one job, alternating at the finest grain that stays honest:
-
-- **per case**, when both environments' snnbench has the measuring worker
-  (:mod:`snnbench.measure.worker`): a warm process per side answers "measure
-  case X once"; for every case, A and B run back to back. Both sides start a
-  fresh pair of processes every ``process_rounds`` rounds, because each process
-  carries its own speed offset: the process pair is the unit the verdict counts;
-- **per round of the whole matrix** otherwise (revisions older than the worker):
-  each side's round is a normal benchmark run (:func:`snnbench.measure.runner.run_matrix`),
-  and both sides go this way, so that both are measured alike.
+both sides in one job, alternating case by case, the finest grain that stays
+honest: a warm worker per side (:mod:`snnbench.measure.worker`; a side whose
+snnbench has none is refused before any round) answers "measure case X once";
+for every case, A and B run back to back. Both sides start a fresh pair of
+processes every ``process_rounds`` rounds, because each process carries its own
+speed offset: the process pair is the unit the verdict counts.
 
 The order of the two sides over rounds is the Thue-Morse sequence (A B, B A,
 B A, A B, then the complement: B A, A B, A B, B A, ...): over every 4 rounds a
@@ -34,11 +30,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from snnbench.errors import expect
-from snnbench.measure import machine, procgroup, runner, storage
+from snnbench.measure import machine, procgroup, storage
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.phases import MATRIX_PHASES, Phase
 from snnbench.measure.records import CaseSpec, Measurement
-from snnbench.measure.worker import Worker, WorkerDied, supports_worker
+from snnbench.measure.worker import Worker, WorkerDied
 from snnbench.regress import envs
 from snnbench.regress.compare import (
     CLEAN,
@@ -148,7 +144,6 @@ class AbResult:
     looks: int
     stopped: str
     elapsed_s: float
-    grain: str
 
 
 class _Side:
@@ -222,23 +217,6 @@ class _Side:
                 dead.close()
             raise
 
-    def measure_matrix(self, matrix: Matrix, round_index: int, platforms: set[str]) -> None:
-        """One round of the whole matrix as a normal benchmark run (the fallback)."""
-        options = runner.RunOptions(
-            out_root=self.folder / "rounds",
-            bench=self.env.bench,
-            sampling="quick",
-            progress=False,
-            python=str(self.env.python),
-            command=self.options.command,
-            pin_cpu=self.options.pin_cpu,
-            env=self.env.variables,
-        )
-        run_dir = runner.run_matrix(matrix, options, platforms=platforms)
-        # The round's own table gains the A/B columns; the side's rows are its rounds' tables.
-        rows = storage.journal_rows(run_dir / storage.JOURNAL)
-        storage.write_table(run_dir, [{**row, **self.fields(round_index)} for row in rows])
-
     def close(self) -> None:
         for worker in self.workers.values():
             worker.close()
@@ -250,10 +228,8 @@ class _Side:
 
     def frame(self):
         """The rows measured so far, as the table a comparison judges (no file read)."""
-        import pandas as pd
-
-        if self.rows:
-            return pd.DataFrame(self.rows)
+        if self.rows:  # a side's own snnbench may write an older schema
+            return storage.rows_to_frame(self.rows, self.folder / storage.JOURNAL)
         return storage.load_results(self.folder)
 
 
@@ -271,15 +247,12 @@ def run_ab(
     """
     envs.check_same_besides(environments["A"], environments["B"], set(options.allow_difference))
     say = progress or (lambda _: None)
-    fine = all(supports_worker(str(e.python)) for e in environments.values())
-    measured_by = {s: _preflight(environments[s], matrix, options, fine, say) for s in SIDES}
+    measured_by = {s: _preflight(environments[s], matrix, options, say) for s in SIDES}
     folder = storage.RunFolder.create(Path(out_root) / "ab")
     sides = {
         s: _Side(environments[s], folder / s, folder.run_id, options, measured_by[s]) for s in SIDES
     }
-    grain = "case" if fine else "round"
-    info = _info(folder, matrix, environments, options, grain)
-    platforms = runner.probe_platforms() if not fine else set()
+    info = _info(folder, matrix, environments, options)
     cases = matrix.cases()
     start = time.perf_counter()
     rounds = looks = 0
@@ -289,11 +262,11 @@ def run_ab(
         while True:
             batch = options.rounds if rounds == 0 else BLOCK
             for index in range(rounds, rounds + batch):
-                if fine and index % options.process_rounds == 0:
+                if index % options.process_rounds == 0:
                     for side in sides.values():  # a fresh pair of processes
                         side.close()
                 say(f"round {index + 1} ({'-'.join(round_order(index))}), {_clock(start)}")
-                _one_round(sides, matrix, cases, index, fine, platforms)
+                _one_round(sides, cases, index)
                 info["rounds_log"].append(_round_log(index, start))
             rounds, looks = rounds + batch, looks + 1
             comparison = _judge(sides, options.criteria, looks, environments)
@@ -313,25 +286,21 @@ def run_ab(
         info.update(rounds=rounds, looks=looks, stopped=stopped, finished_utc=machine.utc_now())
         info["elapsed_s"] = time.perf_counter() - start
         folder.write_text(storage.AB_JOB_INFO, storage.to_json(info))
-    return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"], grain)
+    return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"])
 
 
-def _preflight(env: Environment, matrix: Matrix, options: AbOptions, fine: bool, say) -> dict:
+def _preflight(env: Environment, matrix: Matrix, options: AbOptions, say) -> dict:
     """A side that cannot run is refused before any round, with its own error."""
     say(f"side {env.side}: checking that its environment runs snnbench")
     pin = options.pin_cpu if "cpu" in matrix.platforms else None
-    return envs.preflight(env, matrix.backends, pin, full=fine)
+    return envs.preflight(env, matrix.backends, pin)
 
 
-def _one_round(sides, matrix, cases, index, fine: bool, platforms: set[str]) -> None:
+def _one_round(sides, cases, index: int) -> None:
     order = round_order(index)
-    if fine:
-        for case in cases:  # A and B back to back, per case: the finest honest grain
-            for side in order:
-                sides[side].measure_case(case, index)
-    else:
+    for case in cases:  # A and B back to back, per case: the finest honest grain
         for side in order:
-            sides[side].measure_matrix(matrix, index, platforms)
+            sides[side].measure_case(case, index)
 
 
 def _judge(sides, criteria: Criteria, look: int, environments) -> Comparison:
@@ -368,13 +337,12 @@ def _round_log(index: int, start: float) -> dict[str, object]:
     return {"round": index, "elapsed_s": time.perf_counter() - start, "load_average": load}
 
 
-def _info(folder, matrix: Matrix, environments, options: AbOptions, grain: str) -> dict:
+def _info(folder, matrix: Matrix, environments, options: AbOptions) -> dict:
     info = dict(
         run_id=folder.run_id,
         command=list(options.command),
         started_utc=machine.utc_now(),
         matrix=matrix.to_dict(),
-        grain=grain,
         block_rounds=BLOCK,
         options={
             **{k: v for k, v in asdict(options).items() if k not in ("criteria", "command")},

@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from snnbench.errors import SnnbenchError
-from snnbench.measure.runner import BenchTarget
 
 ENV_ROOT = Path(".snnbench-envs")
 _GIT_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)@(?P<rev>[^\s@:]+)$")
@@ -140,7 +139,6 @@ class Environment:
         requirements: what the user asked to install.
         folder: the cached environment's folder.
         python: its interpreter.
-        bench: what its ``pytest`` benchmark processes collect (the fallback path).
         packages: normalized name -> version of everything installed in it.
         variables: extra environment variables for its benchmark processes.
     """
@@ -149,7 +147,6 @@ class Environment:
     requirements: tuple[Requirement, ...]
     folder: Path
     python: Path
-    bench: BenchTarget
     packages: dict[str, str] = field(default_factory=dict)
     variables: tuple[tuple[str, str], ...] = ()
 
@@ -262,24 +259,7 @@ def prepare(
         for r in requirements:
             if r.kind == "path":
                 _pip(python, "--no-deps", "--force-reinstall", str(sources[r.spec]))
-    snnbench_src = next((sources[r.spec] for r in requirements if r.is_snnbench), checkout)
-    return Environment(
-        side,
-        requirements,
-        folder,
-        python,
-        bench_target(snnbench_src),
-        installed_packages(python),
-        variables,
-    )
-
-
-def bench_target(snnbench_src: Path) -> BenchTarget:
-    """The benchmark an environment's snnbench runs: its installed plugin, or (for
-    revisions older than the plugin) the ``bench/`` folder of its source."""
-    if (snnbench_src / "snnbench" / "measure" / "bench_cases.py").exists():
-        return BenchTarget.installed()
-    return BenchTarget.folder(snnbench_src / "bench", plugin=False)
+    return Environment(side, requirements, folder, python, installed_packages(python), variables)
 
 
 def installed_packages(python: Path | str) -> dict[str, str]:
@@ -360,7 +340,7 @@ def check_same_besides(a: Environment, b: Environment, allowed: set[str]) -> Non
 _PREFLIGHT_RUN = """
 import json, sys
 import snnbench
-from snnbench.measure import machine
+from snnbench.measure import machine, worker  # an A/B side measures through the worker
 config = snnbench.TaskConfig(batch_size=2, t_max_ms=0.02, precision="float32")
 snnbench.set_precision("float32")
 for backend in sys.argv[1].split(","):
@@ -368,8 +348,6 @@ for backend in sys.argv[1].split(","):
     task.forward(task.init_params(), task.inputs).block_until_ready()
 print(json.dumps(machine.metadata(), default=str))
 """
-#: The same for an older snnbench measured whole rounds: only the import.
-_PREFLIGHT_IMPORT = "import snnbench\nprint('{}')"
 _PREFLIGHT_TIMEOUT_S = 600.0
 
 
@@ -377,13 +355,11 @@ def preflight(
     env: Environment,
     backends: tuple[str, ...],
     pin_cpu: int | None = None,
-    full: bool = True,
 ) -> dict[str, object]:
     """Check, in ``env``'s own interpreter, that its snnbench runs; its metadata.
 
-    ``full``: build and run the smallest task of each backend (a side measured
-    by the worker); otherwise only import snnbench (an older revision measured
-    whole rounds, whose task API may differ). The process is pinned as its
+    It builds and runs the smallest task of each backend, and imports the worker
+    (a snnbench without one cannot be a side). The process is pinned as its
     workers will be, so the metadata (versions, ``cpu_count``, ``pinned_cpu``)
     are those of the rows this side will record.
 
@@ -394,8 +370,7 @@ def preflight(
     from snnbench.measure import machine, procgroup
 
     variables = procgroup.child_env("cpu", python=str(env.python), extra=dict(env.variables))
-    code = _PREFLIGHT_RUN if full else _PREFLIGHT_IMPORT
-    command = [str(env.python), "-c", code, ",".join(backends)]
+    command = [str(env.python), "-c", _PREFLIGHT_RUN, ",".join(backends)]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=variables
     )

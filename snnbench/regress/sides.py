@@ -17,26 +17,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from snnbench.measure.records import OLD_ROW_DEFAULTS, SCALING_DEFAULTS, CaseSpec
+from snnbench.measure.records import CaseSpec
 
 #: The timing metrics a verdict may use: per-call process CPU time, per-call wall time.
 METRICS = ("cpu", "wall")
 
 
-def _number(value: object) -> float | None:
+def _finite(value: object) -> float | None:
+    """A cell as a finite number (None for an empty cell or text)."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) and number > 0 else None
+    return number if math.isfinite(number) else None
+
+
+def _number(value: object) -> float | None:
+    number = _finite(value)
+    return number if number is not None and number > 0 else None
 
 
 def _index(value: object) -> int | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return int(number) if math.isfinite(number) else None
+    number = _finite(value)
+    return None if number is None else int(number)
 
 
 def _samples(value: object) -> tuple[float, ...]:
@@ -123,31 +126,8 @@ class Side:
 
 
 def spec_of(row: Mapping) -> CaseSpec:
-    """The configuration of a table row (floats rounded so CSV round trips match).
-
-    A row without the device-count columns (written before they existed, or
-    read back with an empty cell) ran on one device in one process; one without
-    the network-size columns ran the tutorial's network.
-    """
-    layout = {}
-    for name in ("devices", "scaling", "processes", "data_parallel"):
-        value, default = row.get(name), SCALING_DEFAULTS[name]
-        missing = value is None or (not isinstance(value, str) and pd.isna(value))
-        layout[name] = default if missing else type(default)(value)
-    for name in ("n_input", "n_hidden"):  # the network size; older rows: the tutorial's
-        value = row.get(name)
-        missing = value is None or pd.isna(value)
-        layout[name] = OLD_ROW_DEFAULTS[name] if missing else int(value)
-    return CaseSpec(
-        backend=str(row["backend"]),
-        phase=str(row["phase"]),
-        batch_size=int(row["batch_size"]),
-        precision=str(row["precision"]),
-        platform=str(row["platform"]),
-        dt_ms=round(float(row["dt_ms"]), 12),
-        t_max_ms=round(float(row["t_max_ms"]), 12),
-        **layout,
-    )
+    """The configuration of a table row (of a table in the current schema)."""
+    return CaseSpec.from_row(row)
 
 
 def repeat_of(row: Mapping) -> Repeat:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from snnbench.measure.phases import DISPLAY_ORDER
-from snnbench.measure.records import OLD_ROW_DEFAULTS
+from snnbench.measure.records import TUTORIAL_SIZE
 from snnbench.measure.summary import NOISY_IQR_OVER_MEDIAN
 from snnbench.render import terminal
 from snnbench.render.units import format_seconds
@@ -24,7 +24,7 @@ _SIZE_INDEX = ["n_input", "n_hidden"]
 
 def _varies_or_not_tutorial(values: pd.Series, column: str) -> bool:
     shown = set(values.dropna())
-    return len(shown) > 1 or shown - {OLD_ROW_DEFAULTS[column]} != set()
+    return len(shown) > 1 or shown - {TUTORIAL_SIZE[column]} != set()
 
 
 def _index(frame: pd.DataFrame) -> list[str]:
@@ -247,6 +247,7 @@ def matmul_line(frame: pd.DataFrame) -> str:
     if "effective_matmul_precision" not in frame:
         return ""
     dense = frame[(frame["backend"] == "dense") & (frame["status"] == "ok")]
+    dense = dense[dense["effective_matmul_precision"].notna()]  # rows that recorded it
     if dense.empty:
         return ""
     pairs = dense.groupby(["platform", "precision"], sort=True)

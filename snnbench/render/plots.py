@@ -54,7 +54,6 @@ PRECISION_STYLES = {"float64": ("-", "o"), "float32": ("--", "s")}
 #: Colours of anything else that needs telling apart (devices, series), in order.
 _PALETTE = ("#1f4e9c", "#c55a11", "#38761d", "#7f3f98", "#b8860b", "#444444", "#0097a7")
 _MARKERS = {"cpu": "o", "gpu": "s", "tpu": "^"}
-_LINESTYLES = ("-", "--", ":", "-.")
 
 
 @contextmanager
@@ -121,8 +120,17 @@ def steady_rows(frame: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
 
 def main_dt(rows: pd.DataFrame) -> float:
     """The dt with the most rows (the batch-size sweep's dt); ties go to the smallest."""
-    counts = rows["dt_ms"].value_counts()
-    return float(min(counts[counts == counts.max()].index))
+    return float(_most_rows(rows["dt_ms"]))
+
+
+def common_batch(rows: pd.DataFrame) -> int:
+    """The batch size with the most rows; ties go to the smallest."""
+    return int(_most_rows(rows["batch_size"]))
+
+
+def _most_rows(values: pd.Series) -> object:
+    counts = values.value_counts()
+    return min(counts[counts == counts.max()].index)
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "table") -> None:
@@ -172,13 +180,14 @@ def _log_if_wide(ax, values: np.ndarray, axis: str = "y", span: float = 20.0) ->
         target.set_minor_formatter(NullFormatter() if wide else plain)
 
 
-def _batch_axis(ax, batch_sizes: Sequence[int]) -> None:
+def _batch_axis(ax, batch_sizes: Sequence[int], label: str = "batch size (samples)") -> None:
+    """A log2 x axis ticked at the whole numbers given (batch sizes, device counts)."""
     ticks = sorted(set(int(b) for b in batch_sizes))
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("batch size (samples)")
+    ax.set_xlabel(label)
     if len(ticks) == 1:
         ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
 
@@ -286,12 +295,6 @@ def fig_compile_breakdown(frame: pd.DataFrame) -> Figure:
     figure.legend(handles=_compile_legend(), loc="outside lower center", ncols=4)
     figure.suptitle("Compile-time breakdown: trace+lower vs XLA compile (median of cold runs)")
     return figure
-
-
-def common_batch(rows: pd.DataFrame) -> int:
-    """The batch size with the most rows; ties go to the smallest."""
-    counts = rows["batch_size"].value_counts()
-    return int(min(counts[counts == counts.max()].index))
 
 
 def _compile_totals(rows: pd.DataFrame) -> pd.Series:
@@ -862,7 +865,7 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
             ax.set_title(
                 f"{backend}, {scaling}: {_program_label(phase, formulation)}, batch {batch} {unit}"
             )
-            _device_axis(ax, rows["devices"])
+            _batch_axis(ax, rows["devices"], "devices")
             ax.set_ylabel("efficiency (1 = ideal)")
             _log_if_wide(ax, rows["scaling_efficiency"], span=20.0)
             if ax.get_yscale() == "log":
@@ -919,17 +922,6 @@ def _draw_efficiency(ax, panel: pd.DataFrame) -> None:
             label=key[1] + (f", {processes} processes" if processes > 1 else ", 1 process"),
         )
     ax.axhline(1.0, color="black", lw=0.8, linestyle=":")
-
-
-def _device_axis(ax, devices: pd.Series) -> None:
-    ticks = sorted(set(int(d) for d in devices))
-    ax.set_xscale("log", base=2)
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("devices")
-    if len(ticks) == 1:
-        ax.set_xlim(ticks[0] / 2, ticks[0] * 2)
 
 
 @_styled

@@ -147,20 +147,16 @@ def _snn_hit(snn: pd.DataFrame, backend: str, phase: str, metric: str, layer: st
 
 def memory_table(memory: pd.DataFrame) -> pd.DataFrame:
     """Measured memory per backend, phase and batch size: the process, then the program alone."""
-    columns = [
-        "backend",
-        "phase",
-        "batch_size",
-        "status",
-        "peak_rss_bytes",
-        "device_peak_bytes",
-        "program_peak_bytes",
-        "xla_run_bytes",
-        "program_over_xla",
-        "memory_agrees",
-        "xla_buffer_bytes",
-    ]
-    return memory[[c for c in columns if c in memory]].reset_index(drop=True)
+    columns = (
+        "backend phase batch_size status peak_rss_bytes device_peak_bytes program_peak_bytes "
+        "xla_run_bytes program_over_xla memory_agrees xla_buffer_bytes"
+    )
+    return _present(memory, columns).reset_index(drop=True)
+
+
+def _present(frame: pd.DataFrame, columns: str) -> pd.DataFrame:
+    """The columns of ``frame`` named in ``columns`` (space-separated) that it has, in order."""
+    return frame[[c for c in columns.split() if c in frame]]
 
 
 #: Per-backend figures every top-ops row carries (the same on each of its rows): how
@@ -365,18 +361,11 @@ def _spike_table(snn: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit_table(fits: pd.DataFrame) -> pd.DataFrame:
-    columns = [
-        "backend",
-        "phase",
-        "quantity",
-        "batch_sizes",
-        "bytes_per_sample",
-        "intercept_bytes",
-        "r2",
-        "limit_bytes",
-        "extrapolated_batch_at_limit",
-    ]
-    return fits[[c for c in columns if c in fits]] if not fits.empty else fits
+    columns = (
+        "backend phase quantity batch_sizes bytes_per_sample intercept_bytes r2 limit_bytes "
+        "extrapolated_batch_at_limit"
+    )
+    return _present(fits, columns) if not fits.empty else fits
 
 
 def _top_text(top: pd.DataFrame, n: int) -> str:

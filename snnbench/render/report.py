@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from snnbench.errors import SnnbenchError
 from snnbench.measure import shards, storage
-from snnbench.measure.records import CASE_KEY_COLUMNS, OLD_ROW_DEFAULTS
+from snnbench.measure.records import CASE_KEY_COLUMNS, TUTORIAL_SIZE
 from snnbench.render import plots
 from snnbench.render.bench_summary import matmul_line, scaling_table
 from snnbench.render.tradeoffs_page import summary_table as tradeoffs_summary_table
@@ -463,7 +463,7 @@ def most_common_size(bench: pd.DataFrame) -> pd.DataFrame:
     counts = bench["n_edges"].value_counts()
     best = sorted(
         counts[counts == counts.max()].index,
-        key=lambda e: (e != OLD_ROW_DEFAULTS["n_edges"], e),
+        key=lambda e: (e != TUTORIAL_SIZE["n_edges"], e),
     )[0]
     return bench[bench["n_edges"] == best]
 

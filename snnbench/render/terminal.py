@@ -86,8 +86,3 @@ def shown_path(path: os.PathLike | str) -> str:
         return str(given.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(given)
-
-
-def widest_line(text: str) -> int:
-    """The widest line of ``text`` (0 for none)."""
-    return max((len(line) for line in text.splitlines()), default=0)

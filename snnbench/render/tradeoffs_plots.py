@@ -50,21 +50,13 @@ def fig_spike_loss(sweep: pd.DataFrame, redrawn: pd.DataFrame | None = None) -> 
     if panels == 2:
         ax = axes[0][1]
         rows = redrawn.sort_values("dt_ms").drop_duplicates("dt_ms")
-        ax.plot(
-            rows["dt_ms"],
-            100 * rows["input_spikes"] / rows["drawn"],
-            marker="o",
-            color=_pick(0),
-            label="fired (the task)",
+        lines = (
+            ("input_spikes", "o", "-", "fired (the task)"),
+            ("continuous_time", "s", "--", "continuous time, same current"),
         )
-        ax.plot(
-            rows["dt_ms"],
-            100 * rows["continuous_time"] / rows["drawn"],
-            marker="s",
-            color=_pick(1),
-            ls="--",
-            label="continuous time, same current",
-        )
+        for index, (column, marker, style, label) in enumerate(lines):
+            share = 100 * rows[column] / rows["drawn"]
+            ax.plot(rows["dt_ms"], share, marker=marker, color=_pick(index), ls=style, label=label)
         _dt_axis(ax, rows["dt_ms"])
         ax.set_yscale("log")
         ax.set_ylabel("input spikes / spikes drawn (%)")

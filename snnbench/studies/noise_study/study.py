@@ -160,7 +160,6 @@ def _run_job(job: JobPlan, config, matrix, options, sides, folder: Path, say):
         "measuring_s": result.elapsed_s,
         "load_1min_before": before[0],
         "load_1min_after": after[0],
-        "grain": result.grain,
         "folder": str(result.folder),
         **{f"n_{v.replace(' ', '_')}": n for v, n in comparison.counts().items()},
     }

@@ -32,7 +32,6 @@ PEAK_FLOP_PER_S: dict[tuple[str, str], float] = {
     ("Tesla V100-SXM2-32GB", "float64"): 7.8e12,
     ("Tesla V100-SXM2-32GB", "float32"): 15.7e12,
 }
-LAYERS = ("input", "hidden")
 
 
 @dataclass(frozen=True)

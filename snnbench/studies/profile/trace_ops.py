@@ -40,8 +40,6 @@ TOP_COLUMNS = (
     "self_share",
 )
 SOURCE = "jax.profiler trace events attributed to compiled-HLO instructions (self time)"
-#: Coverage the attribution aims at (issue 11); rows below it say why in the page.
-COVERAGE_TARGET = 0.8
 
 
 def capture(call: Callable[[], Any], n_steps: int, log_dir: Path, name: str) -> Path:

@@ -132,9 +132,6 @@ CHECKS = (
         _spike_metrics("hidden"),
     ),
 )
-#: Metrics no refinement checks: the trained outcome (training at the refinement steps
-#: would cost minutes per point).
-UNCHECKED = ("accuracy_drop", "train_accuracy_on_reference", "train_loss_on_reference")
 
 
 def _times(grid: TradeoffGrid, step_ms: float) -> np.ndarray:
