@@ -198,9 +198,9 @@ def test_different_machines_are_refused_unless_allowed(tmp_path, capsys):
 
 
 def test_a_side_that_mixes_versions_is_refused():
-    frame = pd.concat([pd.read_csv(OLD / "benchmark.csv"), pd.read_csv(NEW / "benchmark.csv")])
+    old, new = storage.read_table(OLD, "benchmark"), storage.read_table(NEW, "benchmark")
     with pytest.raises(SnnbenchError, match="mixes runs with jaxley_version 0.13.0, 0.14.0"):
-        compare.compare_frames(frame, pd.read_csv(NEW / "benchmark.csv"))
+        compare.compare_frames(pd.concat([old, new]), new)
 
 
 def test_cli_by_jaxley_version(capsys):

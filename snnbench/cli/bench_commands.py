@@ -46,6 +46,7 @@ def help_values(quick=None) -> dict[str, object]:
     from snnbench.measure.records import PLATFORMS, SCALINGS
     from snnbench.measure.runner import RunOptions
     from snnbench.measure.storage import USER_RUNS
+    from snnbench.regress.verdict import Criteria
     from snnbench.task.parallel import FORMULATIONS
 
     quick, full, sweep = quick or QUICK_MATRIX, FULL_MATRIX, SIZE_SWEEP_MATRIX
@@ -69,6 +70,8 @@ def help_values(quick=None) -> dict[str, object]:
         "formulations": listed(FORMULATIONS),
         "case_timeout_s": RunOptions.case_timeout_s,
         "out": USER_RUNS,
+        "threshold_pct": Criteria.threshold_pct,
+        "alpha": Criteria.alpha,
     }
 
 
@@ -96,6 +99,8 @@ HELP_VALUES: dict[str, object] = {
     "formulations": "grouped,jit",
     "case_timeout_s": 900.0,
     "out": "runs",
+    "threshold_pct": 10.0,
+    "alpha": 0.05,
 }
 
 

@@ -36,17 +36,16 @@ def _phase_threshold(text: str) -> tuple[tuple[str, float], ...]:
 
 def add_verdict_policy(p) -> None:
     """When a difference counts: thresholds, the job's alpha, the metric (the defaults
-    are :class:`Criteria`'s)."""
-    from snnbench.regress.verdict import Criteria
+    are :class:`Criteria`'s, written out in ``HELP_VALUES``)."""
+    from snnbench.cli.bench_commands import HELP_VALUES
 
-    default = Criteria()
+    threshold_pct, alpha_default = HELP_VALUES["threshold_pct"], HELP_VALUES["alpha"]
     p.add_argument(
         "--threshold",
         type=non_negative_float,
-        default=default.threshold_pct,
+        default=threshold_pct,
         metavar="PERCENT",
-        help="a change must exceed this to be slower or faster "
-        f"(default {default.threshold_pct:g})",
+        help=f"a change must exceed this to be slower or faster (default {threshold_pct:g})",
     )
     p.add_argument(
         "--threshold-phase",
@@ -57,9 +56,9 @@ def add_verdict_policy(p) -> None:
         f"(default {', '.join(DEFAULT_PHASE_THRESHOLDS)})",
     )
     alpha = (
-        f"false-alarm rate of the whole job, all rows together (Holm); default {default.alpha:g}"
+        f"false-alarm rate of the whole job, all rows together (Holm); default {alpha_default:g}"
     )
-    p.add_argument("--alpha", type=positive_float, default=default.alpha, help=alpha)
+    p.add_argument("--alpha", type=positive_float, default=alpha_default, help=alpha)
     p.add_argument(
         "--metric",
         choices=("auto", "cpu", "wall"),

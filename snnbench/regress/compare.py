@@ -34,8 +34,6 @@ from snnbench.measure.phases import DISPLAY_ORDER
 from snnbench.measure.records import (
     CASE_KEY_COLUMNS,
     EXACT_METRICS,
-    OLD_ROW_DEFAULTS,
-    SCALING_DEFAULTS,
     CaseSpec,
 )
 from snnbench.measure.runner import INTERRUPTED_REASON
@@ -79,13 +77,8 @@ __all__ = [
 
 #: Columns that identify one configuration and phase: the case key.
 KEY_COLUMNS = CASE_KEY_COLUMNS
-#: Rows written before the network-size and device-count axes lack their columns
-#: (read as the tutorial's network on one device).
-REQUIRED_COLUMNS = (
-    *(c for c in CASE_KEY_COLUMNS if c not in OLD_ROW_DEFAULTS and c not in SCALING_DEFAULTS),
-    "status",
-    "samples_json",
-)
+#: What a table needs to be compared (older schemas are migrated to these on load).
+REQUIRED_COLUMNS = (*CASE_KEY_COLUMNS, "status", "samples_json")
 #: Outcomes of a whole comparison, worst first.
 REGRESSION, UNDECIDED, CLEAN = "regression", "inconclusive", "no regression"
 #: Some row could not be judged (a side failed on both, lacks the metric, or the candidate's
