@@ -18,6 +18,7 @@ from snnbench.cli import (  # light modules: each imports JAX only when its comm
     ab_commands,
     bench_commands,
     bisect_commands,
+    history_commands,
     regression_commands,
     study_commands,
     task_commands,
@@ -67,6 +68,11 @@ COMMANDS = {
         "add_bisect",
         "bisect: the package group or the commit that made it slower",
     ),
+    "history": (
+        "history_commands",
+        "add_history",
+        "performance history: series over runs, change points, an HTML dashboard",
+    ),
 }
 
 
@@ -76,6 +82,7 @@ _MODULES = {
         ab_commands,
         bench_commands,
         bisect_commands,
+        history_commands,
         regression_commands,
         study_commands,
         task_commands,
