@@ -121,3 +121,10 @@ def noise_tree(root: Path, runs: int, seed: int, noise: float = 0.05) -> Path:
         medians = {k: v * float(np.exp(rng.normal(0.0, noise))) for k, v in base_medians().items()}
         write_run(root, i + 1, medians, seed=seed * 100 + i)
     return root
+
+
+def damage_run(root: Path, day: int = 28) -> Path:
+    """A run folder whose table is not CSV (a disk that filled up mid-write, say)."""
+    folder = write_run(root, day, base_medians())
+    (folder / storage.TABLE).write_bytes(b"\x00\xff not a table \x00")
+    return folder

@@ -264,6 +264,8 @@ def _read_run(root: Path, folder: Path) -> tuple[_Candidate | None, str]:
         frame = _rows(folder)
     except SnnbenchError as error:
         return None, f"damaged: {error}"
+    if frame.empty or not {"status", "median_s"} <= set(frame.columns):
+        return None, "no measured rows (the table is empty)"
     rows = frame[(frame["status"] == "ok") & frame["median_s"].notna()]
     if rows.empty:
         return None, "no measured rows (every case was skipped or failed)"
