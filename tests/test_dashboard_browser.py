@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from history_runs import damage_run, step_tree
+
 from snnbench.history import build_history, find_changes
 from snnbench.render import dashboard
 

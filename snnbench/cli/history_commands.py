@@ -90,6 +90,6 @@ def _run_history(args: argparse.Namespace) -> int:
     record = history_text.history_to_dict(history, changes, new)
     storage.atomic_write_text(out / "changes.json", storage.to_json(record))
     print(history_text.render_text(history, changes, new), end="")
-    print(f"dashboard: {terminal.shown_path(out / dashboard.PAGE)}")
+    print(terminal.wrap(f"dashboard: {terminal.shown_path(out / dashboard.PAGE)}", "  "))
     sys.stdout.flush()
     return EXIT_NEW_CHANGE if args.fail_on_new and new else 0

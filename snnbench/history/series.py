@@ -255,15 +255,15 @@ def _read_run(root: Path, folder: Path) -> tuple[_Candidate | None, str]:
         try:
             info = json.loads(info_path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            return None, f"damaged: {info_path} is not readable JSON ({type(error).__name__})"
+            return None, f"damaged: {info_path.name} is not readable JSON ({type(error).__name__})"
     status = info.get("status", "complete")
     if status != "complete":
         reason = f": {info['reason']}" if info.get("reason") else ""
         return None, f"incomplete run (status {status}{reason})"
     try:
         frame = _rows(folder)
-    except SnnbenchError as error:
-        return None, f"damaged: {error}"
+    except SnnbenchError as error:  # named relative to the folder, which the exclusion names
+        return None, f"damaged: {str(error).replace(str(folder) + os.sep, '')}"
     if frame.empty or not {"status", "median_s"} <= set(frame.columns):
         return None, "no measured rows (the table is empty)"
     rows = frame[(frame["status"] == "ok") & frame["median_s"].notna()]
