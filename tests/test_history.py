@@ -6,6 +6,7 @@ import json
 import math
 import shlex
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -265,3 +266,36 @@ def test_noise_fixture_is_what_it_says():
     rng = np.random.default_rng(0)
     drift = np.exp(rng.normal(0.0, 0.05, 10_000))
     assert 0.045 < float(np.std(np.log(drift))) < 0.055
+
+
+# ---------------------------------------------------------------- the nightly example
+
+
+def _workflow_commands(workflow: dict) -> list[list[str]]:
+    """The snnbench command lines of every ``run:`` step of every job."""
+    out = []
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            for line in step.get("run", "").splitlines():
+                if line.strip().startswith(".venv/bin/snnbench "):
+                    out.append(["snnbench", *shlex.split(line)[1:]])
+    return out
+
+
+def test_the_nightly_example_parses_and_names_commands_that_exist():
+    yaml = pytest.importorskip("yaml")
+    path = Path(__file__).resolve().parent.parent / "docs" / "examples" / "nightly-history.yml"
+    workflow = yaml.safe_load(path.read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"]
+    commands = _workflow_commands(workflow)
+    assert [c[1] for c in commands] == ["bench", "report", "history"]
+    for command in commands:
+        _parses(shlex.join(command))
+    assert "--fail-on-new" in commands[-1]
+    steps = [s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert any(u.startswith("actions/deploy-pages") for u in steps)
+    issue = [
+        s for s in workflow["jobs"]["measure"]["steps"] if "gh issue create" in s.get("run", "")
+    ]
+    assert issue and "new_change" in issue[0]["if"]
