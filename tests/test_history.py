@@ -156,6 +156,26 @@ def test_a_step_at_a_commit_bisects_the_commits(tmp_path):
     _parses(command)
 
 
+def test_a_series_over_releases_can_be_ordered_by_version(tmp_path):
+    """Releases measured newest first: by start the step is a speed-up, by jax a slowdown."""
+    for day in range(1, 9):
+        new = day <= 4  # the new jax measured first
+        medians = {
+            k: v * (3.0 if new and k == CASES[0] else 1.0) for k, v in base_medians().items()
+        }
+        write_run(tmp_path, day, medians, jax=JAX_NEW if new else JAX_OLD, seed=day)
+    (by_start,) = find_changes(build_history(tmp_path))
+    assert not by_start.slower
+    history = build_history(tmp_path, order_by="jax")
+    assert [dict(r.versions)["jax"] for r in history.runs] == [JAX_OLD] * 4 + [JAX_NEW] * 4
+    (by_jax,) = find_changes(history)
+    assert by_jax.slower and by_jax.environment_diff()[0] == ("jax", JAX_OLD, JAX_NEW)
+    figure = dashboard.build_figure(history, (by_jax,))
+    assert list(figure.layout.xaxis.ticktext[:1]) == [f"jax {JAX_OLD}"]
+    with pytest.raises(SnnbenchError, match="`order_by` must be started or a recorded package"):
+        build_history(tmp_path, order_by="torch")
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_pure_noise_makes_no_change_point(tmp_path, seed):
     """12 runs whose medians drift 5 % run to run (half the minimum effect), nothing changed."""
@@ -251,6 +271,7 @@ def test_fail_on_new_exits_1_when_the_newest_run_brought_a_change(tmp_path, caps
         (["--machine", "elsewhere"], "--machine"),
         (["--alpha", "2"], "--alpha"),
         (["--min-change", "-5"], "--min-change"),
+        (["--order-by", "torch"], "--order-by"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_flag(tmp_path, capsys, extra, flag):

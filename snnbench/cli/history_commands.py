@@ -11,7 +11,12 @@ from snnbench.cli.args import non_negative_float
 #: Exit code when ``--fail-on-new`` is given and the newest run brought a change point.
 EXIT_NEW_CHANGE = 1
 #: Library arguments of this command that the shared flag table does not name.
-_FLAGS = {"machine": "--machine", "min_change_pct": "--min-change", "alpha": "--alpha"}
+_FLAGS = {
+    "machine": "--machine",
+    "min_change_pct": "--min-change",
+    "alpha": "--alpha",
+    "order_by": "--order-by",
+}
 
 
 def _probability(text: str) -> float:
@@ -47,6 +52,13 @@ def add_history(sub) -> None:
         "(default: the machine with the most runs)",
     )
     p.add_argument(
+        "--order-by",
+        default="started",
+        metavar="WHAT",
+        help="started (when each run started), or a package whose version orders the runs "
+        "(jax, jaxley, ...: a series over releases measured in any order)",
+    )
+    p.add_argument(
         "--alpha",
         type=_probability,
         default=0.01,
@@ -78,7 +90,7 @@ def _run_history(args: argparse.Namespace) -> int:
     try:
         storage.check_writable(out)
         criteria = ChangeCriteria(args.alpha, args.min_change_pct)
-        history = build_history(args.results, args.machine)
+        history = build_history(args.results, args.machine, args.order_by)
     except SnnbenchError as error:
         raise error.for_flag(_FLAGS) from None
     changes = find_changes(history, criteria)

@@ -1,7 +1,8 @@
 """The history store: one series per configuration, one point per run, from a results tree.
 
 A history is the benchmark runs of one machine (or of every machine, pooled, when
-asked), ordered by when each run started. Every point keeps the run's raw
+asked), ordered by when each run started (or by a package's version, for a series
+over releases measured in any order). Every point keeps the run's raw
 samples; its median and interval are derived. Nothing is dropped silently: a run
 that is not used is an :class:`Exclusion` with its reason (a damaged file named,
 an incomplete run, another machine, the rounds of an A/B job).
@@ -27,6 +28,8 @@ from snnbench.measure.records import CASE_KEY_COLUMNS
 
 #: ``--machine`` value that pools every machine's runs into one history.
 ALL_MACHINES = "all"
+#: ``--order-by`` value that orders runs by when they started (the default).
+BY_START = "started"
 #: Row and run.json fields that describe the machine a run measured on.
 MACHINE_FIELDS = (
     "machine_id",
@@ -149,7 +152,7 @@ class History:
     Attributes:
         root: the results tree read.
         machine: the machine whose runs are used (``all``: every machine, pooled).
-        runs: the runs used, oldest first.
+        runs: the runs used, in history order (oldest first, or by ``order_by``'s version).
         series: one per configuration, in key order.
         left_out: every run folder not used, with its reason.
     """
@@ -159,6 +162,7 @@ class History:
     runs: tuple[RunRecord, ...]
     series: tuple[Series, ...]
     left_out: tuple[Exclusion, ...] = field(default=())
+    order_by: str = BY_START
 
     @property
     def newest_run(self) -> RunRecord | None:
@@ -174,7 +178,9 @@ class History:
             points = tuple(p for p in one.points if p.run.run_id != newest.run_id)
             if points:
                 series.append(Series(one.key, one.label, points))
-        return History(self.root, self.machine, self.runs[:-1], tuple(series), self.left_out)
+        return History(
+            self.root, self.machine, self.runs[:-1], tuple(series), self.left_out, self.order_by
+        )
 
 
 # ---------------------------------------------------------------- building
@@ -186,17 +192,21 @@ class _Candidate:
     rows: pd.DataFrame
 
 
-def build_history(root: str | os.PathLike, machine: str | None = None) -> History:
+def build_history(
+    root: str | os.PathLike, machine: str | None = None, order_by: str = BY_START
+) -> History:
     """The per-configuration series of the benchmark runs under ``root``.
 
     Args:
         root: a results tree (or a machine folder, or one run folder).
         machine: the machine id whose runs make the history; ``"all"`` pools every
             machine; ``None`` takes the machine with the most usable runs.
+        order_by: ``"started"`` (when each run started), or a package whose
+            version orders the runs (``jax``, ``jaxley``...; runs of one version by start).
 
     Raises:
-        SnnbenchError: if ``root`` does not exist, holds no usable run, or
-            ``machine`` names no machine of the tree.
+        SnnbenchError: if ``root`` does not exist, holds no usable run, ``machine``
+            names no machine of the tree, or ``order_by`` no recorded package.
     """
     root = Path(root)
     if not root.exists():
@@ -227,14 +237,42 @@ def build_history(root: str | os.PathLike, machine: str | None = None) -> Histor
                     f"--machine {candidate.record.machine_id} or --machine all)",
                 )
             )
-    used.sort(key=lambda c: (c.record.started_utc, c.record.run_id))
+    used.sort(key=_order(order_by, [c.record for c in used]))
     return History(
         root,
         chosen,
         tuple(c.record for c in used),
         _series(used),
         tuple(sorted(left_out, key=lambda e: e.where)),
+        order_by,
     )
+
+
+def _order(order_by: str, runs: list[RunRecord]):
+    """The sort key of ``order_by``: start time, or a package's version then start time."""
+    if order_by == BY_START:
+        return lambda c: (c.record.started_utc, c.record.run_id)
+    known = sorted({name for r in runs for name, _ in r.versions})
+    if order_by not in known:
+        raise SnnbenchError(
+            f"`order_by` must be {BY_START} or a recorded package ({', '.join(known)}); "
+            f"got {order_by!r}",
+            argument="order_by",
+        )
+    return lambda c: (
+        _version(dict(c.record.versions).get(order_by, "")),
+        c.record.started_utc,
+        c.record.run_id,
+    )
+
+
+def _version(text: str) -> tuple:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(text), "")
+    except InvalidVersion:  # "not installed" and the like sort after every release
+        return (1, Version("0"), text)
 
 
 def _where(root: Path, folder: Path) -> str:

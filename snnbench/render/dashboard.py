@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snnbench.history.changes import ChangePoint
-from snnbench.history.series import History, Point, Series
+from snnbench.history.series import BY_START, History, Point, Series
 from snnbench.render.units import format_seconds
 
 PAGE = "index.html"
@@ -119,19 +119,20 @@ def build_figure(history: History, changes: Sequence[ChangePoint]):
     import plotly.graph_objects as go
 
     figure = go.Figure()
+    where = _positions(history)
     for series in history.series:
-        figure.add_trace(_series_trace(go, series))
+        figure.add_trace(_series_trace(go, series, where))
     by_series: dict[tuple, list[ChangePoint]] = {}
     for change in changes:
         by_series.setdefault(change.series.key, []).append(change)
     for series in history.series:
         if series.key in by_series:
-            figure.add_trace(_change_trace(go, series, by_series[series.key]))
+            figure.add_trace(_change_trace(go, series, by_series[series.key], where))
     figure.update_layout(
         template="plotly_white",
         height=640,
         margin={"t": 110, "l": 70, "r": 20, "b": 50},
-        xaxis_title="run started (UTC)",
+        xaxis=_x_axis(history),
         yaxis={"title": "time per call (s, median of the run)", "type": "log"},
         showlegend=len(history.series) <= 30,
         legend={"font": {"size": 10}},
@@ -142,11 +143,32 @@ def build_figure(history: History, changes: Sequence[ChangePoint]):
     return figure
 
 
+def _positions(history: History) -> dict[str, object]:
+    """Each run's x: its start time, or its place in the history when ordered by a version."""
+    if history.order_by == BY_START:
+        return {r.run_id: r.started_utc for r in history.runs}
+    return {r.run_id: i for i, r in enumerate(history.runs)}
+
+
+def _x_axis(history: History) -> dict:
+    if history.order_by == BY_START:
+        return {"title": "run started (UTC)"}
+    labels = [
+        f"{history.order_by} {dict(r.versions).get(history.order_by, '?')}" for r in history.runs
+    ]
+    return {
+        "title": f"runs in order of {history.order_by}'s version",
+        "tickmode": "array",
+        "tickvals": list(range(len(labels))),
+        "ticktext": labels,
+    }
+
+
 def _facets(series: Series) -> dict[str, str]:
     return {name: series.facet(name) for name, _ in FILTERS}
 
 
-def _series_trace(go, series: Series):
+def _series_trace(go, series: Series, where: dict[str, object]):
     points = series.points
     low = [
         p.median_s - p.interval_s[0] if p.interval_s[0] == p.interval_s[0] else 0 for p in points
@@ -155,7 +177,7 @@ def _series_trace(go, series: Series):
         p.interval_s[1] - p.median_s if p.interval_s[1] == p.interval_s[1] else 0 for p in points
     ]
     return go.Scatter(
-        x=[p.run.started_utc for p in points],
+        x=[where[p.run.run_id] for p in points],
         y=[p.median_s for p in points],
         error_y={"type": "data", "array": high, "arrayminus": low, "thickness": 1, "width": 2},
         mode="lines+markers",
@@ -182,9 +204,9 @@ def _hover(point: Point) -> str:
     )
 
 
-def _change_trace(go, series: Series, changes: Sequence[ChangePoint]):
+def _change_trace(go, series: Series, changes: Sequence[ChangePoint], where: dict[str, object]):
     return go.Scatter(
-        x=[c.after.started_utc for c in changes],
+        x=[where[c.after.run_id] for c in changes],
         y=[series.points[c.index].median_s for c in changes],
         mode="markers",
         name=f"change: {series.label}",
@@ -268,7 +290,8 @@ def _header(history: History, changes: Sequence[ChangePoint], new: Sequence[Chan
     runs = history.runs
     span = f"{runs[0].started_utc} to {runs[-1].started_utc}" if runs else "no runs"
     facts = [
-        f"machine: {history.machine}",
+        f"machine: {history.machine}; runs in order of "
+        + ("start" if history.order_by == BY_START else f"{history.order_by}'s version"),
         f"{len(runs)} runs used ({span}), {len(history.left_out)} left out",
         f"{len(history.series)} configurations",
         f"{len(changes)} change points, {len(new)} new in the newest run",
