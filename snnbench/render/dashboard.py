@@ -36,6 +36,8 @@ FILTERS = (
     ("size", "size"),
 )
 ALL = "all"
+#: The dropdowns' spacing, as a fraction of the plot's width (plotly's toolbar has the rest).
+_MENU_STEP = 0.14
 #: Files of a results tree the page links to: what a person reads there.
 LINKED_NAMES = ("REPORT.md", "summary.md")
 LINKED_SUFFIXES = (".png",)
@@ -250,7 +252,7 @@ def _menus(history: History) -> list[dict]:
                 "active": 0,
                 "direction": "down",
                 "showactive": True,
-                "x": i / len(FILTERS),
+                "x": i * _MENU_STEP,
                 "xanchor": "left",
                 "y": 1.16,
                 "yanchor": "top",
@@ -264,7 +266,7 @@ def _menu_labels() -> list[dict]:
     return [
         {
             "text": label,
-            "x": i / len(FILTERS),
+            "x": i * _MENU_STEP,
             "xref": "paper",
             "xanchor": "left",
             "y": 1.22,
@@ -294,10 +296,14 @@ def _header(history: History, changes: Sequence[ChangePoint], new: Sequence[Chan
         + ("start" if history.order_by == BY_START else f"{history.order_by}'s version"),
         f"{len(runs)} runs used ({span}), {len(history.left_out)} left out",
         f"{len(history.series)} configurations",
-        f"{len(changes)} change points, {len(new)} new in the newest run",
+        f"{_count(len(changes), 'change point')}, {len(new)} new in the newest run",
     ]
     items = "".join(f"<li>{html.escape(f)}</li>" for f in facts)
     return f"<h1>snnbench performance history</h1>\n<ul>{items}</ul>"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:

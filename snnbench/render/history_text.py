@@ -24,7 +24,8 @@ def render_text(
         terminal.wrap(
             f"history of {history.machine}: {len(history.runs)} runs used, "
             f"{len(history.left_out)} left out; {len(history.series)} configurations; "
-            f"{len(changes)} change points, {len(new)} new in the newest run"
+            f"{len(changes)} change point{'' if len(changes) == 1 else 's'}, "
+            f"{len(new)} new in the newest run"
         )
     ]
     for exclusion in history.left_out[:SHOWN_LEFT_OUT]:
