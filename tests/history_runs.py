@@ -68,8 +68,10 @@ def write_run(
     status: str = "complete",
     noise: float = 0.01,
     seed: int = 0,
+    yardstick_s: float = 0.002,
 ) -> Path:
-    """One run folder of ``medians_s`` (case -> seconds), 5 samples each with ``noise``."""
+    """One run folder of ``medians_s`` (case -> seconds), 5 samples each with ``noise``,
+    the yardstick next to each case taking ``yardstick_s``."""
     stamp = f"202601{day:02d}T000000Z"
     utc = f"2026-01-{day:02d}T00:00:00Z"
     run_id = f"{machine}/{stamp}"
@@ -79,7 +81,7 @@ def write_run(
     for case, median in medians_s.items():
         samples = tuple(float(s) for s in median * np.exp(rng.normal(0.0, noise, 5)))
         row = Measurement(spec(*case), samples_s=samples, first_s=median * 50).to_row(meta)
-        row.update(device_kind="cpu", device_count=1, utc=utc)
+        row.update(device_kind="cpu", device_count=1, utc=utc, yardstick_wall_s=yardstick_s)
         rows.append(row)
     folder = root / machine / stamp
     folder.mkdir(parents=True)

@@ -130,10 +130,24 @@ def test_a_clear_3x_step_is_found_with_the_runs_either_side_and_what_changed(tmp
     low, high = change.interval
     assert low < 3.0 < high and 2.7 < change.ratio < 3.3 and change.slower
     assert change.environment_diff() == (("jax", JAX_OLD, JAX_NEW), ("jaxlib", JAX_OLD, JAX_NEW))
+    assert change.machine_drift() == ""  # the yardstick held still: the code moved
     command = change.bisect_command()
     assert f"--a-spec jax=={JAX_OLD}" in command and f"--b-spec jaxlib=={JAX_NEW}" in command
     assert "--backend jaxley --phases forward --batch-sizes 16" in command
     _parses(command)
+
+
+def test_a_step_the_yardstick_took_too_is_called_machine_drift(tmp_path):
+    for day in range(1, 9):
+        slow = 2.0 if day >= 5 else 1.0  # the whole machine: every case and the yardstick
+        medians = {k: v * slow for k, v in base_medians().items()}
+        write_run(tmp_path, day, medians, seed=day, yardstick_s=0.002 * slow)
+    changes = find_changes(build_history(tmp_path))
+    assert len(changes) == len(CASES)
+    assert all(
+        c.machine_drift().startswith("machine drift: the yardstick took 2.00x") for c in changes
+    )
+    assert all(c.environment_diff() == () for c in changes)
 
 
 def test_a_speed_up_bisects_with_the_faster_side_as_good(tmp_path):

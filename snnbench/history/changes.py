@@ -21,6 +21,7 @@ import numpy as np
 from snnbench.errors import expect
 from snnbench.history.series import History, RunRecord, Series
 from snnbench.measure.machine import PACKAGES
+from snnbench.regress.drift import DEFAULT_DRIFT_TOLERANCE_PCT, yardstick_drift
 from snnbench.regress.stats import LogRatio
 
 #: Packages ``snnbench bisect`` can move between two sides (pip specs ``NAME==VERSION``).
@@ -117,6 +118,17 @@ class ChangePoint:
     @property
     def slower(self) -> bool:
         return self.estimate.estimate > 0
+
+    def machine_drift(self) -> str:
+        """Whether the yardstick moved across the step too (the machine, not the code), or
+        could not be compared; ``""`` when it held still."""
+        before = self.series.points[self.index - self.n_before : self.index]
+        after = self.series.points[self.index : self.index + self.n_after]
+        return yardstick_drift(
+            [p.yardstick_s for p in before if p.yardstick_s == p.yardstick_s],
+            [p.yardstick_s for p in after if p.yardstick_s == p.yardstick_s],
+            DEFAULT_DRIFT_TOLERANCE_PCT / 100.0,
+        )
 
     def environment_diff(self) -> tuple[tuple[str, str, str], ...]:
         """``(field, before, after)`` for every version, commit or machine field that differs."""

@@ -101,10 +101,15 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class Point:
-    """One run's measurement of one configuration: its raw samples, statistics derived."""
+    """One run's measurement of one configuration: its raw samples, statistics derived.
+
+    ``yardstick_s`` is the fixed numpy workload timed next to the case (NaN when the
+    run predates it): it moves when the machine does, not when the code does.
+    """
 
     run: RunRecord
     samples_s: tuple[float, ...]
+    yardstick_s: float = math.nan
 
     @cached_property
     def median_s(self) -> float:
@@ -407,7 +412,8 @@ def _series(used: list[_Candidate]) -> tuple[Series, ...]:
                 continue
             seen.add(key)
             labels.setdefault(key, str(row["case_id"]))
-            points.setdefault(key, []).append(Point(candidate.record, _samples(row)))
+            yardstick = _number(row.get("yardstick_wall_s"))
+            points.setdefault(key, []).append(Point(candidate.record, _samples(row), yardstick))
     ordered = sorted(points, key=lambda k: tuple(str(v) for _, v in k))
     return tuple(Series(key, labels[key], tuple(points[key])) for key in ordered)
 
@@ -418,6 +424,13 @@ def _key_value(value: object) -> object:
     if isinstance(value, float) and value.is_integer() and not math.isnan(value):
         return value  # keep dt_ms a float; ints stay ints from the CSV reader
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _samples(row: dict) -> tuple[float, ...]:

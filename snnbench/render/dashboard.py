@@ -228,13 +228,13 @@ def _change_trace(go, series: Series, changes: Sequence[ChangePoint], where: dic
 
 def _change_hover(change: ChangePoint) -> str:
     what = "; ".join(f"{k}: {a} → {b}" for k, a, b in change.environment_diff()) or "nothing"
-    return "<br>".join(
-        [
-            f"{_ratio_text(change)} (after / before)",
-            f"between {html.escape(change.before.run_id)} and {html.escape(change.after.run_id)}",
-            f"changed: {html.escape(what)}",
-        ]
-    )
+    lines = [
+        f"{_ratio_text(change)} (after / before)",
+        f"between {html.escape(change.before.run_id)} and {html.escape(change.after.run_id)}",
+        f"changed: {html.escape(what)}",
+    ]
+    drift = change.machine_drift()
+    return "<br>".join([*lines, html.escape(drift)] if drift else lines)
 
 
 def _ratio_text(change: ChangePoint) -> str:
@@ -320,6 +320,7 @@ def _changes_table(changes: Sequence[ChangePoint], new: Sequence[ChangePoint]) -
     for c in changes:
         what = "<br>".join(html.escape(f"{k}: {a} → {b}") for k, a, b in c.environment_diff())
         command = c.bisect_command()
+        drift = c.machine_drift()
         rows.append(
             [
                 html.escape(c.series.label)
@@ -329,6 +330,7 @@ def _changes_table(changes: Sequence[ChangePoint], new: Sequence[ChangePoint]) -
                 html.escape(f"{c.before.run_id} ({c.n_before} runs)"),
                 html.escape(f"{c.after.run_id} ({c.n_after} runs)"),
                 what or "nothing recorded",
+                html.escape(drift) or "steady",
                 f"<code>{html.escape(command)}</code>" if command else "",
             ]
         )
@@ -339,6 +341,7 @@ def _changes_table(changes: Sequence[ChangePoint], new: Sequence[ChangePoint]) -
         "last run before",
         "first run after",
         "what changed",
+        "machine (yardstick)",
         "bisect",
     )
     return _table(header, rows, "No change points: every series is consistent with noise.")
