@@ -54,10 +54,17 @@ def changes_table(changes: Sequence[ChangePoint], new: Sequence[ChangePoint] = (
             "new": "yes" if (c.series.key, c.after.run_id) in fresh else "",
             "first run after": c.after.run_id,
             "changed": ", ".join(k for k, _, _ in c.environment_diff()) or "nothing",
+            "yardstick": _yardstick(c.machine_drift()),
         }
         for c in changes
     ]
     return terminal.table(pd.DataFrame(rows), keys=1)
+
+
+def _yardstick(drift: str) -> str:
+    if not drift:
+        return "steady"
+    return "moved" if drift.startswith("machine drift") else "absent"
 
 
 def change_to_dict(change: ChangePoint, new: bool = False) -> dict:
