@@ -3,11 +3,13 @@
 Candidates come from ``ruptures`` (PELT on the log of each run's median, the
 penalty scaled by the series' own run-to-run noise). A candidate only stands if
 the two segments it separates pass a test *and* differ by at least the minimum
-effect, so noise alone does not make change points: Welch's t on the runs of
-either side (runs, not samples, are the unit: a run's samples share its
-machine state), or, when one side is a single run, whether that run falls
-outside the other side's prediction interval. A candidate that fails is
-removed and its neighbours are tested again on the merged segment.
+effect, so noise alone does not make change points: Student's t on the runs of
+either side with their pooled variance (runs, not samples, are the unit: a run's
+samples share its machine state), its p-value multiplied by the split positions
+it was chosen among, at the history's alpha shared over its series; or, for the
+newest run alone, whether it falls outside the prediction interval of the
+segment before it. A candidate that fails is removed and its neighbours are
+tested again on the merged segment.
 """
 
 from __future__ import annotations
