@@ -190,6 +190,21 @@ def test_a_series_over_releases_can_be_ordered_by_version(tmp_path):
         build_history(tmp_path, order_by="torch")
 
 
+def test_no_bisect_command_when_a_side_cannot_be_installed(tmp_path):
+    """A dirty checkout has no commit to build, so only the commit moved means no command."""
+    for day in range(1, 9):
+        moved = day >= 5
+        medians = {k: v * (2.0 if moved else 1.0) for k, v in base_medians().items()}
+        folder = write_run(tmp_path, day, medians, commit=("b" if moved else "a") * 40, seed=day)
+        if moved:
+            info = json.loads((folder / "run.json").read_text())
+            info["metadata"]["git_dirty"] = True
+            (folder / "run.json").write_text(json.dumps(info))
+    changes = find_changes(build_history(tmp_path))
+    assert changes and all(c.bisect_command() is None for c in changes)
+    assert changes[0].after.commit_label == "b" * 8 + "+dirty"
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_pure_noise_makes_no_change_point(tmp_path, seed):
     """12 runs whose medians drift 5 % run to run (half the minimum effect), nothing changed."""
