@@ -143,7 +143,8 @@ def ab(session: nox.Session) -> None:
 @nox.session(default=False)
 @nox.parametrize("jaxley", HISTORY_JAXLEY)
 def history(session: nox.Session, jaxley: str) -> None:
-    """Benchmark one jaxley release into results/history/ (then ``snnbench compare --by``)."""
+    """Benchmark one jaxley release into results/history/ (then ``snnbench history --results
+    results/history --out DIR --order-by jaxley``, or ``snnbench compare --by``)."""
     session.install("-e", ".", f"jaxley=={jaxley}")
     args = session.posargs or HISTORY_DEFAULT_ARGS
     session.run("snnbench", "bench", "--out", "results/history", "--no-progress", *args)

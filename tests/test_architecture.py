@@ -17,10 +17,11 @@ ALLOWED = {
     "task": {"core", "task"},
     "measure": {"core", "task", "measure"},
     "regress": {"core", "measure", "regress"},
-    "render": {"core", "measure", "regress", "render"},
-    "studies": {"core", "task", "measure", "regress", "render", "studies"},
-    "cli": {"core", "task", "measure", "regress", "render", "studies", "cli"},
-    "api": {"core", "task", "measure", "regress", "render", "studies", "cli", "api"},
+    "history": {"core", "measure", "regress", "history"},
+    "render": {"core", "measure", "regress", "history", "render"},
+    "studies": {"core", "task", "measure", "regress", "history", "render", "studies"},
+    "cli": {"core", "task", "measure", "regress", "history", "render", "studies", "cli"},
+    "api": {"core", "task", "measure", "regress", "history", "render", "studies", "cli", "api"},
 }
 CORE = {"errors", "jax_compat", "jax_config", "precision"}
 #: Studies are independent of each other: none imports another.
@@ -93,7 +94,7 @@ def test_the_layer_check_would_catch_an_upward_import(tmp_path):
 
 def test_every_layer_is_documented():
     text = (PACKAGE.parent / "docs" / "ARCHITECTURE.md").read_text()
-    for layer in ("task", "measure", "regress", "render", "studies", "cli"):
+    for layer in ("task", "measure", "regress", "history", "render", "studies", "cli"):
         assert f"`snnbench/{layer}/`" in text, layer
     for module in CORE:
         assert f"`{module}.py`" in text, module

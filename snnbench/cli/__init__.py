@@ -60,6 +60,11 @@ COMMANDS = {
         "add_bisect",
         "bisect: the package group or the commit that made it slower",
     ),
+    "history": (
+        "history_commands",
+        "add_history",
+        "performance history: series over runs, change points, an HTML dashboard",
+    ),
 }
 
 
