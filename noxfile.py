@@ -39,6 +39,8 @@ JAX_ENDS = {
         "packaging==23.0",
         "pytest==7.0.0",
         "pytest-benchmark==4.0.0",
+        "ruptures==1.1.10",
+        "plotly==7.1.0",
     ),
     "newest": ("jax", "jaxlib"),
 }

@@ -145,9 +145,14 @@ def _new_run(out: Path, before: set[Path]) -> str:
     return str(made[-1].relative_to(out)) if made else ""
 
 
-def measure(point: Point, out: Path, envs: Path) -> dict:
+def _label(point: Point, run: int) -> str:
+    """The journal's name of a point's ``run``-th measurement (the first is the bare name)."""
+    return point.name if run == 1 else f"{point.name}#{run}"
+
+
+def measure(point: Point, out: Path, envs: Path, run: int = 1) -> dict:
     """Benchmark one point; its journal entry (run folder or failure reason)."""
-    entry = {"point": point.name, "requirements": list(point.requirements)}
+    entry = {"point": _label(point, run), "requirements": list(point.requirements)}
     entry["commit"] = point.commit
     entry["load_before"] = _load()
     started = time.time()
@@ -170,6 +175,24 @@ def measure(point: Point, out: Path, envs: Path) -> dict:
     return entry
 
 
+def _visit(point: Point, run: int, done: dict, wanted: list[str], args, out: Path, envs: Path):
+    label = _label(point, run)
+    state = done.get(label, {}).get("status", "to do")
+    if args.list:
+        print(f"{label:22} {state:9} {' '.join(point.requirements)} @ {point.commit}")
+        return
+    if point.name not in wanted or state == "complete":
+        return
+    if args.prepare:
+        print(f"{point.name}: {_environment(point, envs)}", flush=True)
+        return
+    print(f"{label}: measuring ...", flush=True)
+    entry = measure(point, out, envs, run)
+    with (out / "campaign.jsonl").open("a") as journal:
+        journal.write(json.dumps(entry) + "\n")
+    print(f"{label}: {entry['status']} {entry.get('run', '')} {entry.get('reason', '')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "results" / "history"))
@@ -177,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", help="comma-separated point names (default: all not done)")
     parser.add_argument(
         "--commit", default="HEAD", help="snnbench commit of the release points (default HEAD)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="measurements per point, made in passes over all points (a change point needs "
+        "two runs on each side; default 1)",
     )
     parser.add_argument("--list", action="store_true", help="list the points and their state")
     parser.add_argument(
@@ -191,22 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(wanted) - {p.name for p in POINTS})
     if unknown:
         parser.error(f"--points: expected names from --list; got {', '.join(unknown)}")
-    for point in POINTS:
-        point = replace(point, commit=point.commit or args.commit)
-        state = done.get(point.name, {}).get("status", "to do")
-        if args.list:
-            print(f"{point.name:20} {state:9} {' '.join(point.requirements)} @ {point.commit}")
-            continue
-        if point.name not in wanted or state == "complete":
-            continue
-        if args.prepare:
-            print(f"{point.name}: {_environment(point, envs)}", flush=True)
-            continue
-        print(f"{point.name}: measuring ...", flush=True)
-        entry = measure(point, out, envs)
-        with (out / "campaign.jsonl").open("a") as journal:
-            journal.write(json.dumps(entry) + "\n")
-        print(f"{point.name}: {entry['status']} {entry.get('run', '')} {entry.get('reason', '')}")
+    for run in range(1, args.runs + 1):
+        for point in POINTS:
+            point = replace(point, commit=point.commit or args.commit)
+            _visit(point, run, done, wanted, args, out, envs)
     return 0
 
 

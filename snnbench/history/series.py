@@ -322,7 +322,7 @@ def _rows(folder: Path) -> pd.DataFrame:
     (a history needs none of them, and they cost most of the reading).
     """
     if (folder / storage.TABLE).exists():
-        return storage.with_scaling_defaults(storage.read_table(folder, "benchmark"))
+        return storage.read_table(folder, "benchmark")
     return storage.load_results(folder)
 
 
