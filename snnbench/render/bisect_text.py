@@ -8,6 +8,8 @@ import textwrap
 
 from snnbench.regress.bisect import BisectResult, Step
 
+#: Terminal columns of the text output.
+WIDTH = 100
 #: ``slower``: regressed rows of the step / rows judged; ``ratio``: the largest row's.
 COLUMNS = ("#", "kind", "change", "verdict", "slower", "ratio", "interval", "rounds")
 
@@ -18,7 +20,7 @@ def _cells(step: Step) -> tuple[str, ...]:
     low, high = (worst.ratio_low, worst.ratio_high) if worst else (None, None)
     interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "-"
     rows = f"{sum(r.verdict == 'slower' for r in step.judgement.rows)}/{len(step.judgement.rows)}"
-    change = step.change if len(step.change) <= 32 else step.change[:29] + "..."
+    change = step.change if len(step.change) <= 28 else step.change[:25] + "..."
     return (
         str(step.index),
         step.kind,
@@ -45,7 +47,7 @@ def render_text(result: BisectResult) -> str:
         "clean": "no regression between the two ends: nothing to bisect",
         "inconclusive": "inconclusive: no culprit established",
     }[result.outcome]
-    lines = textwrap.wrap(head, 100, subsequent_indent="  ")
+    lines = textwrap.wrap(head, WIDTH, subsequent_indent="  ")
     for step in result.steps:
         if step.kind in ("package", "commit", "alone") and step.change in " ".join(result.culprits):
             for row in step.judgement.rows:
@@ -60,7 +62,10 @@ def render_text(result: BisectResult) -> str:
         for s in result.steps
         if s.verdict == "skipped"
     ]
-    return "\n".join([*lines, "", table, *notes, *(t[:100] for t in skipped)]) + "\n"
+    wrapped = [
+        w for t in (*notes, *skipped) for w in textwrap.wrap(t, WIDTH, subsequent_indent="  ")
+    ]
+    return "\n".join([*lines, "", table, *wrapped]) + "\n"
 
 
 def render_markdown(result: BisectResult) -> str:
