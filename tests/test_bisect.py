@@ -517,3 +517,48 @@ def test_the_ci_recipe_parses_and_uses_only_flags_that_exist():
     assert "steps.ab.outputs.rc == '1'" in text and "gh pr comment" in text and "exit 1" in text
     docs = (RECIPE.parents[1] / "regressions.md").read_text()
     assert "examples/ab-then-bisect.yml" in docs
+
+
+# -- environments built without resolving ---------------------------------------------------
+
+
+def test_a_revision_whose_requirements_the_base_does_not_meet_is_resolved_on_its_own(
+    tmp_path, monkeypatch
+):
+    from snnbench.regress import envs
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "ready.json").write_text(json.dumps({"resolved": [["numpy", "2.0.0", ""]]}))
+    installed, resolved = [], []
+    monkeypatch.setattr(envs, "_new_venv", lambda folder: folder.mkdir(parents=True))
+    monkeypatch.setattr(envs, "_pip", lambda python, *args, **kw: installed.append(args))
+    monkeypatch.setattr(envs, "_check", lambda python: "mypkg 1.0 requires scipy, not installed")
+    monkeypatch.setattr(envs, "prepare", lambda *args, **kw: resolved.append(args) or "resolved")
+    source = tmp_path / "mypkg"
+    source.mkdir()
+    (source / "setup.py").write_text("")
+    good = envs.Environment("A", (), base, base / "venv/bin/python", None, {})
+    new = (envs.parse_spec(str(source), tmp_path),)
+    assert envs.prepare_over(good, "B", new, tmp_path, tmp_path / "envs") == "resolved"
+    assert ("--no-deps", "numpy==2.0.0") == installed[0][:1] + installed[0][-1:]
+    assert installed[1] == ("--no-deps", str(source.resolve()))
+    assert resolved[0][:2] == ("B", new)  # resolved as the side's own specs
+    assert not any((tmp_path / "envs").iterdir())  # the unchecked environment is removed
+
+
+def test_a_preflight_that_passed_is_not_run_again_until_the_environment_changes(tmp_path):
+    from snnbench.regress import envs
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!/bin/sh\necho run >> {calls}\necho '{{\"cpu_count\": 1}}'\n")
+    fake.chmod(0o755)
+    side = envs.Environment("A", (), tmp_path, fake, None, {})
+    assert envs.preflight(side, ("dense",))["cpu_count"] == 1
+    assert "load_avg_1m" in envs.preflight(side, ("dense",))  # now's load, not the first's
+    assert calls.read_text().count("run") == 1
+    envs._forget(tmp_path)  # what installing into it does
+    envs.preflight(side, ("dense",))
+    assert calls.read_text().count("run") == 2
