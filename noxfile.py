@@ -63,6 +63,14 @@ def jax_ends(session: nox.Session, jax: str) -> None:
     session.run("pytest", "-q", *(session.posargs or JAX_ENDS_TESTS))
 
 
+@nox.session(name="real-bisect", default=False)
+def real_bisect(session: nox.Session) -> None:
+    """The bisect tests on real installs: a jaxley commit range and two package sets."""
+    session.install("-e", ".[test]", "uv")
+    session.env["SNNBENCH_REAL_BISECT"] = "1"
+    session.run("pytest", "-q", "tests/test_bisect.py", "-k", "real", *session.posargs)
+
+
 @nox.session(default=False)
 def quick(session: nox.Session) -> None:
     """The inner loop: the suite without the ``slow`` tests (processes, whole commands)."""

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -238,6 +239,29 @@ def test_no_regression_between_the_ends_is_clean(tmp_path):
     assert result.outcome == bisect.CLEAN and len(result.steps) == 1
 
 
+def test_the_text_fits_100_columns_at_its_widest():
+    """Two-digit steps, the longest verdict, ratios and intervals over 10x, long changes,
+    notes and skip reasons: every line within 100 columns, nothing cut from a reason."""
+    from pathlib import Path
+
+    wide = RowEffect(
+        "jaxley b256 float32 cpu dt=0.001", "grad_compile", "inconclusive", 12.3, 10.1, 14.6
+    )
+    change = "jax 0.4.31 -> 0.10.2, jaxlib 0.4.31 -> 0.10.2, optax 0.2.3 -> 0.2.8"
+    reason = "`spec`: pip could not install " + "a-long-path/" * 20 + "end"
+    steps = (
+        *(
+            bisect.Step(i, "endpoints", change, "A", "B", Judgement("inconclusive", (wide,), 32))
+            for i in range(11)
+        ),
+        bisect.Step(11, "package", change, "A", "B", Judgement("skipped", reason=reason)),
+    )
+    result = bisect.BisectResult("package", "found", (change,), steps, ("n " * 120,), Path("."))
+    text = bisect_text.render_text(result)
+    assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "end" in text.split("skipped step 11")[1]
+
+
 def test_the_figure_is_drawn_for_every_step(tmp_path):
     from snnbench.render.plots import save_png
 
@@ -264,11 +288,17 @@ SLOW_STEP = """    def _body_fun(state, externals):
 BODY = """    def _body_fun(state, externals):
         state = step_fn(state, all_params, externals, external_inds, delta_t)
 """
-#: Small enough for the suite: one row, the forward pass, few rounds, no pinning.
+#: Small enough for the suite: one row (batch 1, a small network, the forward pass),
+#: four rounds in one process pair per step (the slowdown is several times the
+#: threshold, so a step needs no more), pinned to one core (CPU time decides).
 REAL_FLAGS = [
     "--backend",
     "jaxley",
     "--batch-size",
+    "1",
+    "--n-input",
+    "4",
+    "--n-hidden",
     "2",
     "--precision",
     "float32",
@@ -276,12 +306,14 @@ REAL_FLAGS = [
     "cpu",
     "--phases",
     "forward",
-    "--pin-cpu",
-    "none",
     "--rounds",
     "4",
     "--max-rounds",
-    "8",
+    "4",
+    "--process-rounds",
+    "4",
+    "--threshold",
+    "50",
 ]
 
 
@@ -294,14 +326,6 @@ def _git(repo, *args):
         capture_output=True,
         text=True,
     ).stdout.strip()
-
-
-#: The real searches build a venv per revision and run an ab job per step: minutes, not
-#: seconds, on 2 cores, so they run only when asked for.
-real = pytest.mark.skipif(
-    not os.environ.get("SNNBENCH_REAL_BISECT"),
-    reason="a real bisect takes minutes (set SNNBENCH_REAL_BISECT=1 to run it)",
-)
 
 
 @pytest.fixture(scope="module")
@@ -354,16 +378,17 @@ def jaxley_repo(jaxley_source, tmp_path_factory):
     integrate = repo / "jaxley" / "integrate.py"
     pyproject = repo / "pyproject.toml"
     good_pyproject = pyproject.read_text()
+    note = lambda: (repo / "NOTE.md").write_text("a note\n")  # noqa: E731
+    # The fewest commits that test both: the broken one is the first middle (skipped),
+    # the harmless fix the next (no change), so the culprit is named against its parent.
     edits = [
         ("good", lambda: None),
-        ("docs: a note", lambda: (repo / "NOTE.md").write_text("a note\n")),
         ("build: broken pyproject", lambda: pyproject.write_text("[project\nname =\n")),
-        ("build: fixed", lambda: pyproject.write_text(good_pyproject)),
+        ("build: fixed, a note", lambda: (pyproject.write_text(good_pyproject), note())),
         (
             "integrate: more work per step",
             lambda: integrate.write_text(integrate.read_text().replace(BODY, SLOW_STEP)),
         ),
-        ("docs: another note", lambda: (repo / "NOTE.md").write_text("another\n")),
     ]
     commits = []
     for subject, edit in edits:
@@ -375,7 +400,16 @@ def jaxley_repo(jaxley_source, tmp_path_factory):
     return repo, commits
 
 
-@real
+#: Each real search (three measured steps) takes 3-4 minutes on 2 cores; both run in
+#: their own session, after the suite in CI, so that ``nox -s tests`` stays short.
+full_size = pytest.mark.skipif(
+    not os.environ.get("SNNBENCH_REAL_BISECT"),
+    reason="a real search takes 3-4 minutes: `nox -s real-bisect` runs it (CI does)",
+)
+
+
+@pytest.mark.slow
+@full_size
 def test_a_real_commit_bisect_names_the_slowing_commit_and_skips_the_broken_one(
     jaxley_repo, env_cache, tmp_path, capsys
 ):
@@ -402,7 +436,7 @@ def test_a_real_commit_bisect_names_the_slowing_commit_and_skips_the_broken_one(
     )
     out, err = capsys.readouterr()
     assert code == 1, out + err[-3000:]
-    assert out.startswith(f"culprit (commit): {commits[4][0][:10]} integrate: more work per step")
+    assert out.startswith(f"culprit (commit): {commits[3][0][:10]} integrate: more work per step")
     folder = next((tmp_path / "bisect").rglob(bisect.JOURNAL)).parent
     steps = [json.loads(line) for line in (folder / bisect.JOURNAL).read_text().splitlines()]
     skipped = [s for s in steps if s["judgement"]["verdict"] == "skipped"]
@@ -411,7 +445,12 @@ def test_a_real_commit_bisect_names_the_slowing_commit_and_skips_the_broken_one(
     assert (folder / "steps.csv").exists() and (folder / "steps.png").exists()
 
 
-@real
+#: The package search on real installs takes as long as the commit search (three
+#: measured steps, 3-4 minutes on 2 shared cores); the suite runs the commit one only.
+
+
+@pytest.mark.slow
+@full_size
 def test_a_real_package_bisect_names_the_package_that_slows_the_task(
     jaxley_repo, env_cache, tmp_path, capsys
 ):
@@ -420,7 +459,7 @@ def test_a_real_package_bisect_names_the_package_that_slows_the_task(
 
     repo, commits = jaxley_repo
     fast, slow = tmp_path / "jaxley-fast", tmp_path / "jaxley-slow"
-    for folder, commit in ((fast, commits[3][0]), (slow, commits[4][0])):
+    for folder, commit in ((fast, commits[2][0]), (slow, commits[3][0])):
         _git(repo, "worktree", "add", "-q", "--detach", str(folder), commit)
     code = main(
         [
@@ -444,3 +483,87 @@ def test_a_real_package_bisect_names_the_package_that_slows_the_task(
     assert code == 1, out + err[-3000:]
     assert out.startswith("culprit (package): jaxley 0.14.0 -> 0.14.0"), out
     assert "tabulate 0.9.0 -> 0.10.0" in out and "no change" in out
+
+
+# -- the CI recipe -------------------------------------------------------------------------
+
+RECIPE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "ab-then-bisect.yml"
+
+
+def _recipe_commands() -> list[list[str]]:
+    """Every ``snnbench ...`` command of the recipe's run blocks, continuation lines
+    joined and ``${VAR}`` / ``${{ ... }}`` stood in for by a word."""
+    import re
+    import shlex
+
+    import yaml
+
+    workflow = yaml.safe_load(RECIPE.read_text())
+    (job,) = workflow["jobs"].values()
+    commands = []
+    for step in job["steps"]:
+        script = re.sub(r"\\\n\s*", " ", step.get("run", ""))
+        for line in script.splitlines():
+            line = re.sub(r"\$\{\{[^}]*\}\}|\$\{?\w+\}?", "X", line.strip())
+            if line.startswith("snnbench "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+def test_the_ci_recipe_parses_and_uses_only_flags_that_exist():
+    from snnbench.cli import build_parser
+
+    commands = _recipe_commands()
+    assert [c[0] for c in commands] == ["ab", "bisect"]
+    for argv in commands:
+        build_parser().parse_args(argv)  # an unknown flag exits (argparse)
+    assert "--job" in commands[1]
+    text = RECIPE.read_text()
+    assert "steps.ab.outputs.rc == '1'" in text and "gh pr comment" in text and "exit 1" in text
+    docs = (RECIPE.parents[1] / "regressions.md").read_text()
+    assert "examples/ab-then-bisect.yml" in docs
+
+
+# -- environments built without resolving ---------------------------------------------------
+
+
+def test_a_revision_whose_requirements_the_base_does_not_meet_is_resolved_on_its_own(
+    tmp_path, monkeypatch
+):
+    from snnbench.regress import envs
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "ready.json").write_text(json.dumps({"resolved": [["numpy", "2.0.0", ""]]}))
+    installed, resolved = [], []
+    monkeypatch.setattr(envs, "_new_venv", lambda folder: folder.mkdir(parents=True))
+    monkeypatch.setattr(envs, "_pip", lambda python, *args, **kw: installed.append(args))
+    monkeypatch.setattr(envs, "_check", lambda python: "mypkg 1.0 requires scipy, not installed")
+    monkeypatch.setattr(envs, "prepare", lambda *args, **kw: resolved.append(args) or "resolved")
+    source = tmp_path / "mypkg"
+    source.mkdir()
+    (source / "setup.py").write_text("")
+    good = envs.Environment("A", (), base, base / "venv/bin/python", None, {})
+    new = (envs.parse_spec(str(source), tmp_path),)
+    assert envs.prepare_over(good, "B", new, tmp_path, tmp_path / "envs") == "resolved"
+    assert ("--no-deps", "numpy==2.0.0") == installed[0][:1] + installed[0][-1:]
+    assert installed[1] == ("--no-deps", str(source.resolve()))
+    assert resolved[0][:2] == ("B", new)  # resolved as the side's own specs
+    assert not any((tmp_path / "envs").iterdir())  # the unchecked environment is removed
+
+
+def test_a_preflight_that_passed_is_not_run_again_until_the_environment_changes(tmp_path):
+    from snnbench.regress import envs
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!/bin/sh\necho run >> {calls}\necho '{{\"cpu_count\": 1}}'\n")
+    fake.chmod(0o755)
+    side = envs.Environment("A", (), tmp_path, fake, None, {})
+    assert envs.preflight(side, ("dense",))["cpu_count"] == 1
+    assert "load_avg_1m" in envs.preflight(side, ("dense",))  # now's load, not the first's
+    assert calls.read_text().count("run") == 1
+    envs._forget(tmp_path)  # what installing into it does
+    envs.preflight(side, ("dense",))
+    assert calls.read_text().count("run") == 2

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from snnbench.cli.ab_commands import ab_options, add_job_options
-from snnbench.cli.args import positive_float
+from snnbench.cli.args import positive_float, positive_int
 from snnbench.cli.regression_commands import EXIT_INCONCLUSIVE, add_verdict_policy
 
 #: found, clean, inconclusive (bad input is 2, from the CLI's error handler).
@@ -45,6 +46,16 @@ def add_bisect(sub) -> None:
         default=60.0,
         help="start no step after this many minutes of the whole search (default 60)",
     )
+    p.add_argument(
+        "--process-rounds",
+        type=positive_int,
+        default=1,
+        metavar="ROUNDS",
+        help="rounds one pair of worker processes measures before both sides start fresh "
+        "ones (default 1: a fresh pair every round, the unit the gate counts); 4 makes a "
+        "step several times cheaper, its rounds then paired within one process pair, "
+        "enough for a slowdown well beyond the threshold",
+    )
     add_job_options(p)
     add_verdict_policy(p)
     p.set_defaults(run=_run_bisect, rounds=4, max_rounds=12)
@@ -75,7 +86,8 @@ def _run_bisect(args: argparse.Namespace) -> int:
                 "`a_spec`: bisect needs --a-spec and --b-spec, --name/--good/--bad, or --job"
             )
         matrix = matrix_from_args(args, runner.probe_platforms(), DEFAULT_MATRIX)
-    options = bisect.BisectOptions(ab_options(args, ("all",)), args.search_budget_min * 60)
+    step_options = replace(ab_options(args, ("all",)), process_rounds=args.process_rounds)
+    options = bisect.BisectOptions(step_options, args.search_budget_min * 60)
     storage.check_writable(args.out)
     folder = (
         Path(args.resume)
@@ -88,15 +100,21 @@ def _run_bisect(args: argparse.Namespace) -> int:
         name, good, bad, common = commit
         commits = bisect.commit_range(repo, good, bad)
 
+        good_end: list = []  # every revision is installed over the good end's packages
+
         def make_env(side: str, rev: str):
             reqs = tuple(envs.parse_spec(s, repo) for s in (*common, f"{name}@{rev}"))
-            return envs.prepare(side, reqs, repo, env_root)
+            if not good_end:
+                good_reqs = (*common, f"{name}@{commits[0][0]}")
+                good = tuple(envs.parse_spec(s, repo) for s in good_reqs)
+                good_end.append(envs.prepare(side, good, repo, env_root))
+            return envs.prepare_over(good_end[0], side, reqs, repo, env_root)
 
         result = bisect.bisect_commits(matrix, commits, make_env, options, journal, _say, endpoints)
     else:
 
         def make_env(side: str, pins: tuple[str, ...]):
-            return envs.prepare(side, tuple(envs.parse_spec(p, repo) for p in pins), repo, env_root)
+            return envs.prepare_exact(side, pins, repo, env_root)
 
         def report(side_specs: tuple[str, ...]):
             reqs = tuple(envs.parse_spec(s, repo) for s in side_specs)

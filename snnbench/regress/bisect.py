@@ -483,12 +483,19 @@ def _try_alone(search, env, label, group, pa, pb) -> None:
 
 
 def _memo(make):
+    """``make(side, key)`` built once per key (an environment, or why it does not install):
+    a search measures one environment in many steps."""
     cache: dict = {}
 
-    def get(side, moved):
-        key = frozenset(moved)
+    def get(side, key):
+        key = frozenset(key) if isinstance(key, (set, frozenset)) else key
         if key not in cache:
-            cache[key] = make(side, key)
+            try:
+                cache[key] = make(side, key)
+            except SnnbenchError as error:
+                cache[key] = error
+        if isinstance(cache[key], SnnbenchError):
+            raise cache[key]
         return replace(cache[key], side=side)
 
     return get
@@ -570,7 +577,8 @@ def bisect_commits(
     :class:`SnnbenchError` when it does not install).
     """
     search = _Search(matrix, options, journal, say, measure)
-    env = lambda side, i: make_env(side, commits[i][0])  # noqa: E731
+    built = _memo(lambda side, i: make_env(side, commits[i][0]))
+    env = lambda side, i: built(side, i)  # noqa: E731
     short = lambda i: f"{commits[i][0][:10]} {commits[i][1]}"  # noqa: E731
     last = len(commits) - 1
 

@@ -17,6 +17,13 @@ specs to (``pip install --dry-run --report``) -- names, versions and the sources
 of local packages -- so a cached environment is reused only when pip would
 install exactly the same today. :func:`check_same_besides` refuses two
 environments that differ in anything but the packages under test.
+
+A bisect builds many environments that share most of their packages, so two
+faster ways skip pip's resolution: :func:`prepare_exact` installs a complete set
+of exact pins, and :func:`prepare_over` installs a revision over the packages of
+another environment; both install without dependencies (``--no-deps``), then
+let pip check that every requirement is met, and fall back to :func:`prepare`
+when one is not.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from snnbench.errors import SnnbenchError
@@ -198,6 +205,21 @@ def _pip(python: Path | str, *args: str, quiet: bool = True) -> str:
     return done.stdout
 
 
+def _check(python: Path | str) -> str:
+    """ "" when every installed package's requirements are met in ``python``'s
+    environment (``pip check``), else pip's first complaints."""
+    uv = shutil.which("uv")
+    if uv and Path(python) != Path(sys.executable):
+        command = [uv, "pip", "check", "--python", str(python)]
+    else:
+        command = [str(python), "-m", "pip", "check", "--disable-pip-version-check"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 0:
+        return ""
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return " | ".join(line.strip() for line in lines[-3:]) or f"exit code {done.returncode}"
+
+
 def install_arguments(
     requirements: tuple[Requirement, ...], sources: dict[str, Path], checkout: Path
 ) -> list[str]:
@@ -244,22 +266,177 @@ def prepare(
     args = install_arguments(requirements, sources, checkout)
     resolved = resolve(args)
     folder = env_root / env_key(resolved, tag=tag)
-    python = folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    python = _python_in(folder)
     if not (folder / _READY).exists():
+        _forget(folder)
         folder.mkdir(parents=True, exist_ok=True)
         _new_venv(folder / "venv")
         _pip(python, *args)
-        ready = {
-            "requirements": [asdict(r) for r in requirements],
-            "python": platform.python_version(),
-            "resolved": resolved,
-        }
-        (folder / _READY).write_text(json.dumps(ready, indent=2))
-    else:  # local folders may have changed since the environment was made
-        for r in requirements:
-            if r.kind == "path":
-                _pip(python, "--no-deps", "--force-reinstall", str(sources[r.spec]))
+        _write_ready(folder, requirements, resolved)
+    else:
+        _reinstall_folders(python, requirements, sources)
+    return _environment(side, requirements, folder, variables)
+
+
+def _python_in(folder: Path) -> Path:
+    return folder / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def _write_ready(folder: Path, requirements, resolved, how: str = "resolved") -> None:
+    ready = {
+        "requirements": [asdict(r) for r in requirements],
+        "python": platform.python_version(),
+        "resolved": resolved,
+        "installed": how,
+    }
+    (folder / _READY).write_text(json.dumps(ready, indent=2))
+
+
+def _reinstall_folders(python: Path, requirements, sources: dict[str, Path]) -> None:
+    """Local folders may have changed since the environment was made: install them again."""
+    for r in requirements:
+        if r.kind == "path":
+            _forget(python.parents[2])
+            _pip(python, "--no-deps", "--force-reinstall", str(sources[r.spec]))
+
+
+def _environment(side, requirements, folder, variables) -> Environment:
+    python = _python_in(folder)
     return Environment(side, requirements, folder, python, installed_packages(python), variables)
+
+
+def _pinned(pin: str) -> tuple[str, str, str]:
+    """``(name, version, source)`` of an exact pin (``name==1.2`` or ``name @ URL``)."""
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as Pin
+
+    try:
+        parsed = Pin(pin)
+    except InvalidRequirement:
+        parsed = None
+    exact = [s.version for s in parsed.specifier if s.operator in ("==", "===")] if parsed else []
+    if parsed is None or not (parsed.url or exact):
+        raise SnnbenchError(
+            f"`spec` must be an exact pin (name==VERSION or name @ URL); got {pin!r}",
+            argument="spec",
+        )
+    return normalize(parsed.name), (exact[0] if exact else ""), parsed.url or ""
+
+
+def _install_unresolved(
+    folder: Path, first: list[str], then: list[str], requirements, resolved, how: str
+) -> str:
+    """A new environment in ``folder`` with ``first`` then ``then`` installed without
+    dependencies; "" when pip's check passes (the environment is kept), else the check's
+    complaint (the folder is removed)."""
+    _forget(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    _new_venv(folder / "venv")
+    python = _python_in(folder)
+    try:
+        for args in (first, then):
+            if args:
+                _pip(python, "--no-deps", *args)
+    except SnnbenchError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    problem = _check(python)
+    if problem:
+        shutil.rmtree(folder, ignore_errors=True)
+        return problem
+    _write_ready(folder, requirements, resolved, how)
+    return ""
+
+
+def prepare_exact(
+    side: str,
+    pins: tuple[str, ...],
+    repo: Path,
+    env_root: Path = ENV_ROOT,
+    checkout: Path | None = None,
+    variables: tuple[tuple[str, str], ...] = (),
+) -> Environment:
+    """The environment of a complete set of exact pins, as a package bisect mixes them
+    from two resolved sides (this snnbench checkout is added, as :func:`prepare` does).
+
+    Nothing is resolved: the pins are installed without dependencies and pip checks
+    that every requirement is met. A set that does not hold together is prepared as
+    any other specs (pip resolves it, and refuses what cannot be installed).
+    """
+    checkout = checkout or Path(__file__).resolve().parents[2]
+    requirements = tuple(parse_spec(p, repo) for p in pins)
+    resolved = sorted(_pinned(p) for p in pins)
+    snnbench = [] if "snnbench" in {n for n, _, _ in resolved} else ["-e", str(checkout)]
+    folder = Path(env_root) / env_key([*resolved, ("-e", "", str(checkout))], tag="exact")
+    if not (folder / _READY).exists():
+        problem = _install_unresolved(
+            folder, [*snnbench, *pins], [], requirements, resolved, "exact pins, no deps"
+        )
+        if problem:
+            return prepare(side, requirements, repo, env_root, checkout, variables=variables)
+    return _environment(side, requirements, folder, variables)
+
+
+def prepare_over(
+    base: Environment,
+    side: str,
+    requirements: tuple[Requirement, ...],
+    repo: Path,
+    env_root: Path = ENV_ROOT,
+    checkout: Path | None = None,
+) -> Environment:
+    """``requirements`` over the packages of ``base``, as a commit bisect builds each
+    revision: the specs ``base`` lacks (a git revision, a local folder) are installed
+    without dependencies over exact pins of everything else ``base`` holds.
+
+    Every revision is then measured with the dependencies ``base`` (the good end)
+    resolved to, so a step sees the revision's own effect, not a newer dependency's.
+    A revision whose requirements those packages do not meet is prepared on its
+    own (pip resolves it), as :func:`prepare` does.
+
+    Raises:
+        SnnbenchError: when a revision does not install (its sources do not build).
+    """
+    checkout = checkout or Path(__file__).resolve().parents[2]
+    known = {r.spec for r in base.requirements}
+    new = tuple(r for r in requirements if r.spec not in known)
+    if not new:
+        return replace(base, side=side)
+    env_root = Path(env_root)
+    sources = {
+        r.spec: (_export_revision(repo, r, env_root) if r.kind == "git" else Path(r.location))
+        for r in requirements
+        if r.kind in ("git", "path")
+    }
+    moved = under_test(new)
+    if any(r.is_snnbench for r in new):
+        moved.add("snnbench")
+    kept = [
+        entry
+        for entry in json.loads((base.folder / _READY).read_text())["resolved"]
+        if normalize(entry[0]) not in moved
+    ]
+    key = [("base", base.folder.name, ""), *((r.kind, r.name, r.location) for r in new)]
+    folder = env_root / env_key(key, tag="over")
+    python = _python_in(folder)
+    if not (folder / _READY).exists():
+        here = checkout.resolve().as_uri()
+        first = [
+            *(["-e", str(checkout)] for n, _, src in kept if n == "snnbench" and src == here),
+            *(f"{n} @ {src}" if src else f"{n}=={v}" for n, v, src in kept if src != here),
+        ]
+        first = [a for item in first for a in (item if isinstance(item, list) else [item])]
+        then = [str(sources[r.spec]) if r.kind in ("git", "path") else r.location for r in new]
+        problem = _install_unresolved(
+            folder, first, then, requirements, key, f"over {base.folder.name}, no deps"
+        )
+        if problem:
+            return prepare(side, requirements, repo, env_root, checkout)
+    else:
+        _reinstall_folders(python, new, sources)
+    return _environment(side, requirements, folder, base.variables)
 
 
 def installed_packages(python: Path | str) -> dict[str, str]:
@@ -335,6 +512,18 @@ def check_same_besides(a: Environment, b: Environment, allowed: set[str]) -> Non
         )
 
 
+#: Environments whose preflight passed in this process (a bisect measures one
+#: environment in many steps): (interpreter, its variables, backends, pinning, full)
+#: -> metadata. Installing into an environment forgets it.
+_PASSED: dict[tuple, dict[str, object]] = {}
+
+
+def _forget(folder: Path) -> None:
+    inside = str(Path(folder))
+    for key in [k for k in _PASSED if k[0].startswith(inside)]:
+        del _PASSED[key]
+
+
 #: What a side's preflight runs in its own environment: import snnbench, build the
 #: smallest task of each backend (``argv[1]``) and run it once, then print who ran it.
 _PREFLIGHT_RUN = """
@@ -361,7 +550,9 @@ def preflight(
     It builds and runs the smallest task of each backend, and imports the worker
     (a snnbench without one cannot be a side). The process is pinned as its
     workers will be, so the metadata (versions, ``cpu_count``, ``pinned_cpu``)
-    are those of the rows this side will record.
+    are those of the rows this side will record. An environment that passed
+    under the same pinning in this process, and was not installed into since,
+    is not checked again.
 
     Raises:
         SnnbenchError: naming the side and the last line of its error (an
@@ -369,6 +560,9 @@ def preflight(
     """
     from snnbench.measure import machine, procgroup
 
+    key = (str(env.python), env.variables, tuple(backends), pin_cpu)
+    if key in _PASSED:  # passed already; the load is now's
+        return {**_PASSED[key], "load_avg_1m": machine.load_1m()}
     variables = procgroup.child_env("cpu", python=str(env.python), extra=dict(env.variables))
     command = [str(env.python), "-c", _PREFLIGHT_RUN, ",".join(backends)]
     process = subprocess.Popen(
@@ -389,4 +583,5 @@ def preflight(
             f"{env.folder}: {last.strip()}",
             argument="spec",
         )
-    return json.loads(lines[-1])
+    _PASSED[key] = json.loads(lines[-1])
+    return dict(_PASSED[key])

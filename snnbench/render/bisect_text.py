@@ -18,7 +18,7 @@ def _cells(step: Step) -> tuple[str, ...]:
     low, high = (worst.ratio_low, worst.ratio_high) if worst else (None, None)
     interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "-"
     rows = f"{sum(r.verdict == 'slower' for r in step.judgement.rows)}/{len(step.judgement.rows)}"
-    change = step.change if len(step.change) <= 32 else step.change[:29] + "..."
+    change = step.change if len(step.change) <= 28 else step.change[:25] + "..."
     return (
         str(step.index),
         step.kind,
