@@ -241,14 +241,15 @@ def test_no_regression_between_the_ends_is_clean(tmp_path):
 
 def test_the_text_fits_100_columns_at_its_widest():
     """Two-digit steps, the longest verdict, ratios and intervals over 10x, long changes,
-    notes and skip reasons: every line within 100 columns, nothing cut from a reason."""
+    notes and skip reasons: every line within 100 columns, nothing cut from a reason
+    (a single word longer than a line, a path, keeps a line of its own, unbroken)."""
     from pathlib import Path
 
     wide = RowEffect(
         "jaxley b256 float32 cpu dt=0.001", "grad_compile", "inconclusive", 12.3, 10.1, 14.6
     )
     change = "jax 0.4.31 -> 0.10.2, jaxlib 0.4.31 -> 0.10.2, optax 0.2.3 -> 0.2.8"
-    reason = "`spec`: pip could not install " + "a-long-path/" * 20 + "end"
+    reason = "`spec`: pip could not install " + "some-package==1.0.0 " * 20 + "end"
     steps = (
         *(
             bisect.Step(i, "endpoints", change, "A", "B", Judgement("inconclusive", (wide,), 32))
@@ -560,7 +561,7 @@ def test_a_preflight_that_passed_is_not_run_again_until_the_environment_changes(
     fake.parent.mkdir(parents=True)
     fake.write_text(f"#!/bin/sh\necho run >> {calls}\necho '{{\"cpu_count\": 1}}'\n")
     fake.chmod(0o755)
-    side = envs.Environment("A", (), tmp_path, fake, None, {})
+    side = envs.Environment("A", (), tmp_path, fake, {})
     assert envs.preflight(side, ("dense",))["cpu_count"] == 1
     assert "load_avg_1m" in envs.preflight(side, ("dense",))  # now's load, not the first's
     assert calls.read_text().count("run") == 1
