@@ -349,3 +349,20 @@ def test_the_nightly_example_parses_and_names_commands_that_exist():
         s for s in workflow["jobs"]["measure"]["steps"] if "gh issue create" in s.get("run", "")
     ]
     assert issue and "new_change" in issue[0]["if"]
+
+
+def test_a_pinned_cpu_row_stands_for_its_cpu_time_and_never_mixes_with_wall_time():
+    from snnbench.history import series
+
+    pinned = {
+        "pinned_cpu": "1",
+        "platform": "cpu",
+        "samples_json": "[0.5, 0.7]",
+        "cpu_samples_json": "[0.2, 0.3]",
+    }
+    unpinned = {**pinned, "pinned_cpu": ""}
+    assert series._metric(pinned) == "cpu" and series._metric(unpinned) == "wall"
+    assert series._samples(pinned, "cpu") == (0.2, 0.3)
+    assert series._samples(unpinned, "wall") == (0.5, 0.7)
+    assert series._metric({**pinned, "platform": "gpu"}) == "wall"
+    assert series._metric({**pinned, "cpu_samples_json": "[]"}) == "wall"

@@ -407,13 +407,19 @@ def _series(used: list[_Candidate]) -> tuple[Series, ...]:
     for candidate in used:
         seen: set[tuple] = set()
         for row in candidate.rows.to_dict("records"):
-            key = tuple((name, _key_value(row[name])) for name in CASE_KEY_COLUMNS)
+            metric = _metric(row)
+            key = (
+                *((name, _key_value(row[name])) for name in CASE_KEY_COLUMNS),
+                ("metric", metric),
+            )
             if key in seen:  # one point per run: a repeated case keeps its first row
                 continue
             seen.add(key)
-            labels.setdefault(key, str(row["case_id"]))
-            yardstick = _number(row.get("yardstick_wall_s"))
-            points.setdefault(key, []).append(Point(candidate.record, _samples(row), yardstick))
+            suffix = " (CPU time, pinned)" if metric == "cpu" else ""
+            labels.setdefault(key, str(row["case_id"]) + suffix)
+            yardstick = _number(row.get(f"yardstick_{metric}_s", row.get("yardstick_wall_s")))
+            samples = _samples(row, metric)
+            points.setdefault(key, []).append(Point(candidate.record, samples, yardstick))
     ordered = sorted(points, key=lambda k: tuple(str(v) for _, v in k))
     return tuple(Series(key, labels[key], tuple(points[key])) for key in ordered)
 
@@ -433,11 +439,21 @@ def _number(value: object) -> float:
         return math.nan
 
 
-def _samples(row: dict) -> tuple[float, ...]:
-    """The row's raw samples (seconds per call); its median when the row kept none."""
-    text = row.get("samples_json")
+def _metric(row: dict) -> str:
+    """The time a row's point stands for, as the gate chooses it: process CPU time where
+    the case ran pinned to one core on a CPU (it measures the work, not what a busy
+    machine let it have), else wall time. Series of the two never mix."""
+    pinned = _text(row.get("pinned_cpu"))
+    cpu = row.get("cpu_samples_json")
+    has_cpu = isinstance(cpu, str) and cpu.strip() not in ("", "[]")
+    return "cpu" if pinned and row.get("platform") == "cpu" and has_cpu else "wall"
+
+
+def _samples(row: dict, metric: str = "wall") -> tuple[float, ...]:
+    """The row's raw samples of ``metric`` (seconds per call); its median when it kept none."""
+    text = row.get("cpu_samples_json" if metric == "cpu" else "samples_json")
     if isinstance(text, str) and text.strip():
         values = [float(v) for v in json.loads(text) if v is not None]
         if values:
             return tuple(values)
-    return (float(row["median_s"]),)
+    return (float(row["cpu_median_s" if metric == "cpu" else "median_s"]),)
