@@ -56,3 +56,54 @@ def test_the_knob_is_set_through_the_environment(monkeypatch):
         harness.config_for(spec)
     with pytest.raises(SnnbenchError, match="`slowdown` must be a number >= 0"):
         TaskConfig(slowdown=-0.1)
+
+
+@pytest.mark.parametrize("backend", ["dense", "jaxley"])
+@pytest.mark.parametrize("field", ["trace_slowdown", "compile_slowdown"])
+def test_trace_and_compile_kinds_are_bit_identical(backend, field):
+    set_precision("float32")
+    out = {}
+    for fraction in (0.0, 0.3):
+        config = TaskConfig(batch_size=2, precision="float32", t_max_ms=0.05, **{field: fraction})
+        task = make_task(config, backend)
+        params = task.init_params()
+        out[fraction] = bits((task.forward(params, task.inputs), task.grad(params)))
+    for plain, slowed in zip(out[0.0], out[0.3], strict=True):
+        assert np.array_equal(plain, slowed)
+
+
+def test_the_trace_kind_works_while_tracing_only(monkeypatch):
+    set_precision("float32")
+    spun = []
+    monkeypatch.setattr(slowdown, "_spin", spun.append)
+    config = TaskConfig(batch_size=2, precision="float32", t_max_ms=0.02, trace_slowdown=0.5)
+    task = make_task(config, "dense")
+    params = task.init_params()
+    task.raw_forward(params, task.inputs)  # eager: nothing to trace, no work
+    assert spun == []
+    jax.jit(task.raw_forward).trace(params, task.inputs)
+    assert len(spun) == 1 and spun[0] > 0
+
+
+def test_the_compile_kind_grows_the_compiled_program():
+    set_precision("float32")
+    texts = {}
+    for fraction in (0.0, 0.2):
+        config = TaskConfig(
+            batch_size=2, precision="float32", t_max_ms=0.02, compile_slowdown=fraction
+        )
+        task = make_task(config, "dense")
+        lowered = jax.jit(task.raw_forward).trace(task.init_params(), task.inputs).lower()
+        texts[fraction] = lowered.compile().as_text()
+    n_grow = round(slowdown.COMPILE_ITERATIONS["dense"] * 0.2)
+    assert texts[0.2].count(" tanh(") >= n_grow > texts[0.0].count(" tanh(")
+
+
+def test_every_kind_is_set_through_the_environment(monkeypatch):
+    spec = CaseSpec("dense", "forward", 2, "float32", "cpu", 1e-3)
+    monkeypatch.setenv(slowdown.ENV_VAR, slowdown.as_env_value("trace", 0.1) + ",compile=0.05")
+    config = harness.config_for(spec)
+    assert (config.slowdown, config.trace_slowdown, config.compile_slowdown) == (0.0, 0.1, 0.05)
+    monkeypatch.setenv(slowdown.ENV_VAR, "memory=0.1")
+    with pytest.raises(SnnbenchError, match="KIND in step, trace, compile; got 'memory=0.1'"):
+        harness.config_for(spec)

@@ -71,6 +71,12 @@ class TaskConfig:
     #: cost (0.2 is about +20 %); outputs and gradients stay bit for bit the same
     #: (:mod:`snnbench.task.slowdown`). The noise study's injected regression.
     slowdown: float = 0.0
+    #: Test-only: Python work while the forward pass is traced, as a fraction of
+    #: trace+lower (:mod:`snnbench.task.slowdown`); the compiled program is unchanged.
+    trace_slowdown: float = 0.0
+    #: Test-only: a never-taken branch that grows the compiled program, as a fraction
+    #: of the forward pass's XLA compile time (:mod:`snnbench.task.slowdown`).
+    compile_slowdown: float = 0.0
     surrogate: str = "per_step"
     matmul_precision: str = "highest"
 
@@ -82,7 +88,13 @@ class TaskConfig:
         for name in ("dt_ms", "t_max_ms", "learning_rate", "weight_std", "synapse_decay"):
             value = getattr(self, name)
             expect(_is_number(value) and 0 < value < math.inf, name, "a positive number", value)
-        for name in ("leak_conductance_s_per_cm2", "input_rate_hz", "slowdown"):
+        for name in (
+            "leak_conductance_s_per_cm2",
+            "input_rate_hz",
+            "slowdown",
+            "trace_slowdown",
+            "compile_slowdown",
+        ):
             value = getattr(self, name)
             expect(_is_number(value) and 0 <= value < math.inf, name, "a number >= 0", value)
         for name in ("leak_reversal_mv", "threshold_mv", "reset_mv", "v_init_mv", "weight_mean"):

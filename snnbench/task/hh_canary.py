@@ -42,12 +42,13 @@ def check_config(config: TaskConfig) -> None:
         f"at least {N_CELLS} inputs for the HH canary (one per cell)",
         config.n_input,
     )
-    expect(
-        config.slowdown == 0.0,
-        "slowdown",
-        "0 for the HH canary (the test-only slowdown is built into the reference network)",
-        config.slowdown,
-    )
+    for name in ("slowdown", "trace_slowdown", "compile_slowdown"):
+        expect(
+            getattr(config, name) == 0.0,
+            name,
+            "0 for the HH canary (the test-only slowdowns are built into the reference network)",
+            getattr(config, name),
+        )
 
 
 def canary_data(data: TaskData) -> TaskData:

@@ -18,7 +18,7 @@ import optax
 
 from snnbench.errors import expect
 from snnbench.precision import require_precision
-from snnbench.task import dense
+from snnbench.task import dense, slowdown
 from snnbench.task.config import TaskConfig
 from snnbench.task.data import TaskData, make_data
 
@@ -250,16 +250,20 @@ def make_task(
 
 def _make_task(config: TaskConfig, backend: str, data: TaskData | None) -> Task:
     data = make_data(config) if data is None else data
-    if backend == "dense":
-        params = [{dense.WEIGHT: data.weights}]
-        return Task(config, backend, data, dense.make_forward(config), params)
     if backend == CANARY:
         return _make_canary(config, data)
-    from snnbench.task import jaxley_net
+    if backend == "dense":
+        params, forward = [{dense.WEIGHT: data.weights}], dense.make_forward(config)
+    else:
+        from snnbench.task import jaxley_net
 
-    network = jaxley_net.build_network(config, data.weights)
-    params = jaxley_net.initial_params(network)
-    return Task(config, backend, data, jaxley_net.make_forward(network, config), params)
+        network = jaxley_net.build_network(config, data.weights)
+        params = jaxley_net.initial_params(network)
+        forward = jaxley_net.make_forward(network, config)
+    forward = slowdown.slowed_forward(
+        forward, backend, config.trace_slowdown, config.compile_slowdown
+    )
+    return Task(config, backend, data, forward, params)
 
 
 def _make_canary(config: TaskConfig, data: TaskData) -> Task:

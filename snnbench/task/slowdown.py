@@ -1,9 +1,15 @@
-"""A test-only compiled slowdown: extra work inside the jitted time step, results unchanged.
+"""Test-only injected regressions of three kinds, results unchanged bit for bit.
 
-The noise study (``snnbench noise-study``) needs a *real* regression to detect:
-slower compiled code, not a wait around it. ``TaskConfig(slowdown=0.2)`` adds
-about 20 % of compiled work to every time step of both backends, forward and
-backward, and changes no output, loss or gradient by a single bit.
+The noise study (``snnbench noise-study``) needs *real* regressions to detect, of
+the kinds users meet, each changing no output, loss or gradient by a single bit:
+
+- **step** (``TaskConfig(slowdown=0.2)``): about 20 % more compiled work in every
+  time step of both backends, forward and backward: slower steady state.
+- **trace** (``TaskConfig(trace_slowdown=0.2)``): Python work while the forward pass
+  is traced, about 20 % of trace+lower; the compiled program is unchanged.
+- **compile** (``TaskConfig(compile_slowdown=0.2)``): a bigger program, about 20 %
+  more XLA compile time; a branch that never runs (:func:`grow_program`), so the
+  steady state does not change.
 
 :func:`burn` is the identity on ``x`` that XLA must still compute: a chain of
 dependent ``tanh`` iterations on ``x`` whose result is only *selected* where it
@@ -25,14 +31,32 @@ from __future__ import annotations
 import functools
 import math
 import os
+import time
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
 from snnbench.errors import SnnbenchError
 
-#: The environment variable that sets the knob where the benchmark builds its tasks.
+#: The environment variable that sets the knobs where the benchmark builds its tasks:
+#: ``0.2`` (the step kind) or ``KIND=FRACTION`` pairs, e.g. ``trace=0.1,compile=0.05``.
 ENV_VAR = "SNNBENCH_SLOWDOWN"
+
+#: The kinds of injected regression, and the ``TaskConfig`` field of each.
+KINDS = {"step": "slowdown", "trace": "trace_slowdown", "compile": "compile_slowdown"}
+
+#: Trace kind: seconds of Python work per second the forward function took to trace,
+#: per unit of slowdown, so that ``forward_trace_lower`` grows by about the fraction
+#: (trace+lower also holds lowering and jit's own work, which the spin does not scale).
+#: The gradient step's trace+lower grows less. Fitted like the table below.
+TRACE_GAIN = {"dense": 1.3, "jaxley": 0.68}
+
+#: Compile kind: unrolled iterations in the never-taken branch per unit of slowdown,
+#: so that ``forward_compile`` grows by about the fraction; the gradient step's compile
+#: and both trace+lower phases grow too (a bigger program is lowered as well). Fitted
+#: on a 2-core AMD EPYC VM, batch 16, float32, pinned to one core.
+COMPILE_ITERATIONS = {"dense": 104.0, "jaxley": 350.0}
 
 #: ``(F, cf, B, cb)`` per backend: a slowdown ``k`` runs ``round(F * (k - cf))`` chain
 #: iterations per time step in the forward pass and ``round(B * (k - cb))`` in the
@@ -93,21 +117,80 @@ def iterations(backend: str, fraction: float) -> tuple[int, int]:
 
 
 def fraction_from_env() -> float:
-    """The slowdown fraction ``SNNBENCH_SLOWDOWN`` asks for (0 when unset).
+    """The step slowdown fraction ``SNNBENCH_SLOWDOWN`` asks for (0 when unset)."""
+    return fractions_from_env()["slowdown"]
+
+
+def fractions_from_env() -> dict[str, float]:
+    """Every kind's fraction ``SNNBENCH_SLOWDOWN`` asks for, by ``TaskConfig`` field.
 
     Raises:
-        SnnbenchError: if the variable holds anything but a number >= 0.
+        SnnbenchError: if the variable is not a number >= 0 or ``KIND=FRACTION`` pairs.
     """
     text = os.environ.get(ENV_VAR, "").strip()
-    if not text:
-        return 0.0
+    out = dict.fromkeys(KINDS.values(), 0.0)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, number = item.rpartition("=")
+        value = _fraction(number)
+        if kind.strip() not in ("", *KINDS) or not (math.isfinite(value) and value >= 0):
+            raise SnnbenchError(
+                f"`{ENV_VAR}` must be a fraction >= 0 (0.2 is +20 %) or KIND=FRACTION pairs "
+                f"with KIND in {', '.join(KINDS)}; got {text!r}"
+            )
+        out[KINDS[kind.strip() or "step"]] = value
+    return out
+
+
+def as_env_value(kind: str, fraction: float) -> str:
+    """What ``SNNBENCH_SLOWDOWN`` holds for one kind's ``fraction``."""
+    return f"{kind}={fraction!r}"
+
+
+def _fraction(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise SnnbenchError(f"`{ENV_VAR}` must be a fraction >= 0 (0.2 is +20 %); got {text!r}")
-    return value
+        return math.nan
+
+
+def _spin(cpu_s: float) -> None:
+    # Busy work in this process's CPU time, as a slow Python trace would be.
+    end = time.process_time() + cpu_s
+    while time.process_time() < end:
+        pass
+
+
+def _grown(y: jax.Array, n: int) -> jax.Array:
+    def body(_, z):
+        return jnp.tanh(0.9 * z + 0.3)
+
+    return jax.lax.fori_loop(0, n, body, y, unroll=n)
+
+
+def grow_program(out: jax.Array, guard: jax.Array, n: int) -> jax.Array:
+    """``out``, through a branch of ``n`` unrolled iterations taken only if ``guard`` > 3e38.
+
+    Inputs are finite currents far below that, so the branch never runs; XLA still
+    compiles it, and the forward pass's and the gradient's programs both grow.
+    """
+    return jax.lax.cond(jnp.max(guard) > 3e38, lambda y: _grown(y, n), lambda y: y, out)
+
+
+def slowed_forward(forward: Callable, backend: str, trace: float, compile: float) -> Callable:
+    """``forward`` with the trace and compile kinds of slowdown (``forward`` if both are 0)."""
+    if trace <= 0 and compile <= 0:
+        return forward
+    n_grow = max(1, round(COMPILE_ITERATIONS[backend] * compile)) if compile > 0 else 0
+    gain = TRACE_GAIN[backend] * trace
+
+    def slowed(params, inputs):
+        start = time.process_time()
+        out = forward(params, inputs)
+        if gain > 0 and isinstance(out, jax.core.Tracer):
+            _spin(gain * (time.process_time() - start))
+        return grow_program(out, inputs, n_grow) if n_grow else out
+
+    return slowed
 
 
 def slowed_fire_class(fire_cls: type, n_fwd: int, n_bwd: int) -> type:
