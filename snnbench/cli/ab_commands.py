@@ -148,47 +148,68 @@ def _run_ab(args: argparse.Namespace) -> int:
 
 def add_noise_study(sub) -> None:
     from snnbench.studies.noise_study import StudyConfig
+    from snnbench.studies.noise_study.load import LOADS
+    from snnbench.task.slowdown import KINDS
 
     defaults = StudyConfig()
     p = sub.add_parser(
         "noise-study",
-        help="false alarms and detections of whole `ab` jobs, with a real compiled slowdown",
+        help="false alarms and detections of whole `ab` jobs, with real injected regressions",
         description="Runs `snnbench ab` jobs exactly as CI would (separate environments and "
-        "processes, the same rounds, budget and verdicts), side B slowed by extra compiled "
-        "work in every time step (SNNBENCH_SLOWDOWN), some jobs under background load; "
-        "reports per-job rates with Clopper-Pearson bounds and the effect actually injected.",
+        "processes, the same rounds, budget and verdicts), side B slowed by one kind of "
+        "injected regression (SNNBENCH_SLOWDOWN), quiet or under background load; journals "
+        "every job (--resume continues a campaign) and reports per-job rates with "
+        "Clopper-Pearson bounds, the effect actually injected, the variance components "
+        "and the operating characteristic they predict.",
     )
     p.add_argument(
         "--jobs",
         type=positive_int,
         default=defaults.jobs,
-        help=f"jobs per slowdown (default {defaults.jobs})",
+        help=f"jobs per cell: kind, size and load (default {defaults.jobs})",
+    )
+    p.add_argument(
+        "--kinds",
+        type=csv_list(str),
+        default=defaults.kinds,
+        help=f"kinds of injected regression, from {','.join(KINDS)} (default: all)",
     )
     p.add_argument(
         "--slowdowns",
         type=csv_list(non_negative_float),
         default=tuple(s * 100 for s in defaults.slowdowns),
         metavar="PERCENTS",
-        help="injected slowdowns in percent; 0 is A vs A (default 0,20,40)",
+        help="injected sizes in percent; 0 is A vs A (default "
+        + ",".join(f"{s * 100:g}" for s in defaults.slowdowns)
+        + ")",
     )
     p.add_argument(
-        "--load-fraction",
-        type=non_negative_float,
-        default=defaults.load_fraction,
-        help="share of each slowdown's jobs run under background load (default 0.5)",
+        "--loads",
+        type=csv_list(str),
+        default=defaults.loads,
+        help=f"loads, from {','.join(LOADS)} (default: all)",
     )
     p.add_argument(
         "--load",
         type=positive_int,
         default=defaults.load_processes,
         metavar="PROCESSES",
-        help=f"busy processes that load the machine in a loaded job (default "
-        f"{defaults.load_processes})",
+        help=f"load processes in a loaded job (default {defaults.load_processes})",
     )
     p.add_argument(
         "--spec",
         default=defaults.spec,
         help=f"what both sides install (default {defaults.spec}: the committed checkout)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="FOLDER",
+        help="a study folder to continue: runs the planned jobs its journal lacks",
+    )
+    p.add_argument(
+        "--max-jobs",
+        type=positive_int,
+        help="run at most this many jobs now (a part of a campaign; --resume continues it)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress messages")
     add_job_options(p)
@@ -207,8 +228,9 @@ def _run_noise_study(args: argparse.Namespace) -> int:
     matrix = matrix_from_args(args, runner.probe_platforms(), ab.DEFAULT_MATRIX)
     config = noise_study.StudyConfig(
         jobs=args.jobs,
+        kinds=tuple(args.kinds),
         slowdowns=tuple(s / 100.0 for s in args.slowdowns),
-        load_fraction=args.load_fraction,
+        loads=tuple(args.loads),
         load_processes=args.load,
         spec=args.spec,
     )
@@ -222,9 +244,13 @@ def _run_noise_study(args: argparse.Namespace) -> int:
         Path(args.repo),
         Path(args.envs),
         progress=None if args.no_progress else _say,
+        resume=Path(args.resume) if args.resume else None,
+        max_jobs=args.max_jobs,
     )
-    print(noise_page.terminal_rates(study.rates))
+    if study.rates:
+        print(noise_page.terminal_rates(study.rates))
     print(
-        f"\n{len(study.jobs)} jobs in {study.wall_s / 60:.0f} min -> {terminal.shown_path(study.folder)}"
+        f"\n{len(study.jobs)} jobs journalled (this part {study.wall_s / 60:.0f} min) -> "
+        f"{terminal.shown_path(study.folder)}"
     )
     return 0

@@ -49,6 +49,10 @@ TABLES = {
     "noise_rows": "job_rows.csv",
     "noise_rates": "rates.csv",
     "noise_injected": "injected.csv",
+    "noise_pairs": "pairs.csv",
+    "noise_components": "components.csv",
+    "noise_predicted": "predicted.csv",
+    "noise_thresholds": "thresholds.csv",
 }
 #: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
 VERSIONED = (

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import pandas as pd
+
 from snnbench.errors import expect
 from snnbench.measure import machine, procgroup, storage
 from snnbench.measure.matrix import Matrix
@@ -144,6 +146,8 @@ class AbResult:
     looks: int
     stopped: str
     elapsed_s: float
+    #: The rows each side measured (A, B), as judged: the job's data in memory.
+    frames: tuple[pd.DataFrame, ...] = ()
 
 
 class _Side:
@@ -286,7 +290,8 @@ def run_ab(
         info.update(rounds=rounds, looks=looks, stopped=stopped, finished_utc=machine.utc_now())
         info["elapsed_s"] = time.perf_counter() - start
         folder.write_text(storage.AB_JOB_INFO, storage.to_json(info))
-    return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"])
+    frames = tuple(sides[s].frame() for s in SIDES)
+    return AbResult(folder.path, comparison, rounds, looks, stopped, info["elapsed_s"], frames)
 
 
 def _preflight(env: Environment, matrix: Matrix, options: AbOptions, say) -> dict:
