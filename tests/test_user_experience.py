@@ -268,9 +268,9 @@ def test_noise_study_rates_fit_100_columns(columns_100):
     from snnbench.studies.noise_study.rates import Rate
 
     rates = [
-        Rate(s, c, "deciding", 20, f, 1, 20 - f - 1, 0.01, 0.3)
-        for s, f in ((0.0, 0), (0.2, 15), (0.4, 19))
-        for c in ("all", "quiet", "2 busy processes")
+        Rate(k, s, c, "deciding", 20, f, 1, 20 - f - 1, 0.01, 0.3)
+        for k, s, f in (("none", 0.0, 0), ("compile", 0.05, 15), ("trace", 0.2, 19))
+        for c in ("all", "quiet", "busy", "memory")
     ]
     text = noise_page.terminal_rates(rates)
     assert _widest(text) <= 100 and "exit 1 = regression found" in text

@@ -48,7 +48,7 @@ COMMANDS = {
     "noise-study": (
         "ab_commands",
         "add_noise_study",
-        "false alarms and detections of whole `ab` jobs, with a real compiled slowdown",
+        "false alarms and detections of whole `ab` jobs, with real injected regressions",
     ),
     "ab": (
         "ab_commands",

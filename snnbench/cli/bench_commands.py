@@ -87,8 +87,8 @@ HELP_VALUES: dict[str, object] = {
     "dts_ms": "0.001,0.002,0.005",
     "dt_batch_size": 64,
     "phase_groups": "trace_lower,compile",
-    "phases": "build,forward_trace_lower,forward_compile,forward,grad_trace_lower,grad_compile,"
-    "grad_step,overhead",
+    "phases": "build,build_warm,forward_trace_lower,forward_compile,forward,grad_trace_lower,"
+    "grad_compile,grad_step,overhead",
     "n_hiddens": "4",
     "full_n_hiddens": "4,16,64,256",
     "sweep_n_hiddens": "4,16,64,256,1024",

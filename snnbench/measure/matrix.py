@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from snnbench.errors import expect
-from snnbench.measure.phases import MATRIX_PHASES, Phase
+from snnbench.measure.phases import MATRIX_PHASES, Phase, Stage
 from snnbench.measure.records import OVERHEAD_BACKEND, PLATFORMS, SCALINGS, CaseSpec
 from snnbench.precision import PRECISIONS
 from snnbench.task.config import TaskConfig
@@ -174,9 +174,11 @@ class Matrix:
             for (batch, dt, size), backend in itertools.product(configs, self.backends):
                 staging = self._stages_here(batch, dt)
                 for phase in self.phases:
-                    if phase is Phase.OVERHEAD or (phase is Phase.BUILD and backend != "jaxley"):
+                    if phase is Phase.OVERHEAD or (
+                        phase.stage is Stage.BUILD and backend != "jaxley"
+                    ):
                         continue
-                    if (phase.is_staging or phase is Phase.BUILD) and not staging:
+                    if (phase.is_staging or phase.stage is Stage.BUILD) and not staging:
                         continue
                     n_input, n_hidden = size
                     out.append(

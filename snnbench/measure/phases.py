@@ -2,7 +2,7 @@
 
 A phase is a *function* of the task (the forward pass, the gradient step) at a
 *stage* (trace, lower, trace+lower, compile, run), or one of two phases of no
-function (``build``, ``overhead``). :func:`target` is the one place that says
+function (``build``, ``build_warm``, ``overhead``). :func:`target` is the one place that says
 which Python function and arguments each function means.
 """
 
@@ -50,6 +50,7 @@ class Phase(_Named):
     """One timed phase; the value is what result tables store in their ``phase`` column."""
 
     BUILD = "build"
+    BUILD_WARM = "build_warm"
     FORWARD_TRACE = "forward_trace"
     FORWARD_LOWER = "forward_lower"
     FORWARD_TRACE_LOWER = "forward_trace_lower"
@@ -100,6 +101,7 @@ class Phase(_Named):
 _F, _S = Function, Stage
 _FUNCTION_AND_STAGE: dict[Phase, tuple[Function | None, Stage]] = {
     Phase.BUILD: (None, _S.BUILD),
+    Phase.BUILD_WARM: (None, _S.BUILD),
     Phase.FORWARD_TRACE: (_F.FORWARD, _S.TRACE),
     Phase.FORWARD_LOWER: (_F.FORWARD, _S.LOWER),
     Phase.FORWARD_TRACE_LOWER: (_F.FORWARD, _S.TRACE_LOWER),
@@ -117,6 +119,7 @@ _BY_VALUE = {p.value: p for p in Phase}
 #: The benchmark matrix's phases, in the order a configuration runs them.
 MATRIX_PHASES = (
     Phase.BUILD,
+    Phase.BUILD_WARM,
     Phase.FORWARD_TRACE_LOWER,
     Phase.FORWARD_COMPILE,
     Phase.FORWARD,
@@ -134,6 +137,7 @@ PHASE_GROUPS = {
 DISPLAY_ORDER = (
     Phase.OVERHEAD,
     Phase.BUILD,
+    Phase.BUILD_WARM,
     Phase.FORWARD_TRACE,
     Phase.FORWARD_LOWER,
     Phase.FORWARD_TRACE_LOWER,

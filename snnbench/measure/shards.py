@@ -39,6 +39,7 @@ PHASE_COST_S = {
     ("dense", "grad_compile"): 3.0,
     ("dense", "grad_step"): 1.6,
     ("jaxley", "build"): 2.0,
+    ("jaxley", "build_warm"): 2.0,
     ("jaxley", "forward_trace_lower"): 1.5,
     ("jaxley", "forward_compile"): 2.7,
     ("jaxley", "forward"): 2.0,
