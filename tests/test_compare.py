@@ -89,8 +89,9 @@ def test_auto_metric_takes_cpu_time_only_when_both_sides_were_pinned():
 
 def test_separate_runs_on_a_moved_machine_are_inconclusive():
     def runs(scale, yardstick):
+        sticks = (("xla_cpu", yardstick),)
         return Side(
-            tuple(Repeat((scale * s,), (scale * s,), "1", yardstick) for s in (1.0, 1.01, 0.99)), 3
+            tuple(Repeat((scale * s,), (scale * s,), "1", sticks) for s in (1.0, 1.01, 0.99)), 3
         )
 
     (moved,) = judge_rows([("forward", "cpu", runs(1.0, 0.003), runs(1.5, 0.0045))])
@@ -276,12 +277,13 @@ def test_history_session_matches_supported_jaxley():
 
 def test_a_run_whose_yardstick_did_not_hold_still_is_inconclusive():
     def side(yardstick):
-        return Side((Repeat((1.0, 1.01, 0.99, 1.02), (1.0, 1.01, 0.99, 1.02), "1", yardstick),), 1)
+        times = (1.0, 1.01, 0.99, 1.02)
+        return Side((Repeat(times, times, "1", (("xla_cpu", yardstick),)),), 1)
 
     rows = [("forward", "cpu", side(0.003), side(y)) for y in (0.003, 0.003, 0.0033, 0.006)]
-    steady = judge_rows(rows[:2], Criteria(), ((0.003, 0.003), (0.003, 0.003)))
+    steady = judge_rows(rows[:2], Criteria(), {"xla_cpu": ((0.003, 0.003), (0.003, 0.003))})
     assert {v.verdict for v in steady} == {compare.NO_CHANGE}
-    moved = judge_rows(rows, Criteria(), ((0.003,) * 4, (0.003, 0.003, 0.0033, 0.006)))
+    moved = judge_rows(rows, Criteria(), {"xla_cpu": ((0.003,) * 4, (0.003, 0.003, 0.0033, 0.006))})
     assert (
         moved[0].verdict == compare.INCONCLUSIVE
     )  # this row's yardstick agreed; the run's did not
@@ -463,3 +465,22 @@ def test_an_interrupted_candidate_that_kept_every_baseline_row_still_says_so(tmp
     assert main(["compare", base, cut]) == 0  # what the baseline has, the candidate measured
     out = _said(capsys.readouterr().out)
     assert "note: " + cut + ": run machine/cut: interrupted, 1 of 4 rows (did not complete)" in out
+
+
+def test_the_yardstick_watches_the_deciding_metric():
+    """Time-slicing moves the wall yardstick only: where CPU time decides that is no drift;
+    memory pressure moves the XLA program's CPU time, which is."""
+
+    def runs(scale, wall, xla_cpu, pinned="1"):
+        sticks = (("wall", wall), ("cpu", 0.002), ("xla_cpu", xla_cpu))
+        times = [scale * s for s in (1.0, 1.01, 0.99)]
+        return Side(tuple(Repeat((t,), (t,), pinned, sticks) for t in times), 3)
+
+    base = runs(1.0, 0.002, 0.003)
+    (sliced,) = judge_rows([("forward", "cpu", base, runs(1.5, 0.006, 0.003))])
+    assert sliced.metric == "cpu" and sliced.verdict == compare.SLOWER
+    (pressed,) = judge_rows([("forward", "cpu", base, runs(1.5, 0.002, 0.0045))])
+    assert pressed.verdict == compare.INCONCLUSIVE and "1.50x as long" in pressed.detail
+    unpinned = runs(1.0, 0.002, 0.003, pinned="")
+    (by_wall,) = judge_rows([("forward", "cpu", unpinned, runs(1.5, 0.006, 0.003, pinned=""))])
+    assert by_wall.metric == "wall" and by_wall.verdict == compare.INCONCLUSIVE

@@ -38,7 +38,7 @@ from snnbench.measure.records import (
 )
 from snnbench.measure.runner import INTERRUPTED_REASON
 from snnbench.regress import drift
-from snnbench.regress.sides import Side, sides_of, spec_of
+from snnbench.regress.sides import YARDSTICKS, Side, sides_of, spec_of
 from snnbench.regress.verdict import (
     FASTER,
     INCONCLUSIVE,
@@ -379,9 +379,13 @@ def compare_frames(
             f"{len(sides_b)} configurations; e.g. {_describe(next(iter(sides_a), None))} vs "
             f"{_describe(next(iter(sides_b), None))}); run both with the same matrix options."
         )
-    yardsticks = tuple(
-        tuple(y for s in shared for y in sides[s].yardsticks_s) for sides in (sides_a, sides_b)
-    )
+    yardsticks = {
+        name: tuple(
+            tuple(y for s in shared for y in sides[s].yardsticks_s(name))
+            for sides in (sides_a, sides_b)
+        )
+        for name in YARDSTICKS
+    }
     verdicts = judge_rows(
         [(str(s.phase), s.platform, sides_a[s], sides_b[s]) for s in shared], policy, yardsticks
     )

@@ -48,6 +48,11 @@ VERSION_COLUMNS = (
 )
 #: Versions a side may not mix (snnbench's own version may, across commits of one branch).
 UNMIXABLE_VERSIONS = VERSION_COLUMNS[:-1]
+#: How far the same code moves between quiet processes, per deciding metric, measured
+#: on a 2-core VM (docs/regressions.md, "Which time decides"): every verdict of separate
+#: runs, one process a side, carries this much besides the code.
+PROCESS_SPREAD_PCT = {"cpu": "1-3", "wall": "8-56"}
+
 #: Default tolerance of the yardstick between two separate runs (percent).
 DEFAULT_DRIFT_TOLERANCE_PCT = 10.0
 

@@ -55,6 +55,15 @@ def _text(value: object) -> str:
     return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
 
 
+#: The yardsticks a row may carry (:mod:`snnbench.measure.yardstick`), by name: the
+#: numpy workload's wall and CPU time, and the XLA program's CPU time.
+YARDSTICKS = {
+    "wall": "yardstick_wall_s",
+    "cpu": "yardstick_cpu_s",
+    "xla_cpu": "yardstick_xla_cpu_s",
+}
+
+
 @dataclass(frozen=True)
 class Repeat:
     """One measurement of one configuration (one table row).
@@ -62,7 +71,8 @@ class Repeat:
     Attributes:
         wall_s / cpu_s: per-call seconds (``cpu_s`` empty when not recorded).
         pinned_cpu: the core the process was pinned to ("" when it was not).
-        yardstick_wall_s: the yardstick's wall seconds next to this repeat, if recorded.
+        yardsticks: the yardsticks' seconds next to this repeat, by
+            :data:`YARDSTICKS` name (only those recorded).
         pair_key: ``(A/B job, round)`` for interleaved rounds, else ``None``.
         process_key: ``(A/B job, process pair)`` for interleaved rounds, else ``None``.
     """
@@ -70,7 +80,7 @@ class Repeat:
     wall_s: tuple[float, ...]
     cpu_s: tuple[float, ...] = ()
     pinned_cpu: str = ""
-    yardstick_wall_s: float | None = None
+    yardsticks: tuple[tuple[str, float], ...] = ()
     pair_key: tuple[str, int] | None = None
     process_key: tuple[str, int] | None = None
 
@@ -112,9 +122,10 @@ class Side:
     def pinned(self) -> bool:
         return bool(self.repeats) and all(r.pinned_cpu for r in self.repeats)
 
-    @property
-    def yardsticks_s(self) -> tuple[float, ...]:
-        return tuple(r.yardstick_wall_s for r in self.repeats if r.yardstick_wall_s is not None)
+    def yardsticks_s(self, name: str = "wall") -> tuple[float, ...]:
+        """Every repeat's yardstick ``name`` (:data:`YARDSTICKS`); empty unless all have it."""
+        found = [dict(r.yardsticks).get(name) for r in self.repeats]
+        return tuple(found) if found and None not in found else ()
 
     @property
     def pair_keys(self) -> set[tuple[str, int]]:
@@ -138,7 +149,11 @@ def repeat_of(row: Mapping) -> Repeat:
         wall_s=_samples(row["samples_json"]),
         cpu_s=_samples(row.get("cpu_samples_json")),
         pinned_cpu=_text(row.get("pinned_cpu")),
-        yardstick_wall_s=_number(row.get("yardstick_wall_s")),
+        yardsticks=tuple(
+            (name, value)
+            for name, column in YARDSTICKS.items()
+            if (value := _number(row.get(column))) is not None
+        ),
         pair_key=(job, round_) if job and round_ is not None else None,
         process_key=(job, process) if job and process is not None else None,
     )

@@ -177,7 +177,7 @@ class _Pending:
 
 
 def _pending(
-    a: Side, b: Side, platform: str, policy: Criteria, yardsticks: tuple
+    a: Side, b: Side, platform: str, policy: Criteria, yardsticks: dict
 ) -> _Pending | Verdict:
     if a.problem or b.problem:
         if a.problem == b.problem:
@@ -200,24 +200,38 @@ def _pending(
         wall = other_estimate if other_metric == "wall" else None
     drift = ""
     if found.design not in ("paired rounds", "process pairs"):  # interleaved: drift cancels
+        name = yardstick_for(metric, a, b)
+        whole = yardsticks.get(name, ((), ()))
         drift = machine_drift(
-            a.yardsticks_s, b.yardsticks_s, *yardsticks, policy.drift_tolerance_pct / 100
+            a.yardsticks_s(name), b.yardsticks_s(name), *whole, policy.drift_tolerance_pct / 100
         )
     return _Pending(metric, found, other, drift, wall)
+
+
+def yardstick_for(metric: str, a: Side, b: Side) -> str:
+    """The yardstick that watches ``metric``: where CPU time decides, the XLA program's CPU
+    time (it sees memory and cache pressure), else the numpy workload's CPU time when
+    both runs predate it; where wall time decides, the numpy workload's wall time."""
+    if metric == "cpu":
+        for name in ("xla_cpu", "cpu"):
+            if a.yardsticks_s(name) and b.yardsticks_s(name):
+                return name
+    return "wall"
 
 
 def judge_rows(
     rows: list[tuple[str, str, Side, Side]],
     policy: Criteria | None = None,
-    yardsticks: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
+    yardsticks: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None,
 ) -> list[Verdict]:
     """Verdicts for one job's rows, each ``(phase, platform, baseline, candidate)``.
 
     The rows are judged together: Holm's adjustment and the simultaneous
     intervals run over every row that has an estimate. ``yardsticks`` holds every
-    yardstick of each side (all rows), for the drift check of separate runs.
+    yardstick of each side (all rows) by name, for the drift check of separate runs.
     """
     policy = policy or Criteria()
+    yardsticks = yardsticks or {}
     pending = [_pending(a, b, platform, policy, yardsticks) for _, platform, a, b in rows]
     estimated = [p for p in pending if isinstance(p, _Pending)]
     m = max(1, len(estimated))

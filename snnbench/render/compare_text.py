@@ -31,6 +31,7 @@ from snnbench.regress.compare import (
     Missing,
     RowComparison,
 )
+from snnbench.regress.drift import PROCESS_SPREAD_PCT
 from snnbench.render import terminal
 from snnbench.render.units import format_seconds
 
@@ -171,6 +172,26 @@ def _terminal_rows(comparison: Comparison) -> pd.DataFrame:
     return frame.rename(columns={ratio: f"ratio [{_confidence(comparison)} CI]"})
 
 
+def separate_runs_line(comparison: Comparison) -> str:
+    """What separate runs cannot judge, said plainly ("" when every row was interleaved)."""
+    metrics = sorted(
+        {r.verdict.metric for r in comparison.rows if r.verdict.design in ("runs", "samples")}
+        - {""}
+    )
+    if not metrics:
+        return ""
+    spread = " and ".join(
+        f"{PROCESS_SPREAD_PCT[m]} % by {'pinned CPU' if m == 'cpu' else 'wall'} time"
+        for m in metrics
+    )
+    return (
+        f"Separate runs: between quiet processes the same code moves {spread}, and the "
+        f"machine may drift up to the yardstick's {comparison.criteria.drift_tolerance_pct:g} % "
+        "tolerance unseen; changes smaller than that cannot be judged from separate runs. "
+        "Judge them with `snnbench ab` (interleaved, a fresh process pair per round)."
+    )
+
+
 def render_text(comparison: Comparison, full_table: str = "") -> str:
     """Terminal text within :func:`terminal.width` columns: the headline, the outcome, the
     rule, the timing and exact tables, and the unmatched rows; ``full_table`` names the
@@ -180,6 +201,7 @@ def render_text(comparison: Comparison, full_table: str = "") -> str:
         headline(comparison),
         _outcome_sentence(comparison),
         shared_only_line(comparison),
+        separate_runs_line(comparison),
         *comparison.context.notes(),
         rule(comparison),
     ]
@@ -208,6 +230,7 @@ def render_markdown(comparison: Comparison, title: str = "snnbench comparison") 
         "",
         *([_outcome_sentence(comparison), ""] if comparison.outcome() in _OUTCOME_MEANS else []),
         *([shared_only_line(comparison), ""] if comparison.shared_only else []),
+        *([separate_runs_line(comparison), ""] if separate_runs_line(comparison) else []),
         *[f"- {note}" for note in comparison.context.notes()],
         *([""] if comparison.context.notes() else []),
         f"<sub>{rule(comparison)}</sub>",
