@@ -225,3 +225,47 @@ def test_each_metric_alone_is_rated_from_its_own_outcome_column():
     assert found[("all", "cpu")].flagged == 0 and found[("all", "wall")].flagged == 3
     wall = noise_page.rates_table(list(found.values()), "wall").splitlines()[2]
     assert [c.strip() for c in wall.split("|")[1:6]] == ["none", "none (A vs A)", "all", "3", "3/3"]
+
+
+def test_a_journal_gives_every_table_and_the_summary(tmp_path):
+    from snnbench.regress import ab
+    from snnbench.studies.noise_study.study import _write
+
+    config = noise_study.StudyConfig(
+        jobs=2, kinds=("trace",), slowdowns=(0.0, 0.2), loads=("quiet",)
+    )
+    folder = _open(None, config, tmp_path)
+    rng = np.random.default_rng(3)
+    lines = []
+    for replicate in range(2):
+        for kind, size, outcome in (("none", 0.0, CLEAN), ("trace", 0.2, REGRESSION)):
+            values = rng.normal(math.log1p(size), 0.01, 8)
+            item = entry((kind, size, "quiet", replicate), outcome, pair("x", values))
+            item["job"].update(outcome_cpu=outcome, outcome_wall=outcome)
+            item["rows"] = [
+                {
+                    "case_id": "x",
+                    "phase": "forward",
+                    "metric": "cpu",
+                    "ratio": float(np.exp(values.mean())),
+                    "other_ratio": 1.0,
+                }
+            ]
+            lines.append(json.dumps(item))
+    (folder.path / JOURNAL).write_text("\n".join(lines) + "\n")
+    study = _write(folder, config, ab.AbOptions(), 0.0)
+    assert len(study.jobs) == 4
+    for name in (
+        "jobs.csv",
+        "pairs.csv",
+        "components.csv",
+        "predicted.csv",
+        "thresholds.csv",
+        "predicted_cells.csv",
+        "summary.md",
+    ):
+        assert (folder.path / name).exists(), name
+    cells = pd.read_csv(folder.path / "predicted_cells.csv").set_index("kind")
+    assert cells.loc["none", "regression"] < 0.05 < 0.95 < cells.loc["trace", "regression"]
+    summary = (folder.path / "summary.md").read_text()
+    assert "4 of 4 planned" in summary and "## Prediction against the jobs" in summary

@@ -53,6 +53,7 @@ TABLES = {
     "noise_components": "components.csv",
     "noise_predicted": "predicted.csv",
     "noise_thresholds": "thresholds.csv",
+    "noise_cells": "predicted_cells.csv",
 }
 #: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
 VERSIONED = (

@@ -187,6 +187,34 @@ def predicted_table(predicted: pd.DataFrame) -> str:
     return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
 
 
+def checked_table(found: Sequence, cells: pd.DataFrame) -> str:
+    """Markdown: per cell, the observed share of jobs flagged beside the prediction."""
+    if cells.empty:
+        return "Too few rounds to predict the cells."
+    observed = {
+        (r.regression, r.slowdown, r.condition): r
+        for r in found
+        if r.metric == "deciding" and r.condition != "all"
+    }
+    rows = []
+    for c in cells.itertuples():
+        seen = observed.get((c.kind, c.slowdown, c.load))
+        rows.append(
+            {
+                "regression": c.kind,
+                "injected": _level(c.slowdown),
+                "load": c.load,
+                "predicted exit 1": f"{c.regression * 100:.1f} %",
+                "predicted exit 3": f"{c.inconclusive * 100:.1f} %",
+                "observed exit 1 [95 % CI]": "no jobs"
+                if seen is None
+                else f"{seen.flagged}/{seen.jobs} [{seen.low * 100:.0f}, {seen.high * 100:.0f}] %",
+                "observed exit 3": "" if seen is None else f"{seen.inconclusive}/{seen.jobs}",
+            }
+        )
+    return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
+
+
 def thresholds_table(suggested: pd.DataFrame) -> str:
     if suggested.empty:
         return "Too few rounds to suggest thresholds."
@@ -215,6 +243,7 @@ def summary_page(
     fitted: pd.DataFrame | None = None,
     predicted: pd.DataFrame | None = None,
     suggested: pd.DataFrame | None = None,
+    cells: pd.DataFrame | None = None,
 ) -> str:
     """The study's ``summary.md``: what ran, how busy the machine was, rates, effects, targets."""
     meta = info["metadata"]
@@ -258,6 +287,12 @@ def summary_page(
             "\n\n## The operating characteristic they predict\n\n"
             "Simulated jobs with the gate's rules (CPU time), one row changed at a time:\n\n"
             + predicted_table(predicted)
+        )
+    if cells is not None:
+        body += (
+            "\n\n## Prediction against the jobs\n\n"
+            "Each cell predicted from its load's components and the effects its quiet jobs "
+            "measured:\n\n" + checked_table(found, cells)
         )
     if suggested is not None:
         body += "\n\n## Thresholds the measured noise supports\n\n" + thresholds_table(suggested)

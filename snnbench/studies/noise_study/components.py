@@ -196,6 +196,59 @@ def predict(
     return pd.DataFrame(out, columns=columns)
 
 
+def predict_cells(
+    fitted: pd.DataFrame,
+    injected: pd.DataFrame,
+    criteria: Criteria,
+    first_look: int,
+    max_rounds: int = 16,
+    jobs: int = 4000,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Predicted per-job rates of every campaign cell, to check against the jobs.
+
+    A cell's true change per row is the effect its quiet jobs measured
+    (``injected``: the median B/A per row); A vs A changes nothing. Each load uses
+    its own fitted components.
+    """
+    columns = ["kind", "slowdown", "load", "regression", "no_regression", "inconclusive"]
+    usable = fitted[fitted["load"] != ALL_LOADS].dropna(subset=["pair_sd"])
+    cells = [("none", 0.0, {})]
+    for (kind, size), part in injected.groupby(["kind", "slowdown"], sort=True):
+        if size > 0:
+            cells.append(
+                (kind, size, dict(zip(part["case_id"], part["median_ratio"], strict=True)))
+            )
+    rng = np.random.default_rng(seed)
+    looks = looks_of(first_look, max_rounds)
+    out = []
+    for load, part in usable.groupby("load", sort=True):
+        thresholds = np.array([criteria.threshold_for(p) for p in part["phase"]])
+        for kind, size, ratios in cells:
+            true_log = np.log([ratios.get(c, 1.0) for c in part["case_id"]])
+            found = simulate_outcomes(
+                part["pair_sd"].to_numpy(),
+                np.nan_to_num(part["job_sd"].to_numpy()),
+                true_log,
+                thresholds,
+                looks,
+                criteria.alpha,
+                jobs,
+                rng,
+            )
+            out.append(
+                {
+                    "kind": kind,
+                    "slowdown": size,
+                    "load": load,
+                    "regression": float(np.mean(found == "regression")),
+                    "no_regression": float(np.mean(found == "no regression")),
+                    "inconclusive": float(np.mean(found == "inconclusive")),
+                }
+            )
+    return pd.DataFrame(out, columns=columns)
+
+
 def suggest_thresholds(
     fitted: pd.DataFrame, criteria: Criteria, first_look: int, coverage: float = 0.99
 ) -> pd.DataFrame:

@@ -317,6 +317,7 @@ def _write(folder, config, options, start: float) -> Study:
     fitted = components.fit(pairs)
     predicted = components.predict(fitted, options.criteria, options.rounds)
     suggested = components.suggest_thresholds(fitted, options.criteria, options.rounds)
+    cells = components.predict_cells(fitted, injected, options.criteria, options.rounds)
     wall_s = time.perf_counter() - start
     folder.write_table("noise_jobs", jobs)
     folder.write_table("noise_rows", rows)
@@ -326,6 +327,7 @@ def _write(folder, config, options, start: float) -> Study:
     folder.write_table("noise_components", fitted)
     folder.write_table("noise_predicted", predicted)
     folder.write_table("noise_thresholds", suggested)
+    folder.write_table("noise_cells", cells)
     info = {
         "config": asdict(config),
         "ab_options": {
@@ -336,6 +338,6 @@ def _write(folder, config, options, start: float) -> Study:
         "metadata": machine.metadata(),
     }
     folder.write_text("study.json", storage.to_json(info))
-    page = noise_page.summary_page(jobs, found, injected, info, fitted, predicted, suggested)
+    page = noise_page.summary_page(jobs, found, injected, info, fitted, predicted, suggested, cells)
     folder.write_text("summary.md", page)
     return Study(folder.path, jobs, rows, found, injected, wall_s)
