@@ -1,78 +1,59 @@
-"""One process of a ``jax.distributed`` benchmark job: join, measure the cases together, report.
+"""A ``jax.distributed`` job: a rank's side (join, agree, measure) and a local job's parent.
 
-Every process of the job runs this with the same cases, in the same order.
-Each case goes through :func:`snnbench.measure.harness.measure_case` like any
-other; the steady-state calibration is agreed with process 0, so every process
-makes the same calls (and so takes part in the same collectives). Process 0
-alone writes the journal.
-
-Started by :mod:`snnbench.measure.runner` for ``snnbench bench --processes N``
-(all processes on this machine, coordinator on 127.0.0.1)::
-
-    python -m snnbench.measure.distributed --cases cases.json --journal rows.jsonl \\
-        --coordinator 127.0.0.1:PORT --num-processes 2 --process-id 0
-
-or by a cluster's launcher, one per task, with ``--coordinator`` left out: then
-``jax.distributed.initialize()`` reads the job from the environment (SLURM,
-Open MPI, a Kubernetes Indexed Job; see docs/scaling.md).
-
-A failing process leaves with ``os._exit``: a normal interpreter exit would run
-JAX's exit-time ``jax.distributed.shutdown()``, whose barrier waits for the other
-processes (up to five minutes) before the failure shows.
+``snnbench bench --processes N`` runs a job of N ranks on this machine: each
+rank is a worker (:mod:`snnbench.measure.worker`) started in one process group,
+told to ``join`` (coordinator on 127.0.0.1), then given each case in turn as a
+``measure`` request that takes process 0's calibration, so every rank makes the
+same calls and so takes part in the same collectives (:class:`LocalJob`).
+``snnbench bench --distributed`` is one process of a job a cluster's launcher
+started (SLURM, Open MPI, a Kubernetes Indexed Job; see docs/scaling.md):
+``jax.distributed.initialize()`` reads the job from the environment
+(:func:`join_from_environment`, :func:`run_as_job_member`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
+import select
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
+
+from snnbench.measure import procgroup
+from snnbench.measure.worker import Worker, WorkerDied
 
 #: Test hook: ``kill:RANK``, ``exit:RANK`` or ``hang:RANK`` makes that process fail
 #: right after joining the job, so the supervisor's handling can be checked.
 FAULT_VARIABLE = "SNNBENCH_WORKER_FAULT"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m snnbench.measure.distributed")
-    parser.add_argument("--cases", required=True, help="JSON file listing the cases to run")
-    parser.add_argument("--journal", required=True, help="rows.jsonl that process 0 appends to")
-    parser.add_argument("--run-id", default="adhoc")
-    parser.add_argument("--policy", default="quick", choices=("quick", "full"))
-    parser.add_argument("--coordinator", help="host:port; omit to detect the cluster's job")
-    parser.add_argument("--num-processes", type=int)
-    parser.add_argument("--process-id", type=int)
-    parser.add_argument("--local-device-ids", help="comma list of this process's accelerators")
-    parser.add_argument("--init-timeout-s", type=int, default=300)
-    parser.add_argument("--heartbeat-timeout-s", type=int, default=100)
-    parser.add_argument(
-        "--die-with-parent", action="store_true", help="end when the starting process dies"
-    )
-    return parser.parse_args(argv)
-
-
-def join(args: argparse.Namespace) -> None:
-    """``jax.distributed.initialize``: explicitly for a local job, else from the environment."""
+def join_as_rank(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    local_device_ids: Sequence[int] | None = None,
+    init_timeout_s: int = 300,
+    heartbeat_timeout_s: int = 100,
+) -> int:
+    """``jax.distributed.initialize``: explicitly for a local job (``coordinator``
+    given), else from a launcher's environment; returns this process's rank."""
     import jax
 
     options: dict[str, object] = {
-        "initialization_timeout": args.init_timeout_s,
-        "heartbeat_timeout_seconds": args.heartbeat_timeout_s,
+        "initialization_timeout": init_timeout_s,
+        "heartbeat_timeout_seconds": heartbeat_timeout_s,
     }
-    if args.coordinator:
+    if coordinator:
         options.update(
-            coordinator_address=args.coordinator,
-            num_processes=args.num_processes,
-            process_id=args.process_id,
+            coordinator_address=coordinator, num_processes=num_processes, process_id=process_id
         )
-    if args.local_device_ids:
-        options["local_device_ids"] = [int(i) for i in args.local_device_ids.split(",")]
+    if local_device_ids is not None:
+        options["local_device_ids"] = list(local_device_ids)
     jax.distributed.initialize(**options)
+    _inject_fault()
+    return jax.process_index()
 
 
 def _inject_fault() -> None:
@@ -98,19 +79,115 @@ def agree_with_process_0(value: float) -> float:
     return float(multihost_utils.broadcast_one_to_all(np.float64(value)))
 
 
-def serve(args: argparse.Namespace) -> None:
-    """Join the job, measure every case, let process 0 write the rows, leave the job."""
-    import jax
+class LocalJob:
+    """The ranks of one local ``jax.distributed`` job: workers in one process group.
 
-    from snnbench.measure import machine
-    from snnbench.measure.records import CaseSpec
+    Every wait (start, join, each case) is bounded by ``timeout_s``; a rank that
+    dies or a wait that runs out raises :class:`WorkerDied` with a one-line
+    reason naming the process, and the caller kills the whole group at once
+    (:meth:`kill`): JAX never notices a hung process, and notices a dead one
+    only after the heartbeat timeout. A context manager: leaving it kills.
+    """
 
-    join(args)
-    _inject_fault()
-    cases = [CaseSpec(**c) for c in json.loads(Path(args.cases).read_text())]
-    metadata = {**machine.metadata(), "run_id": args.run_id}
-    measure_cases(cases, Path(args.journal), metadata, args.policy)
-    jax.distributed.shutdown()
+    def __init__(self, workers: list[Worker], timeout_s: float):
+        self.workers, self.timeout_s = workers, timeout_s
+
+    @classmethod
+    def start(cls, case, python: str, env: dict, logs: Sequence[Path], timeout_s: float):
+        """Start ``case.processes`` ranks (one log each) and join them into one job."""
+        job = cls.spawn(python or sys.executable, case.precision, env, logs, timeout_s)
+        try:
+            coordinator = f"127.0.0.1:{procgroup.free_port()}"
+            job._gather([job._join(case, rank, coordinator) for rank in range(len(logs))])
+        except BaseException:
+            job.kill()  # a failed start (or Ctrl-C) must not strand the ranks already running
+            raise
+        return job
+
+    @classmethod
+    def spawn(cls, python: str, precision: str, env: dict, logs: Sequence[Path], timeout_s: float):
+        """One worker per log in one new process group, each ready (not yet joined)."""
+        job = cls([], timeout_s)
+        try:
+            for rank, log in enumerate(logs):
+                group = job.workers[0].pid if job.workers else 0
+                job.workers.append(
+                    Worker(python, precision, env, None, log, f"process {rank}", group)
+                )
+            job._gather([None] * len(logs))
+        except BaseException:
+            job.kill()
+            raise
+        return job
+
+    def _join(self, case, rank: int, coordinator: str) -> dict:
+        job = {
+            "coordinator": coordinator,
+            "num_processes": case.processes,
+            "process_id": rank,
+            "init_timeout_s": max(10, int(self.timeout_s)),
+        }
+        if case.platform != "cpu":  # each process drives its own slice of the accelerators
+            per_process = case.devices // case.processes
+            job["local_device_ids"] = list(range(rank * per_process, (rank + 1) * per_process))
+        return {"kind": "join", "job": job}
+
+    def __enter__(self) -> LocalJob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+    def measure(self, case, sampling: str, fields: dict) -> dict:
+        """Every rank measures ``case`` together; process 0's row, with ``fields`` added."""
+        request = {
+            "kind": "measure",
+            "case": case.to_dict(),
+            "sampling": sampling,
+            "fields": fields,
+            "agree": True,
+            "yardstick": False,
+        }
+        return self._gather([request] * len(self.workers))[0]["row"]
+
+    def _gather(self, requests: Sequence[dict | None]) -> list[dict]:
+        for worker, request in zip(self.workers, requests, strict=True):
+            if request is not None:
+                worker.send(request)
+        waiting = {worker.stdout: rank for rank, worker in enumerate(self.workers)}
+        answers: dict[int, dict] = {}
+        deadline = time.monotonic() + self.timeout_s
+        while waiting:
+            ready, _, _ = select.select(list(waiting), [], [], deadline - time.monotonic())
+            if not ready:
+                running = [r for r, w in enumerate(self.workers) if w.running()]
+                raise WorkerDied(
+                    f"timed out: no progress for {self.timeout_s:g} s; "
+                    f"processes {running} still running"
+                )
+            for stream in ready:
+                rank = waiting.pop(stream)
+                answers[rank] = self.workers[rank].answer()
+        return [answers[rank] for rank in range(len(self.workers))]
+
+    def close(self) -> None:
+        """End every rank's loop together (their exit-time shutdown is a barrier)."""
+        for worker in self.workers:
+            worker.close_input()
+        for worker in self.workers:
+            worker.close()
+        self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group and reap every rank."""
+        if any(worker.running() for worker in self.workers):
+            procgroup.kill_group(self.workers[0].pid)
+        for worker in self.workers:
+            worker.close(timeout_s=0)
+
+    def left_running(self) -> list[int]:
+        """PIDs still in the group (not zombies): empty after :meth:`kill`."""
+        return procgroup.group_members(self.workers[0].pid) if self.workers else []
 
 
 def measure_cases(cases: Sequence, journal: Path, metadata: dict, sampling: str = "quick") -> None:
@@ -200,33 +277,5 @@ def join_from_environment(init_timeout_s: int = 300) -> tuple[int, int]:
     """``jax.distributed.initialize()`` from the launcher's environment: (processes, devices)."""
     import jax
 
-    join(
-        argparse.Namespace(
-            coordinator=None,
-            local_device_ids=None,
-            init_timeout_s=init_timeout_s,
-            heartbeat_timeout_s=100,
-        )
-    )
+    join_as_rank(init_timeout_s=init_timeout_s)
     return jax.process_count(), jax.device_count()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    if args.die_with_parent:
-        from snnbench.measure.procgroup import die_with_parent
-
-        die_with_parent()
-    try:
-        serve(args)
-    except SystemExit as stop:
-        sys.stderr.flush()
-        os._exit(stop.code if isinstance(stop.code, int) else 1)
-    except BaseException:  # noqa: BLE001 - any failure ends this process at once
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
-
-
-if __name__ == "__main__":
-    main()
