@@ -21,7 +21,6 @@ stops the run; every row already measured stays on disk. With a shard
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from snnbench.measure import distributed, machine, procgroup, shards, storage
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
-from snnbench.measure.worker import WorkerDied
+from snnbench.measure.worker import WorkerDied, WorkerError, call_once
 
 _POLL_S = 0.5
 PLUGIN = "snnbench.measure.pytest_plugin"
@@ -123,19 +122,17 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def probe_platforms() -> set[str]:
-    """Platforms with devices, asked of a short-lived child so this process never
-    initialises (and pre-allocates) an accelerator that the benchmark needs."""
-    code = (
-        "import json; from snnbench.measure.harness import available_platforms as a; "
-        "print(json.dumps(sorted(a())))"
-    )
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"could not list JAX devices: {done.stderr.strip().splitlines()[-1:]}")
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    """Platforms with devices, asked of a short-lived worker so this process never
+    initialises (and pre-allocates) an accelerator that the benchmark needs.
+
+    Raises:
+        RuntimeError: if the worker could not list them (its one-line reason).
+    """
+    env = procgroup.child_env("", extra={"XLA_PYTHON_CLIENT_PREALLOCATE": "false"})
+    try:
+        return set(call_once("snnbench.measure.harness:available_platforms", "float32", env, 300))
+    except (WorkerDied, WorkerError) as error:
+        raise RuntimeError(f"could not list JAX devices: {error}") from None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def _encode(value: object) -> object:
         return {"__npy__": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
     return str(value)
 
 
@@ -286,6 +288,23 @@ class Worker:
     def kill(self) -> None:
         self._process.kill()
         self._process.wait()
+
+
+def call_once(
+    function: Callable | str, precision: str, env: dict, timeout_s: float, **kwargs: object
+) -> object:
+    """``function(**kwargs)`` in a fresh worker that ends with the call (a probe kept apart
+    from this process: its memory, its devices).
+
+    Raises:
+        WorkerDied: if the process ended or hung before answering.
+        WorkerError: if the function raised.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with Worker(sys.executable, precision, env, None, Path(tmp) / "log") as worker:
+            return worker.call(function, timeout_s, **kwargs)
 
 
 def _qualified(function: Callable) -> str:
