@@ -30,17 +30,10 @@ SCALINGS = ("weak", "strong")
 #: Noise-free figures a row may carry (from XLA's analyses of the compiled module
 #: and from the traced program); ``compare`` checks these exactly, not statistically.
 EXACT_METRICS = (
-    "jaxpr_eqns",
-    "hlo_instructions",
-    "xla_flops",
-    "xla_bytes_accessed",
-    "xla_argument_bytes",
-    "xla_output_bytes",
-    "xla_temp_bytes",
-    "xla_generated_code_bytes",
-    "collectives_per_call",
+    "jaxpr_eqns", "hlo_instructions", "xla_flops", "xla_bytes_accessed", "xla_argument_bytes",
+    "xla_output_bytes", "xla_temp_bytes", "xla_generated_code_bytes", "collectives_per_call",
     "collective_bytes_per_call",
-)
+)  # fmt: skip
 _TUTORIAL = TaskConfig()
 #: The tutorial network's size columns (a case's size, unless it says otherwise).
 TUTORIAL_SIZE: dict[str, int] = {

@@ -481,13 +481,9 @@ def fig_memory(memory: pd.DataFrame) -> Figure:
 
 #: Memory columns in the order a reader wants them; limits are not plotted.
 _MEMORY_ORDER = (
-    "peak_rss_bytes",
-    "program_peak_bytes",
-    "device_peak_bytes",
-    "xla_buffer_bytes",
-    "xla_temp_bytes",
-    "rss_after_build_bytes",
-)
+    "peak_rss_bytes", "program_peak_bytes", "device_peak_bytes", "xla_buffer_bytes",
+    "xla_temp_bytes", "rss_after_build_bytes",
+)  # fmt: skip
 _MEMORY_LIMITS = ("machine_memory_bytes", "device_bytes_limit")
 #: What each memory panel shows, in words a newcomer reads without the docs.
 MEMORY_TITLES = {

@@ -162,18 +162,10 @@ def _present(frame: pd.DataFrame, columns: str) -> pd.DataFrame:
 #: Per-backend figures every top-ops row carries (the same on each of its rows): how
 #: much of the traced step the attributed operations explain, and where the rest went.
 COVERAGE_COLUMNS = (
-    "traced_step_s",
-    "untraced_step_s",
-    "trace_overhead",
-    "attributed_s_per_step",
-    "coverage",
-    "in_loop_share",
-    "dispatch_s_per_step",
-    "unattributed_s_per_step",
-    "idle_s_per_step",
-    "n_ops_attributed",
-    "event_source",
-)
+    "traced_step_s", "untraced_step_s", "trace_overhead", "attributed_s_per_step", "coverage",
+    "in_loop_share", "dispatch_s_per_step", "unattributed_s_per_step", "idle_s_per_step",
+    "n_ops_attributed", "event_source",
+)  # fmt: skip
 
 
 def coverage_table(top: pd.DataFrame) -> pd.DataFrame:

@@ -92,17 +92,9 @@ def summary_table(frame: pd.DataFrame) -> str:
 
 #: The terminal's columns (the full table is in summary.md).
 _TERMINAL_COLUMNS = (
-    "backend",
-    "precision",
-    "dt_ms",
-    "surrogate",
-    "voltage_rmse_mv",
-    "grad_cosine",
-    "accuracy_drop",
-    "grad_step_s",
-    "speedup_vs_reference",
-    "meets_budget",
-)
+    "backend", "precision", "dt_ms", "surrogate", "voltage_rmse_mv", "grad_cosine",
+    "accuracy_drop", "grad_step_s", "speedup_vs_reference", "meets_budget",
+)  # fmt: skip
 
 
 def terminal_table(frame: pd.DataFrame) -> str:

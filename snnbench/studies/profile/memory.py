@@ -30,28 +30,13 @@ from snnbench.studies.profile import program_memory as pm
 
 _RUNS = 5
 MEMORY_COLUMNS = (
-    "rss_after_build_bytes",
-    "peak_rss_after_compile_bytes",
-    "peak_rss_bytes",
-    "device_peak_bytes",
-    "device_bytes_limit",
-    "xla_argument_bytes",
-    "xla_output_bytes",
-    "xla_temp_bytes",
-    "xla_buffer_bytes",
-    "program_peak_bytes",
-    "program_peak_source",
-    "host_run_peak_bytes",
-    "device_run_peak_bytes",
-    "device_run_peak_kind",
-    "xla_run_bytes",
-    "program_over_xla",
-    "memory_margin_bytes",
-    "memory_agrees",
-    "matmul_precision",
-    "effective_matmul_precision",
+    "rss_after_build_bytes", "peak_rss_after_compile_bytes", "peak_rss_bytes", "device_peak_bytes",
+    "device_bytes_limit", "xla_argument_bytes", "xla_output_bytes", "xla_temp_bytes",
+    "xla_buffer_bytes", "program_peak_bytes", "program_peak_source", "host_run_peak_bytes",
+    "device_run_peak_bytes", "device_run_peak_kind", "xla_run_bytes", "program_over_xla",
+    "memory_margin_bytes", "memory_agrees", "matmul_precision", "effective_matmul_precision",
     "memory_note",
-)
+)  # fmt: skip
 
 
 def peak_rss_bytes() -> int:

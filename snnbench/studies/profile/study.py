@@ -196,21 +196,10 @@ _FITTED = (
 
 
 FIT_COLUMNS = (
-    "backend",
-    "phase",
-    "quantity",
-    "precision",
-    "platform",
-    "batch_sizes",
-    "n_points",
-    "bytes_per_sample",
-    "intercept_bytes",
-    "r2",
-    "limit_bytes",
-    "limit_source",
-    "extrapolated_batch_at_limit",
-    "note",
-)
+    "backend", "phase", "quantity", "precision", "platform", "batch_sizes", "n_points",
+    "bytes_per_sample", "intercept_bytes", "r2", "limit_bytes", "limit_source",
+    "extrapolated_batch_at_limit", "note",
+)  # fmt: skip
 
 
 def memory_fits(rows: list[dict]) -> list[dict]:

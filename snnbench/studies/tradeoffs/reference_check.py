@@ -206,14 +206,9 @@ def _gradient_evidence(
 
 #: Metrics whose reference error, in their own units, bounds their own error.
 _ERROR_IN_OWN_UNITS = (
-    "voltage_rmse_mv",
-    "voltage_max_abs_mv",
-    "voltage_rmse_own_grid_mv",
-    "voltage_max_abs_own_grid_mv",
-    "loss_abs_diff",
-    "input_spikes",
-    "hidden_spikes",
-)
+    "voltage_rmse_mv", "voltage_max_abs_mv", "voltage_rmse_own_grid_mv",
+    "voltage_max_abs_own_grid_mv", "loss_abs_diff", "input_spikes", "hidden_spikes",
+)  # fmt: skip
 
 
 def relative_error(verdict: Convergence) -> float:
