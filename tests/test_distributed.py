@@ -17,7 +17,7 @@ import pytest
 
 from snnbench.measure import distributed, procgroup, runner, storage
 from snnbench.measure.matrix import Matrix
-from snnbench.measure.worker import WorkerDied
+from snnbench.measure.worker import LocalJob, WorkerDied
 
 
 def _matrix(device_counts):
@@ -93,7 +93,7 @@ def test_a_dead_or_hung_process_fails_the_case_in_time(
 def test_the_process_group_is_killed_whole_and_says_why(tmp_path):
     env = runner.child_env(_matrix((2,)).cases()[0])
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
-    job = distributed.LocalJob.spawn(sys.executable, "float64", env, logs, timeout_s=30)
+    job = LocalJob.spawn(sys.executable, "float64", env, logs, timeout_s=30)
     os.kill(job.workers[1].pid, signal.SIGKILL)
     sleep = {"kind": "call", "function": "subprocess:run", "kwargs": {"args": ["sleep", "600"]}}
     with pytest.raises(WorkerDied, match=r"^process 1 died with SIGKILL"):

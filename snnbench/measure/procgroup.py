@@ -1,7 +1,7 @@
 """How child processes start and die: their environment, dying with the parent, groups.
 
 A ``jax.distributed`` job's ranks live in one process group, killed at once
-(:class:`snnbench.measure.distributed.LocalJob`). Linux workers also die with
+(:class:`snnbench.measure.worker.LocalJob`). Linux workers also die with
 the parent (:func:`die_with_parent`, ``PR_SET_PDEATHSIG``), so a parent killed
 outright leaves nothing behind.
 """

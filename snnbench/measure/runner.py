@@ -31,11 +31,11 @@ from pathlib import Path
 import pandas as pd
 
 from snnbench.errors import SnnbenchError, expect
-from snnbench.measure import distributed, machine, procgroup, shards, storage
+from snnbench.measure import machine, procgroup, shards, storage
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
-from snnbench.measure.worker import WorkerDied, WorkerError, call_once
+from snnbench.measure.worker import LocalJob, WorkerDied, WorkerError, call_once
 
 _POLL_S = 0.5
 PLUGIN = "snnbench.measure.pytest_plugin"
@@ -340,9 +340,7 @@ def _run_ranks(remaining: list[CaseSpec], tag: str, job: _Job) -> str:
     env = {**child_env(first, options.python), **dict(options.env)}
     fields = {"run_id": folder.run_id}
     try:
-        with distributed.LocalJob.start(
-            first, options.python, env, logs, options.case_timeout_s
-        ) as ranks:
+        with LocalJob.start(first, options.python, env, logs, options.case_timeout_s) as ranks:
             for case in remaining:
                 storage.append_jsonl(job.journal.path, {"event": "start", "case_id": case.case_id})
                 row = ranks.measure(case, options.sampling, fields)

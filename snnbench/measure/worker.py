@@ -36,8 +36,9 @@ import os
 import select
 import subprocess
 import sys
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from snnbench.measure import procgroup
@@ -168,7 +169,7 @@ class Worker:
         name: how a one-line reason of its death names it.
         group: the process group to start it in (0: a new one it leads; None:
             the parent's); a worker in a group leaves reading its ``ready``
-            line to the caller (:class:`snnbench.measure.distributed.LocalJob`).
+            line to the caller (:class:`LocalJob`).
     """
 
     def __init__(
@@ -288,6 +289,117 @@ class Worker:
     def kill(self) -> None:
         self._process.kill()
         self._process.wait()
+
+
+class LocalJob:
+    """The ranks of one local ``jax.distributed`` job: workers in one process group.
+
+    Every wait (start, join, each case) is bounded by ``timeout_s``; a rank that
+    dies or a wait that runs out raises :class:`WorkerDied` with a one-line
+    reason naming the process, and the caller kills the whole group at once
+    (:meth:`kill`): JAX never notices a hung process, and notices a dead one
+    only after the heartbeat timeout. A context manager: leaving it kills.
+    """
+
+    def __init__(self, workers: list[Worker], timeout_s: float):
+        self.workers, self.timeout_s = workers, timeout_s
+
+    @classmethod
+    def start(cls, case, python: str, env: dict, logs: Sequence[Path], timeout_s: float):
+        """Start ``case.processes`` ranks (one log each) and join them into one job."""
+        job = cls.spawn(python or sys.executable, case.precision, env, logs, timeout_s)
+        try:
+            coordinator = f"127.0.0.1:{procgroup.free_port()}"
+            job._gather([job._join(case, rank, coordinator) for rank in range(len(logs))])
+        except BaseException:
+            job.kill()  # a failed start (or Ctrl-C) must not strand the ranks already running
+            raise
+        return job
+
+    @classmethod
+    def spawn(cls, python: str, precision: str, env: dict, logs: Sequence[Path], timeout_s: float):
+        """One worker per log in one new process group, each ready (not yet joined)."""
+        job = cls([], timeout_s)
+        try:
+            for rank, log in enumerate(logs):
+                group = job.workers[0].pid if job.workers else 0
+                job.workers.append(
+                    Worker(python, precision, env, None, log, f"process {rank}", group)
+                )
+            job._gather([None] * len(logs))
+        except BaseException:
+            job.kill()
+            raise
+        return job
+
+    def _join(self, case, rank: int, coordinator: str) -> dict:
+        job = {
+            "coordinator": coordinator,
+            "num_processes": case.processes,
+            "process_id": rank,
+            "init_timeout_s": max(10, int(self.timeout_s)),
+        }
+        if case.platform != "cpu":  # each process drives its own slice of the accelerators
+            per_process = case.devices // case.processes
+            job["local_device_ids"] = list(range(rank * per_process, (rank + 1) * per_process))
+        return {"kind": "join", "job": job}
+
+    def __enter__(self) -> LocalJob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+    def measure(self, case, sampling: str, fields: dict) -> dict:
+        """Every rank measures ``case`` together; process 0's row, with ``fields`` added."""
+        request = {
+            "kind": "measure",
+            "case": case.to_dict(),
+            "sampling": sampling,
+            "fields": fields,
+            "agree": True,
+            "yardstick": False,
+        }
+        return self._gather([request] * len(self.workers))[0]["row"]
+
+    def _gather(self, requests: Sequence[dict | None]) -> list[dict]:
+        for worker, request in zip(self.workers, requests, strict=True):
+            if request is not None:
+                worker.send(request)
+        waiting = {worker.stdout: rank for rank, worker in enumerate(self.workers)}
+        answers: dict[int, dict] = {}
+        deadline = time.monotonic() + self.timeout_s
+        while waiting:
+            ready, _, _ = select.select(list(waiting), [], [], deadline - time.monotonic())
+            if not ready:
+                running = [r for r, w in enumerate(self.workers) if w.running()]
+                raise WorkerDied(
+                    f"timed out: no progress for {self.timeout_s:g} s; "
+                    f"processes {running} still running"
+                )
+            for stream in ready:
+                rank = waiting.pop(stream)
+                answers[rank] = self.workers[rank].answer()
+        return [answers[rank] for rank in range(len(self.workers))]
+
+    def close(self) -> None:
+        """End every rank's loop together (their exit-time shutdown is a barrier)."""
+        for worker in self.workers:
+            worker.close_input()
+        for worker in self.workers:
+            worker.close()
+        self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group and reap every rank."""
+        if any(worker.running() for worker in self.workers):
+            procgroup.kill_group(self.workers[0].pid)
+        for worker in self.workers:
+            worker.close(timeout_s=0)
+
+    def left_running(self) -> list[int]:
+        """PIDs still in the group (not zombies): empty after :meth:`kill`."""
+        return procgroup.group_members(self.workers[0].pid) if self.workers else []
 
 
 def call_once(
