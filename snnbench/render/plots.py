@@ -572,53 +572,35 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
     return figure
 
 
-def _tradeoff_legend(frame: pd.DataFrame, hollow: bool) -> list:
+def _key(label: str, **style: object):
+    """A legend entry drawn with ``style`` (a line, a marker, or both)."""
     from matplotlib.lines import Line2D
 
+    return Line2D([], [], label=label, **style)
+
+
+def _tradeoff_legend(frame: pd.DataFrame, hollow: bool) -> list:
     backends = sorted(frame["backend"].unique())
+    several = len(backends) > 1
     handles = [
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="o" if len(backends) > 1 else _precision_marker(p),
-            color=_TRADEOFF_COLORS.get(p, "gray"),
-            label=p,
-        )
+        _key(p, ls="", marker="o" if several else _precision_marker(p),
+             color=_TRADEOFF_COLORS.get(p, "gray"))
         for p in sorted(frame["precision"].unique(), reverse=True)
-    ]
-    if len(backends) > 1:
+    ]  # fmt: skip
+    if several:
         handles += [
-            Line2D([], [], ls="", marker=_TRADEOFF_MARKERS.get(b, "^"), color="gray", label=b)
-            for b in backends
+            _key(b, ls="", marker=_TRADEOFF_MARKERS.get(b, "^"), color="gray") for b in backends
         ]
     handles += [
-        Line2D(
-            [],
-            [],
-            color="black",
-            ls="--",
-            lw=1,
-            marker="o",
-            mfc="lightgray",
-            mec="black",
-            mew=1.5,
-            label="Pareto front (black edge)",
-        ),
-        Line2D([], [], color="black", ls=":", lw=1, label="the reference's time (error 0)"),
-    ]
+        _key("Pareto front (black edge)", color="black", ls="--", lw=1, marker="o",
+             mfc="lightgray", mec="black", mew=1.5),
+        _key("the reference's time (error 0)", color="black", ls=":", lw=1),
+    ]  # fmt: skip
     if hollow:
         handles.append(
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="o",
-                mfc=(0.5, 0.5, 0.5, 0.35),
-                mec="gray",
-                label="pale: reference not converged for this metric",
-            )
-        )
+            _key("pale: reference not converged for this metric", ls="", marker="o",
+                 mfc=(0.5, 0.5, 0.5, 0.35), mec="gray")
+        )  # fmt: skip
     return handles
 
 
@@ -873,18 +855,15 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
 
 def _series_legend(rows: pd.DataFrame) -> list:
     """What the lines of the efficiency panels are: style per precision, colour per layout."""
-    from matplotlib.lines import Line2D
-
     handles = [
-        Line2D([], [], color="black", ls=_precision_line(p), marker=_precision_marker(p), label=p)
+        _key(p, color="black", ls=_precision_line(p), marker=_precision_marker(p))
         for p in sorted(rows["precision"].unique(), reverse=True)
     ]
     handles += [
-        Line2D([], [], color=_color(b), lw=3, label=f"{b}, 1 process")
-        for b in sorted(rows["backend"].unique())
+        _key(f"{b}, 1 process", color=_color(b), lw=3) for b in sorted(rows["backend"].unique())
     ]
     for n in sorted(set(rows["series_processes"]) - {1}):
-        handles.append(Line2D([], [], color="#888888", lw=3, label=f"{n} processes (a job)"))
+        handles.append(_key(f"{n} processes (a job)", color="#888888", lw=3))
     return handles
 
 
