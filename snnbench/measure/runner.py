@@ -257,17 +257,8 @@ def child_env(case: CaseSpec, python: str = "") -> dict[str, str]:
 
 def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cases_file: Path):
     return [
-        options.python or sys.executable,
-        "-m",
-        "pytest",
-        *options.bench.args,
-        "-o",
-        "addopts=",
-        "-o",
-        "python_files=bench_*.py",
-        "-p",
-        "no:cacheprovider",
-        "-q",
+        options.python or sys.executable, "-m", "pytest", *options.bench.args,
+        "-o", "addopts=", "-o", "python_files=bench_*.py", "-p", "no:cacheprovider", "-q",
         f"--snnbench-cases={cases_file}",
         f"--snnbench-journal={folder / storage.JOURNAL}",
         f"--snnbench-run-id={folder.run_id}",
@@ -275,7 +266,7 @@ def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cas
         f"--benchmark-json={folder / f'pytest-benchmark-{tag}.json'}",
         "--benchmark-columns=min,median,iqr,rounds,iterations",
         *options.pytest_args,
-    ]
+    ]  # fmt: skip
 
 
 def _in_parts(cases: list[CaseSpec], job: _Job) -> None:
