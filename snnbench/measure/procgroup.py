@@ -9,12 +9,10 @@ outright leaves nothing behind.
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
 import re
 import signal
 import socket
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,18 +74,6 @@ def die_with_parent() -> None:
         return
     if os.getppid() != parent or parent == 1:
         os._exit(1)
-
-
-def group_option(group: int) -> dict:
-    """Popen's way to put the child in process group ``group`` (0: a new one it leads).
-
-    Python 3.11 does it inside the child's start-up code; 3.10 needs a
-    ``preexec_fn``, kept to the one system call. Children stay in the parent's
-    session: a process cannot join a group of another session.
-    """
-    if sys.version_info >= (3, 11):
-        return {"process_group": group}
-    return {"preexec_fn": functools.partial(os.setpgid, 0, group)}
 
 
 def kill_group(pgid: int) -> None:

@@ -168,8 +168,9 @@ class Worker:
         log: file that receives the worker's stderr.
         name: how a one-line reason of its death names it.
         group: the process group to start it in (0: a new one it leads; None:
-            the parent's); a worker in a group leaves reading its ``ready``
-            line to the caller (:class:`LocalJob`).
+            the parent's; it stays in the parent's session, since a process cannot
+            join a group of another); a worker in a group leaves reading its
+            ``ready`` line to the caller (:class:`LocalJob`).
     """
 
     def __init__(
@@ -193,7 +194,7 @@ class Worker:
             stderr=self._log,
             env=env,
             text=True,
-            **({} if group is None else procgroup.group_option(group)),
+            process_group=group,
         )
         self.pid = self._process.pid
         self.stdout = self._process.stdout
