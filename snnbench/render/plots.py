@@ -539,21 +539,14 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
         "trade-off table (tradeoffs.csv)",
     )
     surrogates = frame["surrogate"].unique() if "surrogate" in frame else [None]
-    figure = Figure(
-        figsize=(min(5.2 * len(TRADEOFF_PANELS), MAX_WIDTH_IN), 4.0 * len(surrogates) + 0.9),
-        layout="constrained",
-    )
-    axes = figure.subplots(len(surrogates), len(TRADEOFF_PANELS), squeeze=False)
+    n_panels = len(TRADEOFF_PANELS)
+    figure, axes = _new(len(surrogates), n_panels, 5.2 * n_panels, 4.0 * len(surrogates) + 0.9)
     hollow = False
     for row_axes, surrogate in zip(axes, surrogates, strict=True):
         rows = frame if surrogate is None else frame[frame["surrogate"] == surrogate]
         for ax, (error, front, label) in zip(row_axes, TRADEOFF_PANELS, strict=True):
-            converged = rows.get(f"{error}_reference_converged")
-            converged = (
-                pd.Series(True, index=rows.index)
-                if converged is None
-                else converged.fillna(True).astype(bool)
-            )
+            every = pd.Series(True, index=rows.index)
+            converged = rows.get(f"{error}_reference_converged", every).fillna(True).astype(bool)
             hollow |= not converged.all()
             _pareto_panel(ax, rows, cost_column, error, front, label, converged)
             heading = "" if surrogate is None else f"{surrogate} surrogate"
