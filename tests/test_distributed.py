@@ -7,6 +7,7 @@ within the timeout and leaves no process behind. They never check speed.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 
 from snnbench.measure import distributed, procgroup, runner, storage
 from snnbench.measure.matrix import Matrix
+from snnbench.measure.worker import LocalJob, WorkerDied
 
 
 def _matrix(device_counts):
@@ -89,18 +91,17 @@ def test_a_dead_or_hung_process_fails_the_case_in_time(
 
 
 def test_the_process_group_is_killed_whole_and_says_why(tmp_path):
-    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
-    dies = [sys.executable, "-c", "import sys; print('ValueError: broken'); sys.exit(4)"]
-    group = procgroup.ProcessGroup(
-        [sleeper, dies], [dict(os.environ)] * 2, [tmp_path / "a.log", tmp_path / "b.log"]
-    )
-    deadline = time.monotonic() + 30
-    while not group.failure() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert group.failure() == "process 1 exited with code 4: ValueError: broken"
-    assert group.running() == [0]
-    group.kill()
-    assert group.left_running() == [] and group.running() == []
+    env = runner.child_env(_matrix((2,)).cases()[0])
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    job = LocalJob.spawn(sys.executable, "float64", env, logs, timeout_s=30)
+    os.kill(job.workers[1].pid, signal.SIGKILL)
+    sleep = {"kind": "call", "function": "subprocess:run", "kwargs": {"args": ["sleep", "600"]}}
+    with pytest.raises(WorkerDied, match=r"^process 1 died with SIGKILL"):
+        job._gather([sleep, sleep])
+    assert [w.running() for w in job.workers] == [True, False]
+    assert len(job.left_running()) == 2  # rank 0 and the sleep it started
+    job.kill()
+    assert job.left_running() == [] and not any(w.running() for w in job.workers)
 
 
 def test_launcher_started_processes_join_from_the_environment(tmp_path):

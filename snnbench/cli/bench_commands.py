@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from snnbench.cli.args import csv_list, listed, positive_float, positive_int
+from snnbench.cli.args import add_lists, csv_list, listed, positive_float, positive_int
 
 
 def add_bench(sub) -> None:
@@ -126,28 +126,16 @@ def add_matrix_axes(p, base=None) -> None:
         type=csv_list(positive_int),
         help=f"batch sizes (default: {v['batch_sizes']}; --full: {v['full_batch_sizes']})",
     )
-    p.add_argument(
-        "--precision",
-        type=csv_list(str),
-        help=f"precisions (default: {v['precisions']})",
-    )
-    p.add_argument(
-        "--device",
-        type=csv_list(str),
-        help=f"devices, from {v['platforms']} (default: every one JAX sees here); "
-        "a device asked for but absent is an error",
-    )
-    p.add_argument(
-        "--dt-ms",
-        type=csv_list(positive_float),
-        help=f"time steps in ms (default: {v['dts_ms']}; the first at every batch "
-        f"size, the others at batch {v['dt_batch_size']} unless --full)",
-    )
-    p.add_argument(
-        "--phases",
-        type=csv_list(str),
-        help=f"phases, or the groups {v['phase_groups']} (default: all: {v['phases']})",
-    )
+    add_lists(
+        p,
+        ("--precision", str, f"precisions (default: {v['precisions']})"),
+        ("--device", str, f"devices, from {v['platforms']} (default: every one JAX sees "
+         "here); a device asked for but absent is an error"),
+        ("--dt-ms", positive_float, f"time steps in ms (default: {v['dts_ms']}; the first at "
+         f"every batch size, the others at batch {v['dt_batch_size']} unless --full)"),
+        ("--phases", str, f"phases, or the groups {v['phase_groups']} (default: all: "
+         f"{v['phases']})"),
+    )  # fmt: skip
     _add_size_axes(p, v)
 
 

@@ -11,6 +11,7 @@ from snnbench.cli.args import non_negative_int, positive_float, positive_int
 
 def add_train(sub) -> None:
     from snnbench.precision import PRECISIONS
+    from snnbench.task.config import TaskConfig as D  # the tutorial's run
     from snnbench.task.model import BACKENDS
 
     p = sub.add_parser(
@@ -26,10 +27,12 @@ def add_train(sub) -> None:
         "--backend", choices=BACKENDS, default="jaxley", help="jaxley or its plain-JAX twin"
     )
     p.add_argument("--epochs", type=non_negative_int, default=500, help="full-batch Adam steps")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="samples per batch")
-    p.add_argument("--dt-ms", type=positive_float, default=1e-3, help="time step in ms")
-    p.add_argument("--precision", choices=PRECISIONS, default="float64", help="JAX precision")
-    p.add_argument("--seed", type=non_negative_int, default=1701, help="seed of the data draw")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=D.batch_size, help="samples per batch"
+    )
+    p.add_argument("--dt-ms", type=positive_float, default=D.dt_ms, help="time step in ms")
+    p.add_argument("--precision", choices=PRECISIONS, default=D.precision, help="JAX precision")
+    p.add_argument("--seed", type=non_negative_int, default=D.seed, help="seed of the data draw")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(run=_run_train)
 
@@ -68,11 +71,14 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def add_build_profile(sub) -> None:
     from snnbench.precision import PRECISIONS
+    from snnbench.task.config import TaskConfig
 
     p = sub.add_parser(
         "build-profile", help="build the jaxley network once; show which jaxley calls cost most"
     )
-    p.add_argument("--precision", choices=PRECISIONS, default="float64", help="JAX precision")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default=TaskConfig.precision, help="JAX precision"
+    )
     p.add_argument("--top", type=positive_int, default=10, help="rows to show")
     p.add_argument(
         "--tutorial-way",

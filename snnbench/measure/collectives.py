@@ -15,14 +15,9 @@ from dataclasses import asdict, dataclass
 
 #: HLO opcodes that move data between devices.
 KINDS = (
-    "all-reduce",
-    "all-gather",
-    "reduce-scatter",
-    "collective-permute",
-    "all-to-all",
-    "collective-broadcast",
-    "ragged-all-to-all",
-)
+    "all-reduce", "all-gather", "reduce-scatter", "collective-permute", "all-to-all",
+    "collective-broadcast", "ragged-all-to-all",
+)  # fmt: skip
 _DTYPE_BYTES = {
     "pred": 1,
     "s8": 1,

@@ -1,35 +1,23 @@
-"""One process of a ``jax.distributed`` benchmark job: join, measure the cases together, report.
+"""A process of a ``jax.distributed`` job: joining, agreeing with process 0, measuring.
 
-Every process of the job runs this with the same cases, in the same order.
-Each case goes through :func:`snnbench.measure.harness.measure_case` like any
-other; the steady-state calibration is agreed with process 0, so every process
-makes the same calls (and so takes part in the same collectives). Process 0
-alone writes the journal.
-
-Started by :mod:`snnbench.measure.runner` for ``snnbench bench --processes N``
-(all processes on this machine, coordinator on 127.0.0.1)::
-
-    python -m snnbench.measure.distributed --cases cases.json --journal rows.jsonl \\
-        --coordinator 127.0.0.1:PORT --num-processes 2 --process-id 0
-
-or by a cluster's launcher, one per task, with ``--coordinator`` left out: then
-``jax.distributed.initialize()`` reads the job from the environment (SLURM,
-Open MPI, a Kubernetes Indexed Job; see docs/scaling.md).
-
-A failing process leaves with ``os._exit``: a normal interpreter exit would run
-JAX's exit-time ``jax.distributed.shutdown()``, whose barrier waits for the other
-processes (up to five minutes) before the failure shows.
+``snnbench bench --processes N`` runs a job of N ranks on this machine: each
+rank is a worker started in one process group, told to ``join`` (coordinator on
+127.0.0.1), then given each case in turn as a ``measure`` request that takes
+process 0's calibration (:func:`agree_with_process_0`), so every rank makes the
+same calls and so takes part in the same collectives
+(:class:`snnbench.measure.worker.LocalJob`).
+``snnbench bench --distributed`` is one process of a job a cluster's launcher
+started (SLURM, Open MPI, a Kubernetes Indexed Job; see docs/scaling.md):
+``jax.distributed.initialize()`` reads the job from the environment
+(:func:`join_from_environment`, :func:`run_as_job_member`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,41 +26,31 @@ from pathlib import Path
 FAULT_VARIABLE = "SNNBENCH_WORKER_FAULT"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m snnbench.measure.distributed")
-    parser.add_argument("--cases", required=True, help="JSON file listing the cases to run")
-    parser.add_argument("--journal", required=True, help="rows.jsonl that process 0 appends to")
-    parser.add_argument("--run-id", default="adhoc")
-    parser.add_argument("--policy", default="quick", choices=("quick", "full"))
-    parser.add_argument("--coordinator", help="host:port; omit to detect the cluster's job")
-    parser.add_argument("--num-processes", type=int)
-    parser.add_argument("--process-id", type=int)
-    parser.add_argument("--local-device-ids", help="comma list of this process's accelerators")
-    parser.add_argument("--init-timeout-s", type=int, default=300)
-    parser.add_argument("--heartbeat-timeout-s", type=int, default=100)
-    parser.add_argument(
-        "--die-with-parent", action="store_true", help="end when the starting process dies"
-    )
-    return parser.parse_args(argv)
-
-
-def join(args: argparse.Namespace) -> None:
-    """``jax.distributed.initialize``: explicitly for a local job, else from the environment."""
+def join_as_rank(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    local_device_ids: Sequence[int] | None = None,
+    init_timeout_s: int = 300,
+    heartbeat_timeout_s: int = 100,
+) -> int:
+    """``jax.distributed.initialize``: explicitly for a local job (``coordinator``
+    given), else from a launcher's environment; returns this process's rank."""
     import jax
 
     options: dict[str, object] = {
-        "initialization_timeout": args.init_timeout_s,
-        "heartbeat_timeout_seconds": args.heartbeat_timeout_s,
+        "initialization_timeout": init_timeout_s,
+        "heartbeat_timeout_seconds": heartbeat_timeout_s,
     }
-    if args.coordinator:
+    if coordinator:
         options.update(
-            coordinator_address=args.coordinator,
-            num_processes=args.num_processes,
-            process_id=args.process_id,
+            coordinator_address=coordinator, num_processes=num_processes, process_id=process_id
         )
-    if args.local_device_ids:
-        options["local_device_ids"] = [int(i) for i in args.local_device_ids.split(",")]
+    if local_device_ids is not None:
+        options["local_device_ids"] = list(local_device_ids)
     jax.distributed.initialize(**options)
+    _inject_fault()
+    return jax.process_index()
 
 
 def _inject_fault() -> None:
@@ -96,21 +74,6 @@ def agree_with_process_0(value: float) -> float:
     from jax.experimental import multihost_utils
 
     return float(multihost_utils.broadcast_one_to_all(np.float64(value)))
-
-
-def serve(args: argparse.Namespace) -> None:
-    """Join the job, measure every case, let process 0 write the rows, leave the job."""
-    import jax
-
-    from snnbench.measure import machine
-    from snnbench.measure.records import CaseSpec
-
-    join(args)
-    _inject_fault()
-    cases = [CaseSpec(**c) for c in json.loads(Path(args.cases).read_text())]
-    metadata = {**machine.metadata(), "run_id": args.run_id}
-    measure_cases(cases, Path(args.journal), metadata, args.policy)
-    jax.distributed.shutdown()
 
 
 def measure_cases(cases: Sequence, journal: Path, metadata: dict, sampling: str = "quick") -> None:
@@ -200,33 +163,5 @@ def join_from_environment(init_timeout_s: int = 300) -> tuple[int, int]:
     """``jax.distributed.initialize()`` from the launcher's environment: (processes, devices)."""
     import jax
 
-    join(
-        argparse.Namespace(
-            coordinator=None,
-            local_device_ids=None,
-            init_timeout_s=init_timeout_s,
-            heartbeat_timeout_s=100,
-        )
-    )
+    join_as_rank(init_timeout_s=init_timeout_s)
     return jax.process_count(), jax.device_count()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    if args.die_with_parent:
-        from snnbench.measure.procgroup import die_with_parent
-
-        die_with_parent()
-    try:
-        serve(args)
-    except SystemExit as stop:
-        sys.stderr.flush()
-        os._exit(stop.code if isinstance(stop.code, int) else 1)
-    except BaseException:  # noqa: BLE001 - any failure ends this process at once
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -204,31 +204,19 @@ def result_row(measurement: Measurement, metadata: dict[str, object]) -> dict[st
 def _cannot_run(spec: CaseSpec) -> Measurement | None:
     """A skipped or failed measurement if this process cannot run ``spec``, else None."""
     if spec.platform not in available_platforms():
-        return Measurement(
-            spec,
-            status="skipped",
-            reason=f"no {spec.platform} device: jax.devices({spec.platform!r}) found none",
-        )
+        why = f"no {spec.platform} device: jax.devices({spec.platform!r}) found none"
+        return Measurement(spec, "skipped", why)
     if spec.precision != current_precision():
-        return Measurement(
-            spec,
-            status="failed",
-            reason=f"process runs {current_precision()}, case needs {spec.precision}",
-        )
+        why = f"process runs {current_precision()}, case needs {spec.precision}"
+        return Measurement(spec, "failed", why)
     seen = len(jax.devices(spec.platform))
     if spec.devices > seen:
         how = " (the runner sets a CPU's count per process)" if spec.platform == "cpu" else ""
-        return Measurement(
-            spec,
-            status="skipped",
-            reason=f"needs {spec.devices} {spec.platform} devices, JAX sees {seen}{how}",
-        )
+        why = f"needs {spec.devices} {spec.platform} devices, JAX sees {seen}{how}"
+        return Measurement(spec, "skipped", why)
     if spec.processes not in (1, jax.process_count()):
-        return Measurement(
-            spec,
-            status="failed",
-            reason=f"case needs {spec.processes} processes, this job has {jax.process_count()}",
-        )
+        why = f"case needs {spec.processes} processes, this job has {jax.process_count()}"
+        return Measurement(spec, "failed", why)
     return None
 
 

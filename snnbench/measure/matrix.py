@@ -68,12 +68,9 @@ class Matrix:
         phases = tuple(Phase.parse(p, "phases") for p in self.phases)
         _check_axis("phases", phases, MATRIX_PHASES)
         object.__setattr__(self, "phases", phases)
-        expect(len(self.batch_sizes) > 0, "batch_sizes", "at least one batch size", "none")
-        for b in self.batch_sizes:
-            expect(isinstance(b, int) and b > 0, "batch_sizes", "positive integers", b)
-        for name in ("n_inputs", "n_hiddens"):
+        for name in ("batch_sizes", "n_inputs", "n_hiddens", "device_counts"):
             values = getattr(self, name)
-            expect(len(values) > 0, name, "at least one size", "none")
+            expect(len(values) > 0, name, "one or more positive integers", "none")
             for v in values:
                 expect(_positive_int(v), name, "positive integers", v)
         expect(len(self.dts_ms) > 0, "dts_ms", "at least one dt", "none")
@@ -83,16 +80,8 @@ class Matrix:
 
     def _check_scaling(self) -> None:
         counts = self.device_counts
-        expect(len(counts) > 0, "device_counts", "at least one device count", "none")
-        for n in counts:
-            expect(isinstance(n, int) and n > 0, "device_counts", "positive integers", n)
         expect(len(set(counts)) == len(counts), "device_counts", "distinct counts", counts)
-        expect(
-            isinstance(self.processes, int) and self.processes > 0,
-            "processes",
-            "a positive integer",
-            self.processes,
-        )
+        expect(_positive_int(self.processes), "processes", "a positive integer", self.processes)
         if not self.scalings:
             expect(
                 tuple(counts) == (1,) and self.processes == 1,
@@ -159,20 +148,16 @@ class Matrix:
         configs = self.sized_configurations()
         out = []
         for platform, precision in itertools.product(self.platforms, self.precisions):
+            at = {"precision": precision, "platform": platform, "t_max_ms": self.t_max_ms}
             if Phase.OVERHEAD in self.phases:
                 out.append(
-                    CaseSpec(
-                        OVERHEAD_BACKEND,
-                        Phase.OVERHEAD,
-                        1,
-                        precision,
-                        platform,
-                        self.dts_ms[0],
-                        self.t_max_ms,
-                    )
+                    CaseSpec(OVERHEAD_BACKEND, Phase.OVERHEAD, 1, dt_ms=self.dts_ms[0], **at)
                 )
-            for (batch, dt, size), backend in itertools.product(configs, self.backends):
+            for (batch, dt, (n_input, n_hidden)), backend in itertools.product(
+                configs, self.backends
+            ):
                 staging = self._stages_here(batch, dt)
+                sized = {**at, "dt_ms": dt, "n_input": n_input, "n_hidden": n_hidden}
                 for phase in self.phases:
                     if phase is Phase.OVERHEAD or (
                         phase.stage is Stage.BUILD and backend != "jaxley"
@@ -180,20 +165,7 @@ class Matrix:
                         continue
                     if (phase.is_staging or phase.stage is Stage.BUILD) and not staging:
                         continue
-                    n_input, n_hidden = size
-                    out.append(
-                        CaseSpec(
-                            backend,
-                            phase,
-                            batch,
-                            precision,
-                            platform,
-                            dt,
-                            self.t_max_ms,
-                            n_input=n_input,
-                            n_hidden=n_hidden,
-                        )
-                    )
+                    out.append(CaseSpec(backend, phase, batch, **sized))
         return out
 
     def _scaling_cases(self) -> list[CaseSpec]:
@@ -206,25 +178,21 @@ class Matrix:
         for platform, precision, scaling, (batch, dt), backend in axes:
             for n in self.device_counts:
                 global_batch = batch * n if scaling == "weak" else batch
-                processes = self.processes if n > 1 else 1
+                layout = {
+                    "precision": precision,
+                    "platform": platform,
+                    "dt_ms": dt,
+                    "t_max_ms": self.t_max_ms,
+                    "devices": n,
+                    "scaling": scaling,
+                    "processes": self.processes if n > 1 else 1,
+                    "n_input": self.sizes[0][0],
+                    "n_hidden": self.sizes[0][1],
+                }
                 for phase in phases:
                     forms = self.data_parallel if phase.function == "grad_step" else ("",)
                     out += [
-                        CaseSpec(
-                            backend,
-                            phase,
-                            global_batch,
-                            precision,
-                            platform,
-                            dt,
-                            self.t_max_ms,
-                            devices=n,
-                            scaling=scaling,
-                            processes=processes,
-                            data_parallel=form,
-                            n_input=self.sizes[0][0],
-                            n_hidden=self.sizes[0][1],
-                        )
+                        CaseSpec(backend, phase, global_batch, data_parallel=form, **layout)
                         for form in forms
                     ]
         return out

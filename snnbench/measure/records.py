@@ -30,17 +30,10 @@ SCALINGS = ("weak", "strong")
 #: Noise-free figures a row may carry (from XLA's analyses of the compiled module
 #: and from the traced program); ``compare`` checks these exactly, not statistically.
 EXACT_METRICS = (
-    "jaxpr_eqns",
-    "hlo_instructions",
-    "xla_flops",
-    "xla_bytes_accessed",
-    "xla_argument_bytes",
-    "xla_output_bytes",
-    "xla_temp_bytes",
-    "xla_generated_code_bytes",
-    "collectives_per_call",
+    "jaxpr_eqns", "hlo_instructions", "xla_flops", "xla_bytes_accessed", "xla_argument_bytes",
+    "xla_output_bytes", "xla_temp_bytes", "xla_generated_code_bytes", "collectives_per_call",
     "collective_bytes_per_call",
-)
+)  # fmt: skip
 _TUTORIAL = TaskConfig()
 #: The tutorial network's size columns (a case's size, unless it says otherwise).
 TUTORIAL_SIZE: dict[str, int] = {
@@ -80,32 +73,19 @@ class CaseSpec:
         object.__setattr__(self, "phase", Phase.parse(self.phase))
         backends = (*ALL_BACKENDS, OVERHEAD_BACKEND)
         expect(self.backend in backends, "backend", f"one of {', '.join(backends)}", self.backend)
-        expect(
-            isinstance(self.batch_size, int) and self.batch_size > 0,
-            "batch_size",
-            "a positive integer",
-            self.batch_size,
-        )
+        for name in ("batch_size", "n_input", "n_hidden", "devices", "processes"):
+            value = getattr(self, name)
+            positive = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            expect(positive, name, "a positive integer", value)
         expect(self.precision in PRECISIONS, "precision", f"one of {PRECISIONS}", self.precision)
         expect(self.platform in PLATFORMS, "platform", f"one of {PLATFORMS}", self.platform)
         for name in ("dt_ms", "t_max_ms"):
             value = getattr(self, name)
             expect(isinstance(value, (int, float)) and value > 0, name, "a positive number", value)
-        for name in ("n_input", "n_hidden"):
-            value = getattr(self, name)
-            expect(
-                isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                name,
-                "a positive integer",
-                value,
-            )
         self._check_layout()
 
     def _check_layout(self) -> None:
         """Devices, processes, scaling and formulation fit together (and with the phase)."""
-        for name in ("devices", "processes"):
-            value = getattr(self, name)
-            expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
         expect(self.scaling in ("", *SCALINGS), "scaling", f"one of {SCALINGS} or ''", self.scaling)
         if not self.scaling:
             expect(
@@ -224,34 +204,20 @@ def key_columns(without: tuple[str, ...] = ()) -> list[str]:
     return [name for name in CASE_KEY_COLUMNS if name not in without]
 
 
+#: Statistic columns of a row: column -> :class:`Summary` field.
+_STATISTICS = {
+    **{f"{name}_s": name for name in ("min", "median", "mean", "max", "q1", "q3", "iqr", "std")},
+    **{name: name for name in ("cv", "iqr_over_median", "noisy")},
+}
 #: Columns every row has, in order (metadata columns from snnbench.machine follow).
 ROW_COLUMNS = (
     "schema_version",
     "case_id",
     *CASE_KEY_COLUMNS,
-    "n_edges",
-    "n_steps",
-    "status",
-    "reason",
-    "n_samples",
-    "iterations",
-    "min_s",
-    "median_s",
-    "mean_s",
-    "max_s",
-    "q1_s",
-    "q3_s",
-    "iqr_s",
-    "std_s",
-    "cv",
-    "iqr_over_median",
-    "noisy",
-    "first_s",
-    "samples_per_s",
-    "sample_steps_per_s",
-    "samples_json",
-    "cpu_median_s",
-    "cpu_samples_json",
+    *("n_edges", "n_steps", "status", "reason", "n_samples", "iterations"),
+    *_STATISTICS,
+    *("first_s", "samples_per_s", "sample_steps_per_s", "samples_json"),
+    *("cpu_median_s", "cpu_samples_json"),
 )
 
 
@@ -290,25 +256,13 @@ class Measurement:
         s = self.summary
         spec = self.spec
         row: dict[str, object] = {"schema_version": SCHEMA_VERSION, "case_id": spec.case_id}
-        row.update(spec.to_dict())
-        row.update(n_edges=spec.n_edges)
-        row.update(n_steps=spec.n_steps, status=self.status, reason=self.reason)
+        row.update(spec.to_dict(), n_edges=spec.n_edges, n_steps=spec.n_steps)
+        row.update(status=self.status, reason=self.reason)
+        row.update(n_samples=s.n if s else 0, iterations=self.iterations)
         row.update(
-            n_samples=s.n if s else 0,
-            iterations=self.iterations,
-            min_s=s.min if s else None,
-            median_s=s.median if s else None,
-            mean_s=s.mean if s else None,
-            max_s=s.max if s else None,
-            q1_s=s.q1 if s else None,
-            q3_s=s.q3 if s else None,
-            iqr_s=s.iqr if s else None,
-            std_s=s.std if s else None,
-            cv=s.cv if s else None,
-            iqr_over_median=s.iqr_over_median if s else None,
-            noisy=s.noisy if s else None,
-            first_s=self.first_s,
+            {column: getattr(s, name) if s else None for column, name in _STATISTICS.items()}
         )
+        row["first_s"] = self.first_s
         per_call = s.median if s and spec.phase.function and spec.phase.is_steady else None
         row["samples_per_s"] = spec.batch_size / per_call if per_call else None
         row["sample_steps_per_s"] = spec.batch_size * spec.n_steps / per_call if per_call else None

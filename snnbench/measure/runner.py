@@ -7,9 +7,9 @@ measures its cases with snnbench's pytest plugin
 to the group: a CPU exposes as many devices as
 ``--xla_force_host_platform_device_count`` says when JAX starts, so the runner
 sets that flag in each child's environment (never in its own). A group of
-several processes runs as one ``jax.distributed`` job on this machine
-(:mod:`snnbench.measure.distributed`), supervised as one process group
-(:mod:`snnbench.measure.procgroup`) with a per-case timeout.
+several processes runs as one ``jax.distributed`` job on this machine, its
+ranks workers in one process group (:mod:`snnbench.measure.distributed`), with
+a per-case timeout.
 
 The parent only plans, watches the journal for progress, and writes the table.
 If a child dies (out of memory, a crash), the case it was running is recorded
@@ -21,7 +21,6 @@ stops the run; every row already measured stays on disk. With a shard
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from snnbench.measure import machine, procgroup, shards, storage
 from snnbench.measure.failures import describe_exit
 from snnbench.measure.matrix import Matrix
 from snnbench.measure.records import PLATFORMS, CaseSpec, Measurement
+from snnbench.measure.worker import LocalJob, WorkerDied, WorkerError, call_once
 
 _POLL_S = 0.5
 PLUGIN = "snnbench.measure.pytest_plugin"
@@ -122,19 +122,17 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def probe_platforms() -> set[str]:
-    """Platforms with devices, asked of a short-lived child so this process never
-    initialises (and pre-allocates) an accelerator that the benchmark needs."""
-    code = (
-        "import json; from snnbench.measure.harness import available_platforms as a; "
-        "print(json.dumps(sorted(a())))"
-    )
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"could not list JAX devices: {done.stderr.strip().splitlines()[-1:]}")
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    """Platforms with devices, asked of a short-lived worker so this process never
+    initialises (and pre-allocates) an accelerator that the benchmark needs.
+
+    Raises:
+        RuntimeError: if the worker could not list them (its one-line reason).
+    """
+    env = procgroup.child_env("", extra={"XLA_PYTHON_CLIENT_PREALLOCATE": "false"})
+    try:
+        return set(call_once("snnbench.measure.harness:available_platforms", "float32", env, 300))
+    except (WorkerDied, WorkerError) as error:
+        raise RuntimeError(f"could not list JAX devices: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ def run(matrix: Matrix, options: RunOptions, platforms: set[str] | None = None) 
     try:
         for (platform, *_), group_cases in _groups(cases).items():
             if platform in platforms:
-                (_run_job if group_cases[0].processes > 1 else _run_group)(group_cases, job)
+                _in_parts(group_cases, job)
                 continue
             reason = f"no {platform} device: JAX found none on this machine"
             for case in group_cases:
@@ -259,17 +257,8 @@ def child_env(case: CaseSpec, python: str = "") -> dict[str, str]:
 
 def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cases_file: Path):
     return [
-        options.python or sys.executable,
-        "-m",
-        "pytest",
-        *options.bench.args,
-        "-o",
-        "addopts=",
-        "-o",
-        "python_files=bench_*.py",
-        "-p",
-        "no:cacheprovider",
-        "-q",
+        options.python or sys.executable, "-m", "pytest", *options.bench.args,
+        "-o", "addopts=", "-o", "python_files=bench_*.py", "-p", "no:cacheprovider", "-q",
         f"--snnbench-cases={cases_file}",
         f"--snnbench-journal={folder / storage.JOURNAL}",
         f"--snnbench-run-id={folder.run_id}",
@@ -277,29 +266,25 @@ def _child_command(options: RunOptions, tag: str, folder: storage.RunFolder, cas
         f"--benchmark-json={folder / f'pytest-benchmark-{tag}.json'}",
         "--benchmark-columns=min,median,iqr,rounds,iterations",
         *options.pytest_args,
-    ]
+    ]  # fmt: skip
 
 
-def _in_parts(cases: list[CaseSpec], job: _Job, run_part) -> None:
-    """Run ``cases`` part after part: each part (a child, or a job of processes) gets the
-    cases still to run in a cases file of its own and returns why it ended; a part that
-    dies fails the case it was on, and the next part carries on with the rest."""
+def _in_parts(cases: list[CaseSpec], job: _Job) -> None:
+    """Run a group's ``cases`` part after part: each part (a pytest child, or a job of
+    processes) gets the cases still to run and returns why it ended; a part that dies
+    fails the case it was on, and the next part carries on with the rest."""
+    run_part = _run_ranks if cases[0].processes > 1 else _run_child
     remaining, part = list(cases), 0
     while remaining:
         part += 1
-        tag = _tag(remaining[0], part)
-        cases_file = job.folder / f"cases-{tag}.json"
-        storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
-        reason = run_part(remaining, tag, cases_file)
+        reason = run_part(remaining, _tag(remaining[0], part), job)
         remaining = _after_child(job, remaining, reason)
 
 
-def _run_group(cases: list[CaseSpec], job: _Job) -> None:
-    _in_parts(cases, job, lambda remaining, tag, file: _run_child(remaining, tag, file, job))
-
-
-def _run_child(remaining: list[CaseSpec], tag: str, cases_file: Path, job: _Job) -> str:
+def _run_child(remaining: list[CaseSpec], tag: str, job: _Job) -> str:
     folder, options = job.folder, job.options
+    cases_file = folder / f"cases-{tag}.json"
+    storage.atomic_write_text(cases_file, json.dumps([c.to_dict() for c in remaining]))
     env = {**child_env(remaining[0], options.python), **dict(options.env)}
     command = _child_command(options, tag, folder, cases_file)
     with open(folder / f"pytest-{tag}.log", "w") as log:
@@ -337,80 +322,28 @@ def _after_child(job: _Job, cases: list[CaseSpec], reason: str) -> list[CaseSpec
     return []
 
 
-def _run_job(cases: list[CaseSpec], job: _Job) -> None:
-    """Run a group of several processes as one local ``jax.distributed`` job.
-
-    A process that dies, or a job that finishes no case within
-    ``options.case_timeout_s``, fails the case it was on (with the reason); the
-    whole process group is killed and a new job carries on with the rest.
-    """
-    _in_parts(cases, job, lambda remaining, tag, file: _run_processes(remaining, tag, file, job))
-
-
-def _run_processes(remaining: list[CaseSpec], tag: str, cases_file: Path, job: _Job) -> str:
-    options = job.options
-    group = _start_job(remaining[0], options, tag, job.folder, cases_file)
+def _run_ranks(remaining: list[CaseSpec], tag: str, job: _Job) -> str:
+    """Run the cases as one local ``jax.distributed`` job, case by case; the parent writes
+    the journal. A process that dies, or a case that does not finish within
+    ``options.case_timeout_s``, ends the job (its group killed at once) with the reason."""
+    options, folder, first = job.options, job.folder, remaining[0]
+    logs = [folder / f"worker-{tag}-{rank}.log" for rank in range(first.processes)]
+    env = {**child_env(first, options.python), **dict(options.env)}
+    fields = {"run_id": folder.run_id}
     try:
-        reason = _watch_job(group, job, remaining, options.case_timeout_s)
+        with LocalJob.start(first, options.python, env, logs, options.case_timeout_s) as ranks:
+            for case in remaining:
+                storage.append_jsonl(job.journal.path, {"event": "start", "case_id": case.case_id})
+                row = ranks.measure(case, options.sampling, fields)
+                storage.append_jsonl(job.journal.path, {"event": "done", "row": row})
+                job.progress.advance(1)
+            ranks.close()
+    except WorkerDied as died:
+        return str(died)
     except KeyboardInterrupt:
-        group.kill()
         _record_crash(job, remaining, INTERRUPTED_REASON)
         raise
-    finally:
-        group.kill()  # a finished job's group is empty; a failed one's dies here
-    return reason or "job ended before finishing its cases"
-
-
-def _start_job(case: CaseSpec, options: RunOptions, tag: str, folder, cases_file: Path):
-    coordinator = f"127.0.0.1:{procgroup.free_port()}"
-    per_process = case.devices // case.processes
-    commands, envs, logs = [], [], []
-    for rank in range(case.processes):
-        command = [
-            options.python or sys.executable,
-            "-m",
-            "snnbench.measure.distributed",
-            f"--cases={cases_file}",
-            f"--journal={folder / storage.JOURNAL}",
-            f"--run-id={folder.run_id}",
-            f"--policy={options.sampling}",
-            f"--coordinator={coordinator}",
-            f"--num-processes={case.processes}",
-            f"--process-id={rank}",
-            f"--init-timeout-s={max(10, int(options.case_timeout_s))}",
-            "--die-with-parent",
-        ]
-        if case.platform != "cpu":  # each process drives its own slice of the accelerators
-            ids = range(rank * per_process, (rank + 1) * per_process)
-            command.append(f"--local-device-ids={','.join(str(i) for i in ids)}")
-        commands.append(command)
-        envs.append(child_env(case, options.python))
-        logs.append(folder / f"worker-{tag}-{rank}.log")
-    return procgroup.ProcessGroup(commands, envs, logs)
-
-
-def _watch_job(group, job: _Job, cases: list[CaseSpec], timeout_s: float) -> str:
-    """Wait for the job; ``""`` when every process exited 0, else why it was stopped."""
-    wanted = {c.case_id for c in cases}
-    seen = job.journal.poll().done_ids & wanted
-    events, last_progress = job.journal.events, time.monotonic()
-    while True:
-        failure = group.failure()
-        if failure:
-            return failure
-        now = job.journal.poll().done_ids & wanted
-        job.progress.advance(len(now - seen))
-        seen = now
-        if all(code == 0 for code in group.poll()):
-            return ""
-        if job.journal.events != events:
-            events, last_progress = job.journal.events, time.monotonic()
-        elif time.monotonic() - last_progress > timeout_s:
-            return (
-                f"timed out: no progress for {timeout_s:g} s; "
-                f"processes {group.running()} still running"
-            )
-        time.sleep(_POLL_S)
+    return ""
 
 
 def _watch(child: subprocess.Popen, job: _Job, cases: list[CaseSpec]) -> int:

@@ -57,16 +57,9 @@ TABLES = {
 }
 #: Kinds whose rows carry ``schema_version`` (the others are derived summaries).
 VERSIONED = (
-    "benchmark",
-    "tradeoffs",
-    "tradeoffs_convergence",
-    "tradeoffs_spike_loss",
-    "tradeoffs_redrawn",
-    "profile",
-    "memory",
-    "top_ops",
-    "snn_metrics",
-)
+    "benchmark", "tradeoffs", "tradeoffs_convergence", "tradeoffs_spike_loss", "tradeoffs_redrawn",
+    "profile", "memory", "top_ops", "snn_metrics",
+)  # fmt: skip
 TABLE = TABLES["benchmark"]
 
 

@@ -209,13 +209,8 @@ def time_repeated(
     clock = CpuClock(1)
     samples = rounds_runner(clock.wrap(target), rounds, 1, setup)
     figures = extra() if extra is not None else {}
-    return Timed(
-        tuple(samples),
-        1,
-        samples[0] if samples else None,
-        figures,
-        clock.samples(len(samples)),
-    )
+    first_s = samples[0] if samples else None
+    return Timed(tuple(samples), 1, first_s, figures, clock.samples(len(samples)))
 
 
 def fresh_jit(fn: Callable[..., Any]) -> Callable[..., Any]:

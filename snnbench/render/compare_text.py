@@ -6,7 +6,6 @@ only then rendered, so every format shows the same numbers.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import pandas as pd
@@ -328,70 +327,66 @@ def _listed(specs) -> str:
     return f"{shown} and {len(specs) - 5} more" if len(specs) > 5 else shown
 
 
+def _record(comparison: Comparison, kind: str, spec, **fields: object) -> dict[str, object]:
+    return {
+        "baseline_label": comparison.baseline_label,
+        "candidate_label": comparison.candidate_label,
+        "kind": kind,
+        "case_id": spec.case_id,
+        **{k: getattr(spec, k) for k in KEY_COLUMNS},
+        **fields,
+    }
+
+
 def to_csv(comparisons: Sequence[Comparison]) -> str:
     """Tidy CSV: one line per configuration (``kind=timing``) or exact metric (``kind=exact``)."""
     records = []
     for comparison in comparisons:
-        labels = {
-            "baseline_label": comparison.baseline_label,
-            "candidate_label": comparison.candidate_label,
-        }
         for row in comparison.rows:
             v = row.verdict
             records.append(
-                {
-                    **labels,
-                    "kind": "timing",
-                    "case_id": row.spec.case_id,
-                    **{k: getattr(row.spec, k) for k in KEY_COLUMNS},
-                    "metric": v.metric,
-                    "baseline": row.median_s("baseline"),
-                    "candidate": row.median_s("candidate"),
-                    "ratio": v.ratio,
-                    "ratio_low": v.ratio_low,
-                    "ratio_high": v.ratio_high,
-                    "other_metric_ratio": v.other_ratio,
-                    "p_value": v.p_value,
-                    "p_holm": v.p_holm,
-                    "confidence": 1 - comparison.criteria.spent_alpha,
-                    "design": v.design,
-                    "n_baseline_runs": len(row.baseline.repeats),
-                    "n_candidate_runs": len(row.candidate.repeats),
-                    "threshold_pct": row.threshold * 100,
-                    "detectable_pct": v.detectable_pct,
-                    "verdict": v.verdict,
-                    "lost": row.lost,
-                    "detail": v.detail,
-                }
+                _record(
+                    comparison,
+                    "timing",
+                    row.spec,
+                    metric=v.metric,
+                    baseline=row.median_s("baseline"),
+                    candidate=row.median_s("candidate"),
+                    ratio=v.ratio,
+                    ratio_low=v.ratio_low,
+                    ratio_high=v.ratio_high,
+                    other_metric_ratio=v.other_ratio,
+                    p_value=v.p_value,
+                    p_holm=v.p_holm,
+                    confidence=1 - comparison.criteria.spent_alpha,
+                    design=v.design,
+                    n_baseline_runs=len(row.baseline.repeats),
+                    n_candidate_runs=len(row.candidate.repeats),
+                    threshold_pct=row.threshold * 100,
+                    detectable_pct=v.detectable_pct,
+                    verdict=v.verdict,
+                    lost=row.lost,
+                    detail=v.detail,
+                )
             )
-        for m in comparison.missing:
-            records.append(
-                {
-                    **labels,
-                    "kind": "missing",
-                    "case_id": m.spec.case_id,
-                    **{k: getattr(m.spec, k) for k in KEY_COLUMNS},
-                    "verdict": m.why,
-                    "detail": m.detail,
-                }
+        records += [
+            _record(comparison, "missing", m.spec, verdict=m.why, detail=m.detail)
+            for m in comparison.missing
+        ]
+        records += [
+            _record(
+                comparison,
+                "exact",
+                e.spec,
+                metric=e.metric,
+                baseline=e.baseline,
+                candidate=e.candidate,
+                ratio=e.candidate / e.baseline if e.baseline else None,
+                verdict="changed" if e.changed else "same",
             )
-        for e in comparison.exact:
-            records.append(
-                {
-                    **labels,
-                    "kind": "exact",
-                    "case_id": e.spec.case_id,
-                    **{k: getattr(e.spec, k) for k in KEY_COLUMNS},
-                    "metric": e.metric,
-                    "baseline": e.baseline,
-                    "candidate": e.candidate,
-                    "ratio": e.candidate / e.baseline if e.baseline else None,
-                    "verdict": "changed" if e.changed else "same",
-                }
-            )
-    buffer = io.StringIO()
-    pd.DataFrame(records).to_csv(buffer, index=False)
-    return buffer.getvalue()
+            for e in comparison.exact
+        ]
+    return pd.DataFrame(records).to_csv(index=False)
 
 
 def history_rows(steps: Sequence[Comparison], marks: dict[str, str]) -> list[dict[str, str]]:

@@ -335,15 +335,9 @@ def _changes_table(changes: Sequence[ChangePoint], new: Sequence[ChangePoint]) -
             ]
         )
     header = (
-        "configuration",
-        "after / before",
-        "p",
-        "last run before",
-        "first run after",
-        "what changed",
-        "machine (yardstick)",
-        "bisect",
-    )
+        "configuration", "after / before", "p", "last run before", "first run after",
+        "what changed", "machine (yardstick)", "bisect",
+    )  # fmt: skip
     return _table(header, rows, "No change points: every series is consistent with noise.")
 
 

@@ -481,13 +481,9 @@ def fig_memory(memory: pd.DataFrame) -> Figure:
 
 #: Memory columns in the order a reader wants them; limits are not plotted.
 _MEMORY_ORDER = (
-    "peak_rss_bytes",
-    "program_peak_bytes",
-    "device_peak_bytes",
-    "xla_buffer_bytes",
-    "xla_temp_bytes",
-    "rss_after_build_bytes",
-)
+    "peak_rss_bytes", "program_peak_bytes", "device_peak_bytes", "xla_buffer_bytes",
+    "xla_temp_bytes", "rss_after_build_bytes",
+)  # fmt: skip
 _MEMORY_LIMITS = ("machine_memory_bytes", "device_bytes_limit")
 #: What each memory panel shows, in words a newcomer reads without the docs.
 MEMORY_TITLES = {
@@ -543,21 +539,14 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
         "trade-off table (tradeoffs.csv)",
     )
     surrogates = frame["surrogate"].unique() if "surrogate" in frame else [None]
-    figure = Figure(
-        figsize=(min(5.2 * len(TRADEOFF_PANELS), MAX_WIDTH_IN), 4.0 * len(surrogates) + 0.9),
-        layout="constrained",
-    )
-    axes = figure.subplots(len(surrogates), len(TRADEOFF_PANELS), squeeze=False)
+    n_panels = len(TRADEOFF_PANELS)
+    figure, axes = _new(len(surrogates), n_panels, 5.2 * n_panels, 4.0 * len(surrogates) + 0.9)
     hollow = False
     for row_axes, surrogate in zip(axes, surrogates, strict=True):
         rows = frame if surrogate is None else frame[frame["surrogate"] == surrogate]
         for ax, (error, front, label) in zip(row_axes, TRADEOFF_PANELS, strict=True):
-            converged = rows.get(f"{error}_reference_converged")
-            converged = (
-                pd.Series(True, index=rows.index)
-                if converged is None
-                else converged.fillna(True).astype(bool)
-            )
+            every = pd.Series(True, index=rows.index)
+            converged = rows.get(f"{error}_reference_converged", every).fillna(True).astype(bool)
             hollow |= not converged.all()
             _pareto_panel(ax, rows, cost_column, error, front, label, converged)
             heading = "" if surrogate is None else f"{surrogate} surrogate"
@@ -576,53 +565,35 @@ def fig_tradeoffs(frame: pd.DataFrame, cost_column: str = "grad_step_s") -> Figu
     return figure
 
 
-def _tradeoff_legend(frame: pd.DataFrame, hollow: bool) -> list:
+def _key(label: str, **style: object):
+    """A legend entry drawn with ``style`` (a line, a marker, or both)."""
     from matplotlib.lines import Line2D
 
+    return Line2D([], [], label=label, **style)
+
+
+def _tradeoff_legend(frame: pd.DataFrame, hollow: bool) -> list:
     backends = sorted(frame["backend"].unique())
+    several = len(backends) > 1
     handles = [
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="o" if len(backends) > 1 else _precision_marker(p),
-            color=_TRADEOFF_COLORS.get(p, "gray"),
-            label=p,
-        )
+        _key(p, ls="", marker="o" if several else _precision_marker(p),
+             color=_TRADEOFF_COLORS.get(p, "gray"))
         for p in sorted(frame["precision"].unique(), reverse=True)
-    ]
-    if len(backends) > 1:
+    ]  # fmt: skip
+    if several:
         handles += [
-            Line2D([], [], ls="", marker=_TRADEOFF_MARKERS.get(b, "^"), color="gray", label=b)
-            for b in backends
+            _key(b, ls="", marker=_TRADEOFF_MARKERS.get(b, "^"), color="gray") for b in backends
         ]
     handles += [
-        Line2D(
-            [],
-            [],
-            color="black",
-            ls="--",
-            lw=1,
-            marker="o",
-            mfc="lightgray",
-            mec="black",
-            mew=1.5,
-            label="Pareto front (black edge)",
-        ),
-        Line2D([], [], color="black", ls=":", lw=1, label="the reference's time (error 0)"),
-    ]
+        _key("Pareto front (black edge)", color="black", ls="--", lw=1, marker="o",
+             mfc="lightgray", mec="black", mew=1.5),
+        _key("the reference's time (error 0)", color="black", ls=":", lw=1),
+    ]  # fmt: skip
     if hollow:
         handles.append(
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="o",
-                mfc=(0.5, 0.5, 0.5, 0.35),
-                mec="gray",
-                label="pale: reference not converged for this metric",
-            )
-        )
+            _key("pale: reference not converged for this metric", ls="", marker="o",
+                 mfc=(0.5, 0.5, 0.5, 0.35), mec="gray")
+        )  # fmt: skip
     return handles
 
 
@@ -877,18 +848,15 @@ def fig_scaling_efficiency(frame: pd.DataFrame) -> Figure:
 
 def _series_legend(rows: pd.DataFrame) -> list:
     """What the lines of the efficiency panels are: style per precision, colour per layout."""
-    from matplotlib.lines import Line2D
-
     handles = [
-        Line2D([], [], color="black", ls=_precision_line(p), marker=_precision_marker(p), label=p)
+        _key(p, color="black", ls=_precision_line(p), marker=_precision_marker(p))
         for p in sorted(rows["precision"].unique(), reverse=True)
     ]
     handles += [
-        Line2D([], [], color=_color(b), lw=3, label=f"{b}, 1 process")
-        for b in sorted(rows["backend"].unique())
+        _key(f"{b}, 1 process", color=_color(b), lw=3) for b in sorted(rows["backend"].unique())
     ]
     for n in sorted(set(rows["series_processes"]) - {1}):
-        handles.append(Line2D([], [], color="#888888", lw=3, label=f"{n} processes (a job)"))
+        handles.append(_key(f"{n} processes (a job)", color="#888888", lw=3))
     return handles
 
 

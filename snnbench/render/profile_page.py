@@ -162,18 +162,10 @@ def _present(frame: pd.DataFrame, columns: str) -> pd.DataFrame:
 #: Per-backend figures every top-ops row carries (the same on each of its rows): how
 #: much of the traced step the attributed operations explain, and where the rest went.
 COVERAGE_COLUMNS = (
-    "traced_step_s",
-    "untraced_step_s",
-    "trace_overhead",
-    "attributed_s_per_step",
-    "coverage",
-    "in_loop_share",
-    "dispatch_s_per_step",
-    "unattributed_s_per_step",
-    "idle_s_per_step",
-    "n_ops_attributed",
-    "event_source",
-)
+    "traced_step_s", "untraced_step_s", "trace_overhead", "attributed_s_per_step", "coverage",
+    "in_loop_share", "dispatch_s_per_step", "unattributed_s_per_step", "idle_s_per_step",
+    "n_ops_attributed", "event_source",
+)  # fmt: skip
 
 
 def coverage_table(top: pd.DataFrame) -> pd.DataFrame:
@@ -290,44 +282,25 @@ def _matmul(profile: pd.DataFrame) -> str:
 def terminal_summary(tables: Tables) -> str:
     """The few tables a terminal shows (time per stage and call, memory, coverage);
     ``summary.md`` holds every table."""
-    parts = []
-    compiled = compile_table(tables.profile)
-    if not compiled.empty:
-        stages = [
-            c for c in ("backend", "function", "trace_s", "lower_s", "compile_s") if c in compiled
-        ]
-        parts.append("Compile stages (median):\n" + terminal.table(_formatted(compiled[stages]), 2))
-    steady = steady_table(tables.profile, tables.snn)
-    if not steady.empty:
-        shown = [
-            c for c in ("backend", "function", "median_s", "achieved_flop_per_s") if c in steady
-        ]
-        parts.append("Steady state, per call:\n" + terminal.table(_formatted(steady[shown]), 2))
     memory = memory_table(tables.memory) if not tables.memory.empty else tables.memory
-    if not memory.empty:
-        shown = [
-            c
-            for c in (
-                "backend",
-                "phase",
-                "batch_size",
-                "status",
-                "peak_rss_bytes",
-                "program_peak_bytes",
-            )
-            if c in memory
-        ]
-        table = _formatted(memory[shown]).rename(
-            columns={"peak_rss_bytes": "process peak", "program_peak_bytes": "program alone"}
-        )
-        parts.append("Memory by batch size (fresh process each):\n" + terminal.table(table, 3))
     covered = coverage_table(tables.top_ops) if not tables.top_ops.empty else pd.DataFrame()
-    if not covered.empty:
-        shown = [
-            c for c in ("backend", "traced_step_s", "coverage", "in_loop_share") if c in covered
-        ]
-        parts.append("Traced gradient step:\n" + terminal.table(_formatted(covered[shown]), 1))
-    return "\n\n".join(parts) if parts else "(no rows)"
+    blocks = (
+        ("Compile stages (median)", compile_table(tables.profile), 2,
+         "backend function trace_s lower_s compile_s"),
+        ("Steady state, per call", steady_table(tables.profile, tables.snn), 2,
+         "backend function median_s achieved_flop_per_s"),
+        ("Memory by batch size (fresh process each)", memory, 3,
+         "backend phase batch_size status peak_rss_bytes program_peak_bytes"),
+        ("Traced gradient step", covered, 1, "backend traced_step_s coverage in_loop_share"),
+    )  # fmt: skip
+    names = {"peak_rss_bytes": "process peak", "program_peak_bytes": "program alone"}
+    parts = [
+        f"{title}:\n"
+        + terminal.table(_formatted(_present(frame, shown)).rename(columns=names), keys)
+        for title, frame, keys, shown in blocks
+        if not frame.empty
+    ]
+    return "\n\n".join(parts) or "(no rows)"
 
 
 def snnbench_version(tables: Tables) -> str:
@@ -389,21 +362,11 @@ def _top_text(top: pd.DataFrame, n: int) -> str:
         if ok.empty:
             parts.append(f"**{backend}**: {group['reason'].iloc[0]}\n")
             continue
-        columns = [
-            "rank",
-            "hlo_op",
-            "opcode",
-            "jax_op",
-            "in_loop",
-            "calls_per_step",
-            "self_s_per_step",
-            "self_share",
-        ]
-        columns = [c for c in columns if c in ok]
+        columns = "rank hlo_op opcode jax_op in_loop calls_per_step self_s_per_step self_share"
         parts.append(
             f"**{backend}**, gradient step: top {n} HLO operations by self time per "
             f"step over {int(ok['trace_steps'].iloc[0])} traced steps "
             f"(source: {ok['source'].iloc[0]}); `self_share` is of the traced step.\n"
         )
-        parts.append(_markdown(ok[columns].reset_index(drop=True)) + "\n")
+        parts.append(_markdown(_present(ok, columns).reset_index(drop=True)) + "\n")
     return "\n".join(parts)

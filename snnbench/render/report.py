@@ -612,22 +612,10 @@ def _tradeoff_sections(tables: dict[str, pd.DataFrame], figures: _Figures) -> li
 
 #: Profiling columns worth a table (whichever are present).
 _PROFILE_COLUMNS = (
-    "backend",
-    "precision",
-    "platform",
-    "function",
-    "phase",
-    "batch_size",
-    "trace_s",
-    "lower_s",
-    "compile_s",
-    "jaxpr_eqns",
-    "hlo_instructions",
-    "xla_flops",
-    "xla_bytes_accessed",
-    "xla_temp_bytes",
-    "xla_generated_code_bytes",
-)
+    "backend", "precision", "platform", "function", "phase", "batch_size", "trace_s", "lower_s",
+    "compile_s", "jaxpr_eqns", "hlo_instructions", "xla_flops", "xla_bytes_accessed",
+    "xla_temp_bytes", "xla_generated_code_bytes",
+)  # fmt: skip
 
 
 def _profile_sections(memory: dict, profile: dict, figures: _Figures) -> list[Section]:

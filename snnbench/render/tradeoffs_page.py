@@ -61,50 +61,40 @@ def _cell(row: pd.Series, column: str) -> str:
     return text
 
 
-def summary_table(frame: pd.DataFrame) -> str:
-    """Markdown table of the headline columns, sorted by backend, surrogate, precision and dt.
+def _shown(row: pd.Series, column: str) -> str:
+    value = row[column]
+    if column in _TIMES:
+        return format_seconds(value) if pd.notna(value) else "n/a"
+    if column == "speedup_vs_reference":
+        return f"{value:.2f}x" if pd.notna(value) else "n/a"
+    if column == "dt_ms":
+        return f"{value:g}"
+    if column == "meets_budget":
+        return "yes" if value else "no"
+    if column in ("backend", "precision", "surrogate"):
+        return value
+    return _cell(row, column)
 
-    Works on tables written before the reference checks existed (no marks then).
-    """
+
+def _headline(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``columns`` of every point as shown, sorted by backend, surrogate, precision and dt."""
     keys = [k for k in ("backend", "surrogate", "precision", "dt_ms") if k in frame]
-    shown = frame.sort_values(keys)
-    rows = []
-    for _, row in shown.iterrows():
-        out = {}
-        for column in _SUMMARY_COLUMNS:
-            if column not in row:
-                continue
-            value = row[column]
-            if column in _TIMES:
-                out[column] = format_seconds(value) if pd.notna(value) else "n/a"
-            elif column == "speedup_vs_reference":
-                out[column] = f"{value:.2f}x" if pd.notna(value) else "n/a"
-            elif column == "dt_ms":
-                out[column] = f"{value:g}"
-            elif column == "meets_budget":
-                out[column] = "yes" if value else "no"
-            elif column in ("backend", "precision", "surrogate"):
-                out[column] = value
-            else:
-                out[column] = _cell(row, column)
-        rows.append(out)
-    table = pd.DataFrame(rows).rename(columns=_SUMMARY_COLUMNS)
+    columns = [c for c in columns if c in frame]
+    rows = [{c: _shown(row, c) for c in columns} for _, row in frame.sort_values(keys).iterrows()]
+    return pd.DataFrame(rows, columns=columns).rename(columns=_SUMMARY_COLUMNS)
+
+
+def summary_table(frame: pd.DataFrame) -> str:
+    """Markdown table of the headline columns (marks only where the reference checks ran)."""
+    table = _headline(frame, _SUMMARY_COLUMNS)
     return table.to_markdown(index=False, stralign="right", disable_numparse=True)
 
 
 #: The terminal's columns (the full table is in summary.md).
 _TERMINAL_COLUMNS = (
-    "backend",
-    "precision",
-    "dt_ms",
-    "surrogate",
-    "voltage_rmse_mv",
-    "grad_cosine",
-    "accuracy_drop",
-    "grad_step_s",
-    "speedup_vs_reference",
-    "meets_budget",
-)
+    "backend", "precision", "dt_ms", "surrogate", "voltage_rmse_mv", "grad_cosine",
+    "accuracy_drop", "grad_step_s", "speedup_vs_reference", "meets_budget",
+)  # fmt: skip
 
 
 def terminal_table(frame: pd.DataFrame) -> str:
@@ -112,12 +102,8 @@ def terminal_table(frame: pd.DataFrame) -> str:
     keep = [c for c in _TERMINAL_COLUMNS if c in frame]
     if "surrogate" in keep and frame["surrogate"].nunique() == 1:
         keep.remove("surrogate")
-    markdown = summary_table(frame[[c for c in frame if c in keep or "_reference_" in c]])
-    lines = [line.strip("|").split("|") for line in markdown.splitlines()]
-    header, rows = [c.strip() for c in lines[0]], [[c.strip() for c in r] for r in lines[2:]]
-    table = pd.DataFrame(rows, columns=header)
     keys = len([c for c in ("backend", "precision", "dt_ms", "surrogate") if c in keep])
-    text = terminal.table(table, keys=keys)
+    text = terminal.table(_headline(frame, keep), keys=keys)
     legend = []
     if NOT_CONVERGED in text:
         legend.append(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import resource
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,33 +25,18 @@ import numpy as np
 
 from snnbench.measure import procgroup
 from snnbench.measure.records import CaseSpec
-from snnbench.measure.worker import Worker, WorkerDied, WorkerError
+from snnbench.measure.worker import WorkerDied, WorkerError, call_once
 from snnbench.studies.profile import program_memory as pm
 
 _RUNS = 5
 MEMORY_COLUMNS = (
-    "rss_after_build_bytes",
-    "peak_rss_after_compile_bytes",
-    "peak_rss_bytes",
-    "device_peak_bytes",
-    "device_bytes_limit",
-    "xla_argument_bytes",
-    "xla_output_bytes",
-    "xla_temp_bytes",
-    "xla_buffer_bytes",
-    "program_peak_bytes",
-    "program_peak_source",
-    "host_run_peak_bytes",
-    "device_run_peak_bytes",
-    "device_run_peak_kind",
-    "xla_run_bytes",
-    "program_over_xla",
-    "memory_margin_bytes",
-    "memory_agrees",
-    "matmul_precision",
-    "effective_matmul_precision",
+    "rss_after_build_bytes", "peak_rss_after_compile_bytes", "peak_rss_bytes", "device_peak_bytes",
+    "device_bytes_limit", "xla_argument_bytes", "xla_output_bytes", "xla_temp_bytes",
+    "xla_buffer_bytes", "program_peak_bytes", "program_peak_source", "host_run_peak_bytes",
+    "device_run_peak_bytes", "device_run_peak_kind", "xla_run_bytes", "program_over_xla",
+    "memory_margin_bytes", "memory_agrees", "matmul_precision", "effective_matmul_precision",
     "memory_note",
-)
+)  # fmt: skip
 
 
 def peak_rss_bytes() -> int:
@@ -168,14 +152,10 @@ class ChildResult:
 def measure_in_child(spec: CaseSpec, timeout_s: float = 1800.0) -> ChildResult:
     """Run :func:`measure_here` for ``spec`` in a fresh worker process."""
     env = procgroup.child_env(spec.platform, extra=pm.CHILD_ENV)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            with Worker(sys.executable, spec.precision, env, None, Path(tmp) / "log") as child:
-                figures = child.call(probe, timeout_s=timeout_s, case=spec.to_dict())
-        except WorkerDied as died:
-            return ChildResult("failed", f"memory child: {died}", {})
-        except WorkerError as error:
-            return ChildResult("failed", f"memory child: {error}", {})
+    try:
+        figures = call_once(probe, spec.precision, env, timeout_s, case=spec.to_dict())
+    except (WorkerDied, WorkerError) as error:
+        return ChildResult("failed", f"memory child: {error}", {})
     return ChildResult("ok", "", figures)
 
 

@@ -68,14 +68,8 @@ def _stage(spec: CaseSpec, timer: Callable) -> tuple[Measurement, int | None]:
         timed, extra = timer()
     except Exception as error:  # noqa: BLE001 - a failed stage becomes a failed row
         return Measurement(spec, status="failed", reason=describe_error(error)), None
-    measurement = Measurement(
-        spec,
-        samples_s=timed.samples_s,
-        iterations=timed.iterations,
-        first_s=timed.first_s,
-        extra=extra,
-    )
-    return measurement, extra.get("jaxpr_flops")
+    kept = {"samples_s": timed.samples_s, "iterations": timed.iterations, "first_s": timed.first_s}
+    return Measurement(spec, extra=extra, **kept), extra.get("jaxpr_flops")
 
 
 def _time_trace(fn: Callable, args: tuple, sampling: Sampling):

@@ -68,15 +68,8 @@ class ProfileOptions:
     def __post_init__(self) -> None:
         _check_names("backend", self.backends, BACKENDS)
         _check_names("phases", self.phases, PROFILE_FUNCTIONS)
-        expect(
-            self.platform in PLATFORMS, "platform", f"one of {', '.join(PLATFORMS)}", self.platform
-        )
-        expect(
-            self.precision in PRECISIONS,
-            "precision",
-            f"one of {', '.join(PRECISIONS)}",
-            self.precision,
-        )
+        _check_names("platform", (self.platform,), PLATFORMS)
+        _check_names("precision", (self.precision,), PRECISIONS)
         for name in ("batch_size", "trace_steps", "top", "n_input", "n_hidden"):
             value = getattr(self, name)
             expect(isinstance(value, int) and value > 0, name, "a positive integer", value)
@@ -85,28 +78,17 @@ class ProfileOptions:
         expect(self.sampling in ("quick", "full"), "sampling", "quick or full", self.sampling)
         self.config()  # TaskConfig says precisely what is wrong with dt_ms or t_max_ms
 
+    def _shared(self) -> dict[str, object]:
+        """The fields every task config and case of the run takes from the options."""
+        names = ("precision", "dt_ms", "t_max_ms", "n_input", "n_hidden")
+        return {name: getattr(self, name) for name in names}
+
     def config(self, batch_size: int | None = None) -> TaskConfig:
-        return TaskConfig(
-            batch_size=batch_size or self.batch_size,
-            precision=self.precision,
-            dt_ms=self.dt_ms,
-            t_max_ms=self.t_max_ms,
-            n_input=self.n_input,
-            n_hidden=self.n_hidden,
-        )
+        return TaskConfig(batch_size=batch_size or self.batch_size, **self._shared())
 
     def spec(self, backend: str, phase: Phase | str, batch_size: int | None = None) -> CaseSpec:
-        return CaseSpec(
-            backend,
-            phase,
-            batch_size or self.batch_size,
-            self.precision,
-            self.platform,
-            self.dt_ms,
-            self.t_max_ms,
-            n_input=self.n_input,
-            n_hidden=self.n_hidden,
-        )
+        batch = batch_size or self.batch_size
+        return CaseSpec(backend, phase, batch, platform=self.platform, **self._shared())
 
 
 def _check_names(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
@@ -196,21 +178,10 @@ _FITTED = (
 
 
 FIT_COLUMNS = (
-    "backend",
-    "phase",
-    "quantity",
-    "precision",
-    "platform",
-    "batch_sizes",
-    "n_points",
-    "bytes_per_sample",
-    "intercept_bytes",
-    "r2",
-    "limit_bytes",
-    "limit_source",
-    "extrapolated_batch_at_limit",
-    "note",
-)
+    "backend", "phase", "quantity", "precision", "platform", "batch_sizes", "n_points",
+    "bytes_per_sample", "intercept_bytes", "r2", "limit_bytes", "limit_source",
+    "extrapolated_batch_at_limit", "note",
+)  # fmt: skip
 
 
 def memory_fits(rows: list[dict]) -> list[dict]:

@@ -28,17 +28,9 @@ from snnbench.measure.xla_analysis import HloInstruction
 from snnbench.studies.profile import attribution
 
 TOP_COLUMNS = (
-    "rank",
-    "hlo_op",
-    "opcode",
-    "jax_op",
-    "in_loop",
-    "calls",
-    "calls_per_step",
-    "self_s_per_step",
-    "total_s_per_step",
-    "self_share",
-)
+    "rank", "hlo_op", "opcode", "jax_op", "in_loop", "calls", "calls_per_step", "self_s_per_step",
+    "total_s_per_step", "self_share",
+)  # fmt: skip
 SOURCE = "jax.profiler trace events attributed to compiled-HLO instructions (self time)"
 
 

@@ -98,12 +98,8 @@ class TradeoffGrid:
             self.scenarios,
         )
         for value in self.train_backends:
-            expect(
-                value in self.backends,
-                "train_backends",
-                f"one of the grid's backends {self.backends}",
-                value,
-            )
+            wanted = f"one of the grid's backends {self.backends}"
+            expect(value in self.backends, "train_backends", wanted, value)
         expect(
             "float64" in self.precisions,
             "precisions",
@@ -242,12 +238,8 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("max_voltage_rmse_mv", "max_accuracy_drop"):
             value = getattr(self, name)
-            expect(
-                value is None or (value >= 0 and math.isfinite(value)),
-                name,
-                "a finite number >= 0",
-                value,
-            )
+            ok = value is None or (value >= 0 and math.isfinite(value))
+            expect(ok, name, "a finite number >= 0", value)
         expect(
             self.min_grad_cosine is None or -1 <= self.min_grad_cosine <= 1,
             "min_grad_cosine",
@@ -286,15 +278,9 @@ class Budget:
         return out
 
     def describe(self) -> str:
-        parts = [
-            f"voltage RMSE <= {self.max_voltage_rmse_mv:g} mV"
-            if self.max_voltage_rmse_mv is not None
-            else "",
-            f"gradient cosine >= {self.min_grad_cosine:g}"
-            if self.min_grad_cosine is not None
-            else "",
-            f"accuracy drop <= {self.max_accuracy_drop:g}"
-            if self.max_accuracy_drop is not None
-            else "",
-        ]
-        return ", ".join(p for p in parts if p) or "no constraint"
+        limits = (
+            ("voltage RMSE <= {:g} mV", self.max_voltage_rmse_mv),
+            ("gradient cosine >= {:g}", self.min_grad_cosine),
+            ("accuracy drop <= {:g}", self.max_accuracy_drop),
+        )
+        return ", ".join(text.format(v) for text, v in limits if v is not None) or "no constraint"

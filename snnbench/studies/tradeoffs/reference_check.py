@@ -65,73 +65,23 @@ def _spike_metrics(layer: str) -> tuple[str, ...]:
 #: loss differences), 1 % for the gradient and for spike counts (hidden counts move
 #: by single spikes between refinements: up to 0.5 % of them counts as no change).
 CHECKS = (
-    Check(
-        "voltage_common",
-        "output voltages at the common sample times (RMS)",
-        "rms",
-        0.0,
-        1e-3,
-        0.0,
-        False,
-        ("voltage_rmse_mv",),
-    ),
-    Check(
-        "voltage_common_max",
-        "output voltages at the common sample times (max-abs)",
-        "max",
-        0.0,
-        1e-2,
-        0.0,
-        False,
-        ("voltage_max_abs_mv",),
-    ),
-    Check(
-        "voltage_fine",
-        "output voltages at every reference sample time (RMS)",
-        "rms",
-        0.0,
-        1e-3,
-        0.0,
-        False,
-        ("voltage_rmse_own_grid_mv",),
-    ),
-    Check(
-        "voltage_fine_max",
-        "output voltages at every reference sample time (max-abs)",
-        "max",
-        0.0,
-        1e-2,
-        0.0,
-        False,
-        ("voltage_max_abs_own_grid_mv",),
-    ),
-    Check(
-        "loss", "loss at the evaluation weights", "l2", 0.0, 1e-4, 0.0, False, ("loss_abs_diff",)
-    ),
-    Check(
-        "gradient",
-        "gradient of the loss, all weights (L2)",
-        "l2",
-        1e-2,
-        0.0,
-        0.0,
-        True,
-        ("grad_cosine", "grad_rel_error"),
-    ),
-    Check(
-        "input_spikes", "input spikes, total", "l2", 1e-2, 0.0, 0.0, False, _spike_metrics("input")
-    ),
-    Check(
-        "hidden_spikes",
-        "hidden spikes, total",
-        "l2",
-        1e-2,
-        0.0,
-        5e-3,
-        False,
-        _spike_metrics("hidden"),
-    ),
-)
+    Check("voltage_common", "output voltages at the common sample times (RMS)",
+          "rms", 0.0, 1e-3, 0.0, False, ("voltage_rmse_mv",)),
+    Check("voltage_common_max", "output voltages at the common sample times (max-abs)",
+          "max", 0.0, 1e-2, 0.0, False, ("voltage_max_abs_mv",)),
+    Check("voltage_fine", "output voltages at every reference sample time (RMS)",
+          "rms", 0.0, 1e-3, 0.0, False, ("voltage_rmse_own_grid_mv",)),
+    Check("voltage_fine_max", "output voltages at every reference sample time (max-abs)",
+          "max", 0.0, 1e-2, 0.0, False, ("voltage_max_abs_own_grid_mv",)),
+    Check("loss", "loss at the evaluation weights",
+          "l2", 0.0, 1e-4, 0.0, False, ("loss_abs_diff",)),
+    Check("gradient", "gradient of the loss, all weights (L2)",
+          "l2", 1e-2, 0.0, 0.0, True, ("grad_cosine", "grad_rel_error")),
+    Check("input_spikes", "input spikes, total",
+          "l2", 1e-2, 0.0, 0.0, False, _spike_metrics("input")),
+    Check("hidden_spikes", "hidden spikes, total",
+          "l2", 1e-2, 0.0, 5e-3, False, _spike_metrics("hidden")),
+)  # fmt: skip
 
 
 def _times(grid: TradeoffGrid, step_ms: float) -> np.ndarray:
@@ -256,14 +206,9 @@ def _gradient_evidence(
 
 #: Metrics whose reference error, in their own units, bounds their own error.
 _ERROR_IN_OWN_UNITS = (
-    "voltage_rmse_mv",
-    "voltage_max_abs_mv",
-    "voltage_rmse_own_grid_mv",
-    "voltage_max_abs_own_grid_mv",
-    "loss_abs_diff",
-    "input_spikes",
-    "hidden_spikes",
-)
+    "voltage_rmse_mv", "voltage_max_abs_mv", "voltage_rmse_own_grid_mv",
+    "voltage_max_abs_own_grid_mv", "loss_abs_diff", "input_spikes", "hidden_spikes",
+)  # fmt: skip
 
 
 def relative_error(verdict: Convergence) -> float:
