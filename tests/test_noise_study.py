@@ -269,3 +269,26 @@ def test_a_journal_gives_every_table_and_the_summary(tmp_path):
     assert cells.loc["none", "regression"] < 0.05 < 0.95 < cells.loc["trace", "regression"]
     summary = (folder.path / "summary.md").read_text()
     assert "4 of 4 planned" in summary and "## Prediction against the jobs" in summary
+
+
+def test_thresholds_from_a_noise_study_feed_the_verdict_flags(tmp_path):
+    import argparse
+
+    from snnbench.cli.regression_commands import add_verdict_policy, policy_from
+
+    parser = argparse.ArgumentParser()
+    add_verdict_policy(parser)
+    pd.DataFrame({"phase": ["forward", "grad_compile"], "threshold_pct": [4.0, 30.0]}).to_csv(
+        tmp_path / "thresholds.csv", index=False
+    )
+    args = parser.parse_args(["--thresholds-from", str(tmp_path), "--threshold-phase", "forward=6"])
+    policy = policy_from(args)
+    assert policy.threshold_for("grad_compile") == pytest.approx(0.30)
+    assert policy.threshold_for("forward") == pytest.approx(0.06)  # the flag wins
+    assert policy.threshold_for("forward_compile") == pytest.approx(0.25)  # the default stays
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "thresholds.csv").write_text("phase,threshold_pct\nwarp,3\n")
+    with pytest.raises(SnnbenchError, match=r"`--thresholds-from` must be .*bad/thresholds.csv"):
+        policy_from(parser.parse_args(["--thresholds-from", str(tmp_path / "bad")]))
+    with pytest.raises(SnnbenchError, match="`--thresholds-from`.*No such file"):
+        policy_from(parser.parse_args(["--thresholds-from", str(tmp_path / "none.csv")]))

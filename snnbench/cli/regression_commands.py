@@ -55,6 +55,12 @@ def add_verdict_policy(p) -> None:
         help="per-phase threshold, e.g. grad_compile=25 or compile=25 "
         f"(default {', '.join(DEFAULT_PHASE_THRESHOLDS)})",
     )
+    p.add_argument(
+        "--thresholds-from",
+        metavar="FOLDER",
+        help="per-phase thresholds a noise study suggests from the noise it measured on this "
+        "machine (its folder or thresholds.csv); --threshold-phase still overrides them",
+    )
     alpha = (
         f"false-alarm rate of the whole job, all rows together (Holm); default {alpha_default:g}"
     )
@@ -89,7 +95,13 @@ def policy_from(args: argparse.Namespace):
     """The verdict policy the flags ask for."""
     from snnbench.regress.compare import Criteria
 
-    groups = args.threshold_phase or [_phase_threshold(t) for t in DEFAULT_PHASE_THRESHOLDS]
+    groups = [_phase_threshold(t) for t in DEFAULT_PHASE_THRESHOLDS]
+    if getattr(args, "thresholds_from", None):
+        from snnbench.studies.noise_study.components import read_thresholds
+
+        groups = [read_thresholds(args.thresholds_from)]
+    # Later pairs win (Criteria.threshold_for reads them into a dict in order).
+    groups += args.threshold_phase or []
     overrides = tuple(pair for group in groups for pair in group)
     return Criteria(
         threshold_pct=args.threshold,

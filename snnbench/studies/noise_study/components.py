@@ -21,11 +21,13 @@ threshold an unchanged row rules out at the first look in 99 % of jobs.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from snnbench.errors import SnnbenchError
 from snnbench.regress.verdict import Criteria
 
 #: The pooled load, beside each load of its own.
@@ -285,3 +287,37 @@ def suggest_thresholds(
             }
         )
     return pd.DataFrame(out, columns=columns)
+
+
+def read_thresholds(path: Path | str) -> tuple[tuple[str, float], ...]:
+    """``(phase, percent)`` pairs from a noise study's ``thresholds.csv`` (or its folder).
+
+    Raises:
+        SnnbenchError: naming ``--thresholds-from`` and the file, if it is missing or
+            damaged (no ``phase`` / ``threshold_pct`` columns, a bad phase or number).
+    """
+    from snnbench.measure.phases import Phase
+    from snnbench.measure.storage import TABLES
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / TABLES["noise_thresholds"]
+    try:
+        table = pd.read_csv(file)
+        pairs = tuple(
+            (Phase.parse(str(r.phase), "phase").value, float(r.threshold_pct))
+            for r in table.itertuples()
+        )
+    except (OSError, ValueError, AttributeError, SnnbenchError) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        raise SnnbenchError(
+            f"`--thresholds-from` must be a noise study's thresholds.csv (phase, "
+            f"threshold_pct) or its folder; {file}: {reason}",
+            argument="thresholds_from",
+        ) from None
+    if not pairs or not all(math.isfinite(pct) and pct >= 0 for _, pct in pairs):
+        raise SnnbenchError(
+            f"`--thresholds-from`: {file} holds no usable thresholds (percentages >= 0)",
+            argument="thresholds_from",
+        )
+    return pairs
