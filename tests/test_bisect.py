@@ -406,11 +406,11 @@ def jaxley_repo(jaxley_source, tmp_path_factory):
     return repo, commits
 
 
-#: Each real search (three measured steps) takes 3-4 minutes on 2 cores; both run in
-#: their own session, after the suite in CI, so that ``nox -s tests`` stays short.
+#: Each real search measures three steps (docs/regressions.md has what they cost);
+#: ``nox -s tests`` runs both (it sets SNNBENCH_REAL_BISECT), a bare pytest leaves them out.
 full_size = pytest.mark.skipif(
     not os.environ.get("SNNBENCH_REAL_BISECT"),
-    reason="a real search takes 3-4 minutes: `nox -s real-bisect` runs it (CI does)",
+    reason="a real search takes minutes: `nox -s tests` runs it (SNNBENCH_REAL_BISECT=1)",
 )
 
 
@@ -457,10 +457,6 @@ def test_a_real_commit_bisect_names_the_slowing_commit_and_skips_the_broken_one(
     assert [s["change"].split(" ", 1)[1] for s in skipped] == ["build: broken pyproject"]
     assert "install" in skipped[0]["judgement"]["reason"]
     assert (folder / "steps.csv").exists() and (folder / "steps.png").exists()
-
-
-#: The package search on real installs takes as long as the commit search (three
-#: measured steps, 3-4 minutes on 2 shared cores); the suite runs the commit one only.
 
 
 @pytest.mark.slow
