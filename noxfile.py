@@ -14,8 +14,10 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (CPU only, fast; benchmarks are disabled)."""
-    session.install("-e", ".[test]")
+    """Run the test suite (CPU only, fast; benchmarks are disabled), the bisect tests on real
+    installs included (uv builds their environments)."""
+    session.install("-e", ".[test]", "uv")
+    session.env["SNNBENCH_REAL_BISECT"] = "1"
     session.run("pytest", *session.posargs)
 
 
@@ -65,7 +67,8 @@ def jax_ends(session: nox.Session, jax: str) -> None:
 
 @nox.session(name="real-bisect", default=False)
 def real_bisect(session: nox.Session) -> None:
-    """The bisect tests on real installs: a jaxley commit range and two package sets."""
+    """Only the bisect tests on real installs (``nox -s tests`` runs them too): a jaxley
+    commit range and two package sets."""
     session.install("-e", ".[test]", "uv")
     session.env["SNNBENCH_REAL_BISECT"] = "1"
     session.run("pytest", "-q", "tests/test_bisect.py", "-k", "real", *session.posargs)

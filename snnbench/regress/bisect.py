@@ -30,6 +30,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -417,7 +418,8 @@ def bisect_packages(
     the verdict of A against B when known (an ``ab`` job that found the regression).
     """
     search = _Search(matrix, options, journal, say, measure)
-    pa, pb = (packages_of(resolve_report(specs[s])) for s in ab.SIDES)
+    with ThreadPoolExecutor(len(ab.SIDES)) as pool:  # two pip resolutions, mostly waiting
+        pa, pb = pool.map(lambda s: packages_of(resolve_report(specs[s])), ab.SIDES)
     groups = package_groups(pa, pb)
     say(f"{len(groups)} group(s) differ: " + "; ".join(describe_group(g, pa, pb) for g in groups))
     env = _memo(lambda side, moved: make_env(side, mixed_specs(pa, pb, moved)))

@@ -23,7 +23,10 @@ faster ways skip pip's resolution: :func:`prepare_exact` installs a complete set
 of exact pins, and :func:`prepare_over` installs a revision over the packages of
 another environment; both install without dependencies (``--no-deps``), then
 let pip check that every requirement is met, and fall back to :func:`prepare`
-when one is not.
+when one is not. Their files are links into the installer's cache, the same
+files in every environment, so a new environment is given the bytecode another
+one already compiled for them (:func:`seed_bytecode`) rather than compiling jax
+and its imports again in its first process.
 """
 
 from __future__ import annotations
@@ -512,6 +515,58 @@ def check_same_besides(a: Environment, b: Environment, allowed: set[str]) -> Non
         )
 
 
+def _site_packages(folder: Path) -> Path | None:
+    found = sorted((folder / "venv").glob("lib/python*/site-packages"))
+    found = found or [p for p in [folder / "venv" / "Lib" / "site-packages"] if p.is_dir()]
+    return found[0] if found else None
+
+
+def seed_bytecode(folder: Path) -> int:
+    """Link into the environment in ``folder`` the bytecode that the other environments of
+    its cache compiled for the very same files; the number of files linked.
+
+    A file counts as the same only when it is one file on disk (a hard link of the
+    installer's cache, as uv installs), so the bytecode is the one Python would compile
+    from it; Python still checks each file's stamp when it imports it, and replaces
+    rather than rewrites a stale one, so a linked file is never changed in place.
+    """
+    from importlib.util import source_from_cache
+
+    target = _site_packages(folder)
+    if target is None:
+        return 0
+    donors = [
+        _site_packages(f)
+        for f in sorted(folder.parent.iterdir())
+        if f != folder and (f / _READY).exists()
+    ]
+    linked = 0
+    for donor in (d for d in donors if d is not None):
+        for here, names, _files in os.walk(donor):
+            names[:] = [n for n in names if n != "__pycache__"]
+            cache = Path(here) / "__pycache__"
+            if not cache.is_dir():
+                continue
+            mirror = target / Path(here).relative_to(donor)
+            for compiled in cache.iterdir():
+                linked += _link_bytecode(compiled, mirror, source_from_cache)
+    return linked
+
+
+def _link_bytecode(compiled: Path, mirror: Path, source_from_cache) -> int:
+    try:
+        source = Path(source_from_cache(str(compiled)))
+        twin = mirror / source.name
+        copy = mirror / "__pycache__" / compiled.name
+        if copy.exists() or not twin.exists() or not os.path.samefile(source, twin):
+            return 0
+        copy.parent.mkdir(exist_ok=True)
+        os.link(compiled, copy)
+    except (OSError, ValueError):  # another Python's bytecode, a file that went away
+        return 0
+    return 1
+
+
 #: Environments whose preflight passed in this process (a bisect measures one
 #: environment in many steps): (interpreter, its variables, backends, pinning, full)
 #: -> metadata. Installing into an environment forgets it.
@@ -563,6 +618,7 @@ def preflight(
     key = (str(env.python), env.variables, tuple(backends), pin_cpu)
     if key in _PASSED:  # passed already; the load is now's
         return {**_PASSED[key], "load_avg_1m": machine.load_1m()}
+    seed_bytecode(env.folder)  # its first process: jax's bytecode from a sibling, if any
     variables = procgroup.child_env("cpu", python=str(env.python), extra=dict(env.variables))
     command = [str(env.python), "-c", _PREFLIGHT_RUN, ",".join(backends)]
     process = subprocess.Popen(
