@@ -14,10 +14,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (CPU only, fast; benchmarks are disabled), the bisect tests on real
-    installs included (uv builds their environments)."""
+    """Run the test suite (CPU only, fast; benchmarks are disabled). The bisect tests on
+    real installs take about 4 minutes more: ``nox -s real-bisect``, which CI runs next."""
     session.install("-e", ".[test]", "uv")
-    session.env["SNNBENCH_REAL_BISECT"] = "1"
     session.run("pytest", *session.posargs)
 
 
@@ -67,8 +66,7 @@ def jax_ends(session: nox.Session, jax: str) -> None:
 
 @nox.session(name="real-bisect", default=False)
 def real_bisect(session: nox.Session) -> None:
-    """Only the bisect tests on real installs (``nox -s tests`` runs them too): a jaxley
-    commit range and two package sets."""
+    """The bisect tests on real installs: a jaxley commit range and two package sets."""
     session.install("-e", ".[test]", "uv")
     session.env["SNNBENCH_REAL_BISECT"] = "1"
     session.run("pytest", "-q", "tests/test_bisect.py", "-k", "real", *session.posargs)

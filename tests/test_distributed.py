@@ -133,3 +133,12 @@ def test_launcher_started_processes_join_from_the_environment(tmp_path):
     assert (frame["status"] == "ok").all(), frame["reason"].tolist()
     assert frame.loc[2, "processes"] == 2 and frame.loc[1, "processes"] == 1
     assert frame.loc[2, "check_ok"]
+
+
+def test_children_may_write_bytecode(monkeypatch):
+    from snnbench.measure import procgroup
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = procgroup.child_env("cpu", python="/some/venv/bin/python", extra={"X": "1"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["X"] == "1"
+    assert env["JAX_PLATFORMS"] == "cpu"

@@ -32,8 +32,13 @@ def child_env(
     is set here, for the child only, replacing any count the user's own flags
     carry. Accelerators are real devices: their children see every one.
     ``extra`` variables (e.g. a side's test-only slowdown) go on top.
+
+    ``PYTHONDONTWRITEBYTECODE`` is dropped: an A/B round starts fresh processes, and
+    without bytecode each of them compiles jax and jaxley from source again (importing
+    jaxley took 9.1 s instead of 2.5 s); nothing measured includes imports.
     """
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if python:
         env.pop("PYTHONPATH", None)
     if platform == "cpu":
