@@ -45,3 +45,26 @@ def test_the_row_s_own_threshold_decides(high, threshold, expected):
 def test_a_slower_row_wins_over_everything():
     rows = (_row("forward", SLOWER, 1.2, 1.3), _row("grad_step", INCONCLUSIVE, 0.95, 1.12))
     assert _judge(*rows) == SLOWER
+
+
+def test_a_bisect_of_a_job_judges_its_steps_by_the_jobs_rules():
+    from snnbench.regress.bisect import criteria_of
+
+    info = {
+        "options": {
+            "criteria": {
+                "threshold_pct": 100.0,
+                "phase_threshold_pct": [["grad_compile", 40.0]],
+                "alpha": 0.01,
+                "metric": "cpu",
+                "look": 3,
+                "drift_tolerance_pct": 10.0,
+                "power": 0.8,
+            }
+        }
+    }
+    criteria = criteria_of(info)
+    assert (
+        criteria.threshold_for("forward") == 1.0 and criteria.threshold_for("grad_compile") == 0.4
+    )
+    assert (criteria.alpha, criteria.metric, criteria.look) == (0.01, "cpu", 0)

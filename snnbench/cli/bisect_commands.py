@@ -31,7 +31,11 @@ def add_bisect(sub) -> None:
     )
     p.add_argument("--a-spec", action="append", metavar="SPEC", help="good side, as ab")
     p.add_argument("--b-spec", action="append", metavar="SPEC", help="bad side, as ab")
-    p.add_argument("--job", help="an ab job folder that found the regression (its sides, matrix)")
+    p.add_argument(
+        "--job",
+        help="an ab job folder that found the regression: its sides, matrix and verdict rules "
+        "(thresholds, alpha, metric; the verdict flags here are then not used)",
+    )
     p.add_argument("--name", help="package built from --repo (commit bisect with --good/--bad)")
     p.add_argument("--good", help="a revision without the slowdown (commit bisect)")
     p.add_argument("--bad", help="a revision with it (commit bisect)")
@@ -87,6 +91,9 @@ def _run_bisect(args: argparse.Namespace) -> int:
             )
         matrix = matrix_from_args(args, runner.probe_platforms(), DEFAULT_MATRIX)
     step_options = replace(ab_options(args, ("all",)), process_rounds=args.process_rounds)
+    if args.job:
+        # Each step is judged as the job that found the regression was judged.
+        step_options = replace(step_options, criteria=bisect.criteria_of(info))
     options = bisect.BisectOptions(step_options, args.search_budget_min * 60)
     storage.check_writable(args.out)
     folder = (

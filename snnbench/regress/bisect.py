@@ -199,15 +199,11 @@ def _may_be_slower(row) -> bool:
 def job_verdict(job: Path) -> tuple[dict, Judgement]:
     """An ``ab`` job folder's record (``ab.json``) and its rows judged again, as it judged."""
     from snnbench.regress.compare import compare_frames
-    from snnbench.regress.verdict import Criteria
 
     path = Path(job) / storage.AB_JOB_INFO
     try:
         info = _read_json(path)
-        options = info["options"]
-        saved = dict(options["criteria"] if "criteria" in options else options["policy"])
-        saved["phase_threshold_pct"] = tuple(map(tuple, saved.get("phase_threshold_pct", ())))
-        criteria = Criteria(**{**saved, "look": info["looks"]})
+        criteria = replace(criteria_of(info), look=info["looks"])
         frames = [storage.load_results(Path(job) / side) for side in ab.SIDES]
     except (OSError, KeyError, TypeError, ValueError) as error:
         raise SnnbenchError(
@@ -517,6 +513,19 @@ def commit_sides(specs: dict[str, tuple[str, ...]], repo: Path):
     if not ga or not gb or ga["name"] != gb["name"] or Path(next(iter(only_a))).is_dir():
         return None
     return ga["name"], ga["rev"], gb["rev"], tuple(sorted(a & b))
+
+
+def criteria_of(info: dict):
+    """The verdict rules an ``ab.json`` records (lists back to tuples, the look reset)."""
+    from snnbench.regress.verdict import Criteria
+
+    options = info["options"]
+    recorded = dict(options["criteria"] if "criteria" in options else options["policy"])
+    recorded["phase_threshold_pct"] = tuple(
+        (str(phase), float(pct)) for phase, pct in recorded.get("phase_threshold_pct", ())
+    )
+    recorded["look"] = 0
+    return Criteria(**recorded)
 
 
 def matrix_from_dict(data: dict) -> Matrix:
