@@ -3,14 +3,17 @@
     python scripts/first_make_task.py                 # 5 processes, jaxley, float32
     python scripts/first_make_task.py -n 9 --backend dense --precision float64
     python scripts/first_make_task.py --compiles      # also list the eager compilations
+    python scripts/first_make_task.py --source /tmp/old  # snnbench from another tree
 
 Each child imports snnbench (and so jax and jaxley) before its clock starts, then
 times one ``make_task(TaskConfig(precision=...), backend)`` up to
 ``jax.block_until_ready`` on the task's data (its initial parameters are host arrays
-put on the device inside ``make_task``). The parent
-prints every sample, their median and the 1-minute load average before and after;
-the children run one after another, so on a shared machine the load says how far
-to trust the figure.
+put on the device inside ``make_task``). The parent prints every sample (wall time,
+and the child's CPU time, which other jobs on a shared machine disturb less), their
+medians and the 1-minute load average before and after; the children run one after
+another, so the load says how far to trust the wall times. ``--source`` runs the
+children on another checkout's ``snnbench`` package (e.g. ``git archive`` of an
+older commit), for a before/after in one sitting.
 """
 
 from __future__ import annotations
@@ -40,11 +43,11 @@ if compiles:
             events.append((_call_site(), duration_s))
 
     jax.monitoring.register_event_duration_secs_listener(listen)
-start = time.perf_counter()
+start, start_cpu = time.perf_counter(), time.process_time()
 task = make_task(TaskConfig(precision=precision), backend)
 jax.block_until_ready(task.data)
-wall_s = time.perf_counter() - start
-print(json.dumps({"wall_s": wall_s, "compiles": events}))
+wall_s, cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
+print(json.dumps({"wall_s": wall_s, "cpu_s": cpu_s, "compiles": events}))
 """
 
 
@@ -52,12 +55,16 @@ def _load_1m() -> float:
     return os.getloadavg()[0]
 
 
-def _one(precision: str, backend: str, compiles: bool) -> dict:
+def _one(precision: str, backend: str, compiles: bool, source: str | None) -> dict:
+    # The child's first import path is its working directory: the tree to measure.
+    env = {**os.environ, "PYTHONPATH": source} if source else None
     done = subprocess.run(
         [sys.executable, "-c", CHILD, precision, backend, "1" if compiles else "0"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=source,
+        env=env,
     )
     if done.returncode != 0:
         sys.exit(f"a child failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
@@ -72,20 +79,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compiles", action="store_true", help="list XLA compilations (first process)"
     )
+    parser.add_argument(
+        "--source", help="a folder holding the snnbench package to measure (default: installed)"
+    )
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error(f"--processes: expected a positive integer, got {args.processes}")
+    if args.source and not os.path.isdir(os.path.join(args.source, "snnbench")):
+        parser.error(f"--source: expected a folder with a snnbench package, got {args.source}")
     load_before = _load_1m()
-    samples, first = [], None
+    samples, cpu_samples, first = [], [], None
     for i in range(args.processes):
-        result = _one(args.precision, args.backend, args.compiles and i == 0)
+        result = _one(args.precision, args.backend, args.compiles and i == 0, args.source)
         first = first or result
         samples.append(result["wall_s"])
-        print(f"process {i + 1}: first make_task {result['wall_s']:.3f} s", flush=True)
+        cpu_samples.append(result["cpu_s"])
+        print(
+            f"process {i + 1}: first make_task {result['wall_s']:.3f} s "
+            f"(CPU time {result['cpu_s']:.3f} s)",
+            flush=True,
+        )
     load_after = _load_1m()
     print(
         f"median {statistics.median(samples):.3f} s over {len(samples)} fresh processes "
-        f"(min {min(samples):.3f}, max {max(samples):.3f}); {args.backend}, {args.precision}; "
+        f"(min {min(samples):.3f}, max {max(samples):.3f}; median CPU time "
+        f"{statistics.median(cpu_samples):.3f} s); {args.backend}, {args.precision}; "
         f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after"
     )
     if args.compiles:
