@@ -7,6 +7,7 @@ import pytest
 
 import snnbench
 from snnbench import TaskConfig, jax_compat
+from snnbench.task import data as data_module
 from snnbench.task.data import make_data, spikes_to_currents
 
 BATCH = 4  # the tutorial's per-(sample, input) convolve loop is slow; 4 x 100 calls
@@ -158,13 +159,30 @@ def test_float32_draw_is_the_float64_draw_cast_as_jax_casts_it():
     for config in configs:
         draw = make_data(config)
         cast = [jnp.float32, jnp.float32, jnp.float32, jnp.int32]
-        expected.append([np.asarray(getattr(draw, f).astype(t)) for f, t in zip(fields, cast)])
+        expected.append(
+            [np.asarray(getattr(draw, f).astype(t)) for f, t in zip(fields, cast, strict=True)]
+        )
     snnbench.set_precision("float32")
     try:
         drawn = [make_data(config.replace(precision="float32")) for config in configs]
     finally:
         snnbench.set_precision("float64")
-    for data, arrays in zip(drawn, expected):
-        for field, array in zip(fields, arrays):
+    for data, arrays in zip(drawn, expected, strict=True):
+        for field, array in zip(fields, arrays, strict=True):
             ours = np.asarray(getattr(data, field))
             assert ours.dtype == array.dtype and np.array_equal(ours, array), field
+
+
+@pytest.mark.parametrize(
+    "config",
+    [TaskConfig(), TaskConfig(batch_size=3, seed=11, kernel_na=(0.1, 0.7, 1.3), n_hidden=9)],
+    ids=["tutorial", "other"],
+)
+def test_the_draws_compile_options_keep_every_bit(config):
+    """The draw compiled with data.CPU_DRAW_OPTIONS gives what jax's default compile gives."""
+    device = data_module._default_device()
+    with jax_compat.same_random_bits():
+        ours = data_module._compiled_draw(config, device)()
+        default = data_module._draw(config)
+    for a, b in zip(ours, default, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(np.asarray(a), np.asarray(b))

@@ -48,13 +48,39 @@ def make_data(config: TaskConfig) -> TaskData:
     """
     real = np.float64 if config.precision == "float64" else np.float32
     with draws_in_64_bit(), same_random_bits():
-        standard, spikes, inputs, targets = _draw(config)
+        standard, spikes, inputs, targets = _compiled_draw(config, _default_device())()
         # Scaled outside the compiled program: XLA would fuse it into one multiply-add,
         # whose rounding differs from the tutorial's two eager operations. Rounded on the
         # host, as an eager cast would round it (to nearest, ties to even), and put on
         # the device as it is (`jnp.asarray` would compile a conversion).
         weights = config.weight_mean + np.asarray(standard) * config.weight_std
         return TaskData(jax.device_put(weights.astype(real)), spikes, inputs, targets)
+
+
+#: XLA options for the draw on a CPU. It runs once per process, so its compile time is
+#: most of its cost, and LLVM's level 1 compiles it faster than the default 3 for the
+#: same run time. XLA's optimised program is the same at every level and levels 1-3
+#: differ only in passes that keep every result bit (level 0 would not fuse the normal
+#: draw's multiply-adds, and its last bits would differ); tests/test_data.py holds the
+#: draw against the tutorial's eager one and against jax's default compilation.
+CPU_DRAW_OPTIONS = {"xla_backend_optimization_level": 1}
+
+
+def _default_device() -> jax.Device:
+    """The device an argument-less jitted program runs on here and now."""
+    chosen = jax.config.jax_default_device
+    if chosen is None:
+        return jax.devices()[0]
+    return jax.devices(chosen)[0] if isinstance(chosen, str) else chosen
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_draw(config: TaskConfig, device: jax.Device) -> jax.stages.Compiled:
+    """The draw for ``config``, compiled once per process for ``device``. Called in
+    64-bit mode with the partitionable threefry, as the draw is always made."""
+    with jax.default_device(device):
+        lowered = _draw.lower(config)
+    return lowered.compile(CPU_DRAW_OPTIONS if device.platform == "cpu" else None)
 
 
 @functools.partial(jax.jit, static_argnums=0)
