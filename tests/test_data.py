@@ -175,8 +175,11 @@ def test_float32_draw_is_the_float64_draw_cast_as_jax_casts_it():
 
 @pytest.mark.parametrize(
     "config",
-    [TaskConfig(), TaskConfig(batch_size=3, seed=11, kernel_na=(0.1, 0.7, 1.3), n_hidden=9)],
-    ids=["tutorial", "other"],
+    [
+        TaskConfig(batch_size=8),
+        TaskConfig(batch_size=3, seed=11, kernel_na=(0.1, 0.7, 1.3), n_hidden=9),
+    ],
+    ids=["tutorial-layers", "other"],
 )
 def test_the_draws_compile_options_keep_every_bit(config):
     """The draw compiled with data.CPU_DRAW_OPTIONS gives what jax's default compile gives."""
