@@ -58,11 +58,11 @@ def make_data(config: TaskConfig) -> TaskData:
 
 
 #: XLA options for the draw on a CPU. It runs once per process, so its compile time is
-#: most of its cost, and LLVM's level 1 compiles it faster than the default 3 for the
-#: same run time. XLA's optimised program is the same at every level and levels 1-3
-#: differ only in passes that keep every result bit (level 0 would not fuse the normal
-#: draw's multiply-adds, and its last bits would differ); tests/test_data.py holds the
-#: draw against the tutorial's eager one and against jax's default compilation.
+#: most of its cost, and level 1 compiles it faster than the default 3 for the same run
+#: time. XLA's optimised program is the same at every level; the levels differ in the
+#: LLVM passes that turn it into machine code, and level 0 gave the normal weights other
+#: last bits, so level 1 is the lowest kept. tests/test_data.py holds the draw against
+#: the tutorial's eager one and against jax's default compilation.
 CPU_DRAW_OPTIONS = {"xla_backend_optimization_level": 1}
 
 
