@@ -22,6 +22,7 @@ SLOW_MODULES = {
     "test_build_profile",
     "test_ab",
     "test_distributed",
+    "test_dashboard_browser",
     "test_docs",
     "test_gpu_check",
     "test_noise_study",

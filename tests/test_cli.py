@@ -11,6 +11,7 @@ from snnbench.cli import build_parser, main
 from snnbench.measure import runner
 
 
+@pytest.mark.slow  # a whole training command
 def test_train_prints_one_json_line(capsys):
     argv = ["train", "--backend", "dense", "--epochs", "2", "--batch-size", "4", "--no-progress"]
     assert main(argv) == 0
@@ -55,6 +56,7 @@ def test_bad_arguments_exit_2_with_one_error_line(capsys, argv, named):
     assert named in lines[0]
 
 
+@pytest.mark.slow  # starts a process
 def test_python_dash_m_snnbench_runs():
     argv = "train --backend dense --epochs 1 --batch-size 2 --no-progress".split()
     completed = subprocess.run(

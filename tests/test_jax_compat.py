@@ -78,6 +78,7 @@ def test_a_side_that_cannot_import_is_refused_with_its_own_error(tmp_path):
         envs.preflight(_side(fake), ("dense",))
 
 
+@pytest.mark.slow  # starts the side's interpreter
 def test_the_preflight_reports_the_versions_of_the_side_that_ran_it():
     metadata = envs.preflight(_side(Path(sys.executable)), ("dense",), pin_cpu=None)
     assert metadata["jax_version"] == jax.__version__

@@ -46,26 +46,49 @@ def make_data(config: TaskConfig) -> TaskData:
 
     Arrays come back in ``config.precision`` (float32: the float64 draws, rounded).
     """
+    real = np.float64 if config.precision == "float64" else np.float32
     with draws_in_64_bit(), same_random_bits():
-        standard, spikes, inputs, targets = _draw(config)
+        standard, spikes, inputs, targets = _compiled_draw(config, _default_device())()
         # Scaled outside the compiled program: XLA would fuse it into one multiply-add,
-        # whose rounding differs from the tutorial's two eager operations.
+        # whose rounding differs from the tutorial's two eager operations. Rounded on the
+        # host, as an eager cast would round it (to nearest, ties to even), and put on
+        # the device as it is (`jnp.asarray` would compile a conversion).
         weights = config.weight_mean + np.asarray(standard) * config.weight_std
-        data = TaskData(jnp.asarray(weights), spikes, inputs, targets)
-    if config.precision == "float64":
-        return data
-    return TaskData(
-        weights=data.weights.astype(jnp.float32),
-        spikes=data.spikes.astype(jnp.float32),
-        inputs=data.inputs.astype(jnp.float32),
-        targets=data.targets.astype(jnp.int32),
-    )
+        return TaskData(jax.device_put(weights.astype(real)), spikes, inputs, targets)
+
+
+#: XLA options for the draw on a CPU. It runs once per process, so its compile time is
+#: most of its cost, and level 1 compiles it faster than the default 3 for the same run
+#: time. XLA's optimised program is the same at every level; the levels differ in the
+#: LLVM passes that turn it into machine code, and level 0 gave the normal weights other
+#: last bits, so level 1 is the lowest kept. tests/test_data.py holds the draw against
+#: the tutorial's eager one and against jax's default compilation.
+CPU_DRAW_OPTIONS = {"xla_backend_optimization_level": 1}
+
+
+def _default_device() -> jax.Device:
+    """The device an argument-less jitted program runs on here and now."""
+    chosen = jax.config.jax_default_device
+    if chosen is None:
+        return jax.devices()[0]
+    return jax.devices(chosen)[0] if isinstance(chosen, str) else chosen
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_draw(config: TaskConfig, device: jax.Device) -> jax.stages.Compiled:
+    """The draw for ``config``, compiled once per process for ``device``. Called in
+    64-bit mode with the partitionable threefry, as the draw is always made."""
+    with jax.default_device(device):
+        lowered = _draw.lower(config)
+    return lowered.compile(CPU_DRAW_OPTIONS if device.platform == "cpu" else None)
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _draw(config: TaskConfig) -> tuple[jax.Array, ...]:
     """The draws as one compiled program: op by op, each eager op would compile on its own
-    (most of a fresh process's first ``make_task``); the bits are the same."""
+    (most of a fresh process's first ``make_task``); the bits are the same. The spikes,
+    currents and labels leave it in ``config.precision``: the casts are the ones an eager
+    ``astype`` would compile, here without a compilation each."""
     key = jax.random.key(config.seed)
     key, subkey = jax.random.split(key)
     w_in = _normal(subkey, config, config.n_input * config.n_hidden)
@@ -78,7 +101,11 @@ def _draw(config: TaskConfig) -> tuple[jax.Array, ...]:
     key, subkey = jax.random.split(key)
     targets = jnp.where(jax.random.uniform(subkey, (config.batch_size,)) < 0.5, 1, 0)
     standard = jnp.concatenate([w_in, w_out])
-    return standard, spikes, spikes_to_currents(spikes, config.kernel_na), targets
+    currents = spikes_to_currents(spikes, config.kernel_na)
+    if config.precision == "float64":
+        return standard, spikes, currents, targets
+    real, integer = jnp.float32, jnp.int32
+    return standard, spikes.astype(real), currents.astype(real), targets.astype(integer)
 
 
 def spikes_to_currents(spikes: jax.Array, kernel_na: tuple[float, ...]) -> jax.Array:

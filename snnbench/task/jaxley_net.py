@@ -80,8 +80,9 @@ def build_network(config: TaskConfig, weights: np.ndarray | jax.Array) -> Jaxley
         outputs = net.cell(range(n_spiking, n_cells))
         jx.fully_connect(inputs, hidden, synapse)
         jx.fully_connect(hidden, outputs, synapse)
-        net.select(edges="all").set(WEIGHT, np.asarray(weights))
-        # A fresh view: a view made before `.set` still holds the old values.
+        # On the network itself, not on a `select(edges="all")` view: the same rows,
+        # without a view's one-off compilations.
+        net.set(WEIGHT, np.asarray(weights))
         make_all_edges_trainable(net, WEIGHT)
         outputs.record("v", verbose=False)
     return JaxleyNetwork(net=net, input_cells=inputs)

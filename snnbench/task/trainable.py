@@ -19,9 +19,12 @@ jaxley's own result). Shared parameters fall back to jaxley's own code path.
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
-import jax.numpy as jnp
+import jax
 import numpy as np
+import pandas as pd
+from jaxley.modules.base import View
 
 from snnbench.task.spiking import SUPPORTED_JAXLEY, jaxley_version
 
@@ -34,6 +37,8 @@ _BASE_ATTRIBUTES = {
     "num_trainable_params": int,
 }
 _GROUP = "controlled_by_param"
+#: The ``controlled_by_param`` key jaxley's ``select`` sets on the view it returns.
+_SELECTION = "filter"
 
 
 def check_trainable_seam(net) -> None:
@@ -52,6 +57,10 @@ def check_trainable_seam(net) -> None:
             problems.append(f"`base.{name}` is not a {kind.__name__}")
     if _GROUP not in getattr(net, "edges", {}):
         problems.append(f"the edges table has no `{_GROUP}` column")
+    grouping = getattr(View, "_set_controlled_by_param", None)
+    found = tuple(inspect.signature(grouping).parameters) if grouping else None
+    if found != ("self", "key"):
+        problems.append(f"`View._set_controlled_by_param` takes {found}, expected ('self', 'key')")
     if problems:
         raise RuntimeError(
             f"jaxley {jaxley_version()} moved the internals snnbench's fast make_trainable "
@@ -67,19 +76,39 @@ def make_all_edges_trainable(net, key: str) -> None:
         net: a built jaxley network whose edges carry ``key``.
         key: the synapse parameter to train, e.g. ``"SpikeSynapse_gS"``.
     """
-    view = net.select(edges="all")
-    check_trainable_seam(view)
-    edges = view.edges
-    edges = edges.loc[~edges[key].isna()]
-    groups = edges[_GROUP].to_numpy()
+    check_trainable_seam(net)
+    # The network's own table holds every edge, as `select(edges="all")` would; no view
+    # is built (each costs one-off XLA compilations in a fresh process).
+    edges = net.edges
+    has_key = ~edges[key].isna().to_numpy()
+    groups = _groups_of_a_selection(len(edges))[has_key]
     if len(np.unique(groups)) != len(groups):  # shared parameters: jaxley's own path
-        view.make_trainable(key, verbose=False)
+        net.select(edges="all").make_trainable(key, verbose=False)
         return
     # jaxley orders the parameters by group id (a pandas groupby), one row per group.
     order = np.argsort(groups, kind="stable")
-    indices = edges.index.to_numpy()[order][:, None]
-    values = edges[key].to_numpy()[order]
-    base = view.base
-    base.trainable_params.append({key: jnp.asarray(values)})
-    base.indices_set_by_trainables.append(jnp.asarray(indices))
+    indices = edges.index.to_numpy()[has_key][order][:, None]
+    values = edges[key].to_numpy()[has_key][order]
+    base = net.base
+    # In the dtypes jax would give them, converted on the host and put on the device as
+    # they are: `jnp.asarray` would compile a conversion.
+    base.trainable_params.append({key: _on_device(values)})
+    base.indices_set_by_trainables.append(_on_device(indices))
     base.num_trainable_params += len(values)
+
+
+def _groups_of_a_selection(n_edges: int) -> np.ndarray:
+    """The ``controlled_by_param`` groups ``select(edges=...)`` gives ``n_edges`` edges.
+
+    jaxley's own method runs on a stand-in with empty tables: a real view would cost
+    compilations, and this still follows jaxley if its grouping of a selection changes.
+    """
+    stand_in = SimpleNamespace(
+        nodes=pd.DataFrame(index=range(0)), edges=pd.DataFrame(index=range(n_edges))
+    )
+    View._set_controlled_by_param(stand_in, _SELECTION)
+    return stand_in.edges[_GROUP].to_numpy()
+
+
+def _on_device(values: np.ndarray) -> jax.Array:
+    return jax.device_put(values.astype(jax.dtypes.canonicalize_dtype(values.dtype)))
