@@ -99,7 +99,7 @@ def policy_from(args: argparse.Namespace):
     if getattr(args, "thresholds_from", None):
         from snnbench.studies.noise_study.components import read_thresholds
 
-        groups = [read_thresholds(args.thresholds_from)]
+        groups.append(read_thresholds(args.thresholds_from))
     # Later pairs win (Criteria.threshold_for reads them into a dict in order).
     groups += args.threshold_phase or []
     overrides = tuple(pair for group in groups for pair in group)
