@@ -186,16 +186,18 @@ def predict(
                     pair_sd, job_sd, true_log, thresholds, looks, criteria.alpha, jobs, rng
                 )
                 out.append(
-                    {
-                        "load": load,
-                        "changed_row": case_id,
-                        "slowdown": size,
-                        "regression": float(np.mean(found == "regression")),
-                        "no_regression": float(np.mean(found == "no regression")),
-                        "inconclusive": float(np.mean(found == "inconclusive")),
-                    }
+                    {"load": load, "changed_row": case_id, "slowdown": size, **_shares(found)}
                 )
     return pd.DataFrame(out, columns=columns)
+
+
+def _shares(outcomes: np.ndarray) -> dict[str, float]:
+    """The share of simulated jobs ending in each outcome, as table columns."""
+    return {
+        "regression": float(np.mean(outcomes == "regression")),
+        "no_regression": float(np.mean(outcomes == "no regression")),
+        "inconclusive": float(np.mean(outcomes == "inconclusive")),
+    }
 
 
 def predict_cells(
@@ -238,16 +240,7 @@ def predict_cells(
                 jobs,
                 rng,
             )
-            out.append(
-                {
-                    "kind": kind,
-                    "slowdown": size,
-                    "load": load,
-                    "regression": float(np.mean(found == "regression")),
-                    "no_regression": float(np.mean(found == "no regression")),
-                    "inconclusive": float(np.mean(found == "inconclusive")),
-                }
-            )
+            out.append({"kind": kind, "slowdown": size, "load": load, **_shares(found)})
     return pd.DataFrame(out, columns=columns)
 
 
