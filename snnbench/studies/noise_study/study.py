@@ -150,7 +150,8 @@ def run_study(
         for side in ab.SIDES
     }
     start = time.perf_counter()
-    done = {entry["job"]["key"] for entry in read_journal(folder.path)}
+    entries = read_journal(folder.path)
+    done = {entry["job"]["key"] for entry in entries}
     todo = [job for job in plan_jobs(config) if job.key not in done]
     if max_jobs is not None:
         todo = todo[:max_jobs]
@@ -159,8 +160,9 @@ def run_study(
         entry = _run_job(job, config, matrix, options, sides, folder.path, say)
         with open(folder / JOURNAL, "a") as journal:
             journal.write(json.dumps(entry, default=_plain) + "\n")
-        _write(folder, config, options, start)
-    return _write(folder, config, options, start)
+        entries.append(json.loads(json.dumps(entry, default=_plain)))
+        _write(folder, config, options, start, entries)
+    return _write(folder, config, options, start, entries)
 
 
 def _open(resume: Path | None, config: StudyConfig, out_root: Path) -> storage.RunFolder:
@@ -309,8 +311,9 @@ def _cell(job: dict) -> dict:
     return {name: job[name] for name in ("key", "kind", "slowdown", "load")}
 
 
-def _write(folder, config, options, start: float) -> Study:
-    entries = read_journal(folder.path)
+def _write(folder, config, options, start: float, entries: list[dict] | None = None) -> Study:
+    """Every table and the summary, derived from the journal's entries (read if not given)."""
+    entries = read_journal(folder.path) if entries is None else entries
     jobs, rows, pairs = tables(entries)
     found = rates.job_rates(jobs)
     injected = rates.injected_effects(rows)
