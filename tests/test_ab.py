@@ -244,10 +244,14 @@ def test_the_worker_measures_a_case_and_reports_its_death(tmp_path):
 
 
 def test_a_side_whose_snnbench_has_no_worker_is_refused_before_any_round(tmp_path):
-    """The preflight imports the worker in the side's interpreter: one without it is named."""
+    """The preflight runs in a worker of the side's snnbench: one without it is named."""
+    older = tmp_path / "older" / "snnbench" / "measure"
+    older.mkdir(parents=True)
+    (older.parent / "__init__.py").write_text("")
+    (older / "__init__.py").write_text("")
     python = tmp_path / "python"
-    hide = "import sys; sys.modules['snnbench.measure.worker'] = None; exec(sys.argv[1])"
-    python.write_text(f'#!/bin/sh\nexec {sys.executable} -c "{hide}" "$2" "$3"\n')
+    # `python -m` puts the working folder first on the path: the older snnbench wins
+    python.write_text(f'#!/bin/sh\ncd {older.parent.parent} && exec {sys.executable} "$@"\n')
     python.chmod(0o755)
     side = envs.Environment("B", (), Path("."), python, {})
     with pytest.raises(SnnbenchError, match="side B .* cannot run snnbench") as error:

@@ -568,7 +568,11 @@ def test_a_preflight_that_passed_is_not_run_again_until_the_environment_changes(
     calls = tmp_path / "calls"
     fake = tmp_path / "venv" / "bin" / "python"
     fake.parent.mkdir(parents=True)
-    fake.write_text(f"#!/bin/sh\necho run >> {calls}\necho '{{\"cpu_count\": 1}}'\n")
+    # speaks the worker protocol: its ready line, then one answer per request
+    fake.write_text(
+        f"#!/bin/sh\necho run >> {calls}\necho '{{\"ready\": true}}'\n"
+        'while read -r line; do echo \'{"result": {"cpu_count": 1}}\'; done\n'
+    )
     fake.chmod(0o755)
     side = envs.Environment("A", (), tmp_path, fake, {})
     assert envs.preflight(side, ("dense",))["cpu_count"] == 1

@@ -59,6 +59,19 @@ def prepare_process(precision: str) -> None:
     jax.config.update("jax_enable_compilation_cache", False)
 
 
+def run_smallest(backends: list[str]) -> dict[str, object]:
+    """Build and run the smallest task of each backend once; this process's metadata.
+
+    An A/B side's preflight calls it in the side's own worker, so a side that
+    cannot run is named before any round.
+    """
+    config = TaskConfig(batch_size=2, t_max_ms=0.02, precision=current_precision())
+    for backend in backends:
+        task = make_task(config, backend)
+        jax.block_until_ready(task.forward(task.init_params(), task.inputs))
+    return machine.metadata()
+
+
 def config_for(spec: CaseSpec) -> TaskConfig:
     """The task configuration a case measures.
 

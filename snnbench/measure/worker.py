@@ -2,8 +2,9 @@
 
 Every child process snnbench starts for a job, except the pytest-benchmark
 child that runs the matrix (:mod:`snnbench.measure.runner`), is this worker: an
-A/B side kept warm case by case, a trade-off study's process per precision, a
-memory probe in a fresh process, a rank of a local ``jax.distributed`` job. x64
+A/B side's preflight, an A/B side kept warm case by case, a trade-off study's
+process per precision, a memory probe in a fresh process, a rank of a local
+``jax.distributed`` job. x64
 is process-global, so a worker computes in the one precision it was started
 with. Requests, one JSON object per line:
 

@@ -579,19 +579,7 @@ def _forget(folder: Path) -> None:
         del _PASSED[key]
 
 
-#: What a side's preflight runs in its own environment: import snnbench, build the
-#: smallest task of each backend (``argv[1]``) and run it once, then print who ran it.
-_PREFLIGHT_RUN = """
-import json, sys
-import snnbench
-from snnbench.measure import machine, worker  # an A/B side measures through the worker
-config = snnbench.TaskConfig(batch_size=2, t_max_ms=0.02, precision="float32")
-snnbench.set_precision("float32")
-for backend in sys.argv[1].split(","):
-    task = snnbench.make_task(config, backend)
-    task.forward(task.init_params(), task.inputs).block_until_ready()
-print(json.dumps(machine.metadata(), default=str))
-"""
+#: How long a side's preflight may take (its first process imports jax, builds, compiles).
 _PREFLIGHT_TIMEOUT_S = 600.0
 
 
@@ -602,42 +590,43 @@ def preflight(
 ) -> dict[str, object]:
     """Check, in ``env``'s own interpreter, that its snnbench runs; its metadata.
 
-    It builds and runs the smallest task of each backend, and imports the worker
-    (a snnbench without one cannot be a side). The process is pinned as its
+    A worker of the side's snnbench builds and runs the smallest task of each
+    backend (:func:`snnbench.measure.harness.run_smallest`): a snnbench without
+    the worker cannot be a side. The worker is pinned as the side's measuring
     workers will be, so the metadata (versions, ``cpu_count``, ``pinned_cpu``)
     are those of the rows this side will record. An environment that passed
     under the same pinning in this process, and was not installed into since,
     is not checked again.
 
     Raises:
-        SnnbenchError: naming the side and the last line of its error (an
-            ImportError, say) before any round is measured.
+        SnnbenchError: naming the side and its one-line error (an ImportError,
+            say) before any round is measured.
     """
+    import tempfile
+
     from snnbench.measure import machine, procgroup
+    from snnbench.measure.worker import Worker, WorkerDied, WorkerError
 
     key = (str(env.python), env.variables, tuple(backends), pin_cpu)
     if key in _PASSED:  # passed already; the load is now's
         return {**_PASSED[key], "load_avg_1m": machine.load_1m()}
     seed_bytecode(env.folder)  # its first process: jax's bytecode from a sibling, if any
     variables = procgroup.child_env("cpu", python=str(env.python), extra=dict(env.variables))
-    command = [str(env.python), "-c", _PREFLIGHT_RUN, ",".join(backends)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=variables
-    )
-    machine.pin(process.pid, pin_cpu)
+    name = f"side {env.side}'s worker"
     try:
-        out, err = process.communicate(timeout=_PREFLIGHT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        err += f"\nno answer within {_PREFLIGHT_TIMEOUT_S:.0f} s"
-    lines = out.strip().splitlines()
-    if process.returncode != 0 or not lines:
-        last = (err.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "preflight.log"
+            with Worker(str(env.python), "float32", variables, pin_cpu, log, name) as worker:
+                metadata = worker.call(
+                    "snnbench.measure.harness:run_smallest",
+                    _PREFLIGHT_TIMEOUT_S,
+                    backends=list(backends),
+                )
+    except (WorkerDied, WorkerError) as error:
         raise SnnbenchError(
             f"`spec`: side {env.side} ({env.label}) cannot run snnbench in its environment "
-            f"{env.folder}: {last.strip()}",
+            f"{env.folder}: {error}",
             argument="spec",
-        )
-    _PASSED[key] = json.loads(lines[-1])
-    return dict(_PASSED[key])
+        ) from None
+    _PASSED[key] = dict(metadata)
+    return dict(metadata)
