@@ -200,8 +200,10 @@ def test_tradeoffs_prints_within_100_columns_and_explains_its_marks(columns_100,
 
 def test_profile_prints_within_100_columns(columns_100, capsys):
     from snnbench.cli.study_commands import print_profile
+    from snnbench.studies.profile.study import read_profile
 
-    print_profile(REPORT_FIXTURES / MACHINE_A / "20260105T000000Z-profile", 30.0)
+    run_dir = REPORT_FIXTURES / MACHINE_A / "20260105T000000Z-profile"
+    print_profile(read_profile(run_dir), run_dir, 30.0)
     out = capsys.readouterr().out
     assert _widest(out) <= 100
     assert "Memory by batch size" in out and "summary.md" in out

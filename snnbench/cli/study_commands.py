@@ -20,6 +20,10 @@ from snnbench.errors import SnnbenchError
 
 
 def add_tradeoffs(sub) -> None:
+    from snnbench.studies.tradeoffs.grid import QUICK_GRID as G
+    from snnbench.studies.tradeoffs.grid import Budget
+
+    B = Budget()
     p = sub.add_parser("tradeoffs", help="dt / precision trade-offs: fidelity vs time, Pareto plot")
     p.add_argument(
         "--full",
@@ -31,87 +35,98 @@ def add_tradeoffs(sub) -> None:
         (
             "--dt-ms",
             positive_float,
-            "steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference",
+            f"steps to try (default {_listed(G.dts_ms)}); finest = reference",
         ),
         ("--precision", str, "comma list of float32,float64"),
         ("--backend", str, "comma list of dense,jaxley"),
         (
             "--train-backend",
             str,
-            "backends that also train (default dense); 'none' for no training",
+            f"backends that also train (default {_listed(G.train_backends)}); "
+            "'none' for no training",
         ),
         (
             "--surrogate",
             str,
-            "surrogate scalings to compare (default per_step,per_time): per_step is the "
+            f"surrogate scalings to compare (default {_listed(G.surrogates)}): per_step is the "
             "tutorial's fixed-size derivative per step, per_time scales it by dt / 1e-3 ms",
         ),
         (
             "--scenario",
             str,
-            "how dt changes (default resampled): resampled = the same input step-averaged "
-            "to every dt (always run); resampled,redrawn adds scenario (b), the tutorial "
+            f"how dt changes (default {_listed(G.scenarios)}): resampled = the same input "
+            "step-averaged to every dt (always run); resampled,redrawn adds scenario (b), the tutorial "
             "re-run at each dt with its own draws (a training run per dt and surrogate)",
         ),
     )
     p.add_argument(
         "--refinements",
         type=non_negative_int,
-        help="halvings of the reference dt that check its convergence (default 2; "
+        help=f"halvings of the reference dt that check its convergence (default {G.refinements}; "
         "fewer than 2 cannot tell, and every metric is then labelled unchecked)",
     )
     p.add_argument(
         "--kernel-na",
         type=positive_float,
         metavar="NA",
-        help="input pulse amplitude of every point (default 508, the tutorial's)",
+        help=f"input pulse amplitude of every point (default {G.kernel_na[0]:g}, the tutorial's)",
     )
     p.add_argument(
         "--kernel-sweep-na",
         type=csv_list(str),
         metavar="LIST",
         help="pulse amplitudes of the input-spike sensitivity check (default "
-        "505,508,510,520,530,540; 'none' to skip)",
+        f"{_listed(G.kernel_sweep_na)}; 'none' to skip)",
     )
     p.add_argument(
-        "--epochs", type=non_negative_int, help="training epochs per point (default 100)"
+        "--epochs",
+        type=non_negative_int,
+        help=f"training epochs per point (default {G.epochs})",
     )
     p.add_argument(
-        "--batch-size", type=positive_int, help="batch size (default 256, the tutorial's)"
+        "--batch-size",
+        type=positive_int,
+        help=f"batch size (default {G.batch_size}, the tutorial's)",
     )
-    p.add_argument("--t-max-ms", type=positive_float, help="simulated time (default 0.2)")
+    p.add_argument(
+        "--t-max-ms", type=positive_float, help=f"simulated time (default {G.t_max_ms:g})"
+    )
     p.add_argument(
         "--weights-at",
         choices=("initial", "trained"),
-        default="initial",
+        default=G.weights_at,
         help="evaluate fidelity at the tutorial's initial weights, or at the "
         "reference's trained weights",
     )
-    p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu", help="JAX platform")
+    p.add_argument(
+        "--device", choices=("cpu", "gpu", "tpu"), default=G.platform, help="JAX platform"
+    )
     p.add_argument(
         "--max-voltage-rmse",
         type=number,
-        default=0.01,
+        default=B.max_voltage_rmse_mv,
         metavar="MV",
-        help="budget: output-voltage RMSE in mV (default 0.01; negative = no limit)",
+        help=f"budget: output-voltage RMSE in mV (default {B.max_voltage_rmse_mv:g}; "
+        "negative = no limit)",
     )
     p.add_argument(
         "--min-grad-cosine",
         type=number,
-        default=0.99,
-        help="budget: gradient cosine similarity (default 0.99; below -1 = no limit)",
+        default=B.min_grad_cosine,
+        help=f"budget: gradient cosine similarity (default {B.min_grad_cosine:g}; "
+        "below -1 = no limit)",
     )
     p.add_argument(
         "--max-accuracy-drop",
         type=number,
-        default=0.02,
-        help="budget: accuracy drop of trained weights on the reference (default 0.02; "
-        "negative = no limit)",
+        default=B.max_accuracy_drop,
+        help="budget: accuracy drop of trained weights on the reference (default "
+        f"{B.max_accuracy_drop:g}; negative = no limit)",
     )
     p.add_argument(
         "--optimise-for",
         choices=("grad_step", "forward"),
-        default="grad_step",
+        default=B.cost_column.removesuffix("_s"),
         help="the time to minimise within the budget",
     )
     p.add_argument("--out", default=storage_default(), help="results root for the new run folder")
@@ -164,6 +179,10 @@ def print_tradeoffs(result, budget, seconds: float) -> None:
     )
     if timing.startswith(TIMING + "/"):
         print(terminal.wrap(f"Its timing run: {terminal.shown_path(result.run_dir / timing)}"))
+
+
+def _listed(values: tuple) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
 def _grid_and_budget(args: argparse.Namespace):
@@ -280,29 +299,15 @@ def _run_profile(args: argparse.Namespace) -> int:
         command=args.command_line,
     )
     start = time.perf_counter()
-    run_dir = profile.run_profile(options)
-    print_profile(run_dir, time.perf_counter() - start)
+    run = profile.run_profile(options)
+    print_profile(run.tables, run.folder, time.perf_counter() - start)
     return 0
 
 
-def print_profile(run_dir, seconds: float) -> None:
+def print_profile(tables, run_dir, seconds: float) -> None:
     """What ``profile`` prints: a few compact tables, and where every table is."""
-    from snnbench.measure import storage
     from snnbench.render import profile_page, terminal
 
-    def table(kind: str):
-        import pandas as pd
-
-        path = run_dir / storage.TABLES[kind]
-        return storage.read_table(run_dir, kind) if path.exists() else pd.DataFrame()
-
-    tables = profile_page.Tables(
-        profile=table("profile"),
-        memory=table("memory"),
-        memory_fit=table("memory_fit"),
-        top_ops=table("top_ops"),
-        snn=table("snn_metrics"),
-    )
     print(profile_page.terminal_summary(tables))
     print(terminal.wrap(f"\nprofile written in {seconds:.0f} s -> {terminal.shown_path(run_dir)}"))
     print(

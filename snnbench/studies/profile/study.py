@@ -97,8 +97,16 @@ def _check_names(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -
         expect(value in allowed, name, f"one of {', '.join(allowed)}", value)
 
 
-def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> Path:
-    """Profile ``options``' configuration; returns the new run folder."""
+@dataclass(frozen=True)
+class ProfileRun:
+    """A finished profile: its run folder and the tables written there."""
+
+    folder: Path
+    tables: profile_page.Tables
+
+
+def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> ProfileRun:
+    """Profile ``options``' configuration into a new run folder."""
     from snnbench.measure import runner
 
     storage.check_writable(options.out_root)
@@ -114,7 +122,7 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
     info = storage.start_info(folder, options.command, options=_options_dict(options))
     say = _say if options.progress else _quiet
     try:
-        _profile_into(folder, options, say)
+        tables = _profile_into(folder, options, say)
         info["status"] = "complete"
     except KeyboardInterrupt:
         info["status"] = "interrupted"
@@ -126,27 +134,45 @@ def run_profile(options: ProfileOptions, platforms: set[str] | None = None) -> P
     finally:
         info["finished_utc"] = machine.utc_now()
         folder.write_info(info)
-    return folder.path
+    return ProfileRun(folder.path, tables)
 
 
-def _profile_into(folder: storage.RunFolder, options: ProfileOptions, say) -> None:
+def read_profile(run_dir: Path) -> profile_page.Tables:
+    """The tables of a profile folder written earlier (a missing one is empty)."""
+    run_dir = Path(run_dir)
+
+    def table(kind: str) -> pd.DataFrame:
+        path = run_dir / storage.TABLES[kind]
+        return storage.read_table(run_dir, kind) if path.exists() else pd.DataFrame()
+
+    return profile_page.Tables(
+        profile=table("profile"),
+        memory=table("memory"),
+        memory_fit=table("memory_fit"),
+        top_ops=table("top_ops"),
+        snn=table("snn_metrics"),
+    )
+
+
+def _profile_into(folder: storage.RunFolder, options: ProfileOptions, say) -> profile_page.Tables:
     memory_rows = measure_memory(options, say)
     folder.write_table("memory", pd.DataFrame(memory_rows))
-    fits = memory_fits(memory_rows)
-    folder.write_table("memory_fit", pd.DataFrame(fits, columns=list(FIT_COLUMNS)))
+    fits = pd.DataFrame(memory_fits(memory_rows), columns=list(FIT_COLUMNS))
+    folder.write_table("memory_fit", fits)
     profile_rows, top_rows, snn_rows = measure_in_process(folder.path, options, say)
-    folder.write_table("profile", pd.DataFrame(profile_rows))
-    folder.write_table("top_ops", pd.DataFrame(top_rows))
-    folder.write_table("snn_metrics", pd.DataFrame(snn_rows))
     tables = profile_page.Tables(
         profile=pd.DataFrame(profile_rows),
         memory=pd.DataFrame(memory_rows),
-        memory_fit=pd.DataFrame(fits),
+        memory_fit=fits,
         top_ops=pd.DataFrame(top_rows),
         snn=pd.DataFrame(snn_rows),
     )
+    folder.write_table("profile", tables.profile)
+    folder.write_table("top_ops", tables.top_ops)
+    folder.write_table("snn_metrics", tables.snn)
     page = profile_page.render(tables, folder.run_id, options)
     folder.write_text(FILES["summary"], page)
+    return tables
 
 
 def measure_memory(options: ProfileOptions, say: Callable[[str], None]) -> list[dict]:
