@@ -20,8 +20,8 @@ from snnbench.errors import SnnbenchError
 
 
 def add_tradeoffs(sub) -> None:
-    from snnbench.studies.tradeoffs.grid import QUICK_GRID as G
-    from snnbench.studies.tradeoffs.grid import Budget
+    # The budget's module has no JAX: `tradeoffs --help` must not wait for it to load.
+    from snnbench.studies.tradeoffs.budget import Budget
 
     B = Budget()
     p = sub.add_parser("tradeoffs", help="dt / precision trade-offs: fidelity vs time, Pareto plot")
@@ -35,72 +35,63 @@ def add_tradeoffs(sub) -> None:
         (
             "--dt-ms",
             positive_float,
-            f"steps to try (default {_listed(G.dts_ms)}); finest = reference",
+            "steps to try (default 0.00025,0.0005,0.001,0.002,0.005); finest = reference",
         ),
         ("--precision", str, "comma list of float32,float64"),
         ("--backend", str, "comma list of dense,jaxley"),
         (
             "--train-backend",
             str,
-            f"backends that also train (default {_listed(G.train_backends)}); "
-            "'none' for no training",
+            "backends that also train (default dense); 'none' for no training",
         ),
         (
             "--surrogate",
             str,
-            f"surrogate scalings to compare (default {_listed(G.surrogates)}): per_step is the "
+            "surrogate scalings to compare (default per_step,per_time): per_step is the "
             "tutorial's fixed-size derivative per step, per_time scales it by dt / 1e-3 ms",
         ),
         (
             "--scenario",
             str,
-            f"how dt changes (default {_listed(G.scenarios)}): resampled = the same input "
-            "step-averaged to every dt (always run); resampled,redrawn adds scenario (b), the tutorial "
+            "how dt changes (default resampled): resampled = the same input step-averaged "
+            "to every dt (always run); resampled,redrawn adds scenario (b), the tutorial "
             "re-run at each dt with its own draws (a training run per dt and surrogate)",
         ),
     )
     p.add_argument(
         "--refinements",
         type=non_negative_int,
-        help=f"halvings of the reference dt that check its convergence (default {G.refinements}; "
+        help="halvings of the reference dt that check its convergence (default 2; "
         "fewer than 2 cannot tell, and every metric is then labelled unchecked)",
     )
     p.add_argument(
         "--kernel-na",
         type=positive_float,
         metavar="NA",
-        help=f"input pulse amplitude of every point (default {G.kernel_na[0]:g}, the tutorial's)",
+        help="input pulse amplitude of every point (default 508, the tutorial's)",
     )
     p.add_argument(
         "--kernel-sweep-na",
         type=csv_list(str),
         metavar="LIST",
         help="pulse amplitudes of the input-spike sensitivity check (default "
-        f"{_listed(G.kernel_sweep_na)}; 'none' to skip)",
+        "505,508,510,520,530,540; 'none' to skip)",
     )
     p.add_argument(
-        "--epochs",
-        type=non_negative_int,
-        help=f"training epochs per point (default {G.epochs})",
+        "--epochs", type=non_negative_int, help="training epochs per point (default 100)"
     )
     p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        help=f"batch size (default {G.batch_size}, the tutorial's)",
+        "--batch-size", type=positive_int, help="batch size (default 256, the tutorial's)"
     )
-    p.add_argument(
-        "--t-max-ms", type=positive_float, help=f"simulated time (default {G.t_max_ms:g})"
-    )
+    p.add_argument("--t-max-ms", type=positive_float, help="simulated time (default 0.2)")
     p.add_argument(
         "--weights-at",
         choices=("initial", "trained"),
-        default=G.weights_at,
+        default="initial",
         help="evaluate fidelity at the tutorial's initial weights, or at the "
         "reference's trained weights",
     )
-    p.add_argument(
-        "--device", choices=("cpu", "gpu", "tpu"), default=G.platform, help="JAX platform"
-    )
+    p.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu", help="JAX platform")
     p.add_argument(
         "--max-voltage-rmse",
         type=number,
@@ -179,10 +170,6 @@ def print_tradeoffs(result, budget, seconds: float) -> None:
     )
     if timing.startswith(TIMING + "/"):
         print(terminal.wrap(f"Its timing run: {terminal.shown_path(result.run_dir / timing)}"))
-
-
-def _listed(values: tuple) -> str:
-    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
 def _grid_and_budget(args: argparse.Namespace):
