@@ -1,7 +1,7 @@
 """How much one case's time moves from one fresh worker process to the next.
 
     python scripts/process_noise.py                       # 8 processes per variant
-    python scripts/process_noise.py -n 12 --case dense-grad_step
+    python scripts/process_noise.py -n 12 --cases dense-grad_step
     python scripts/process_noise.py --variants default,one-thread,hashseed
 
 Starts fresh measuring workers (the ones ``snnbench ab`` uses), pinned to one

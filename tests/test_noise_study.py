@@ -253,7 +253,7 @@ def test_a_journal_gives_every_table_and_the_summary(tmp_path):
             ]
             lines.append(json.dumps(item))
     (folder.path / JOURNAL).write_text("\n".join(lines) + "\n")
-    study = _write(folder, config, ab.AbOptions(), 0.0)
+    study = _write(folder, config, ab.AbOptions(), 0.0, read_journal(folder.path))
     assert len(study.jobs) == 4
     for name in (
         "jobs.csv",

@@ -158,9 +158,10 @@ def run_study(
     for n, job in enumerate(todo, start=1):
         say(f"job {n}/{len(todo)} ({job.key}): +{job.slowdown * 100:g} % {job.kind}, {job.load}")
         entry = _run_job(job, config, matrix, options, sides, folder.path, say)
+        line = json.dumps(entry, default=_plain)
         with open(folder / JOURNAL, "a") as journal:
-            journal.write(json.dumps(entry, default=_plain) + "\n")
-        entries.append(json.loads(json.dumps(entry, default=_plain)))
+            journal.write(line + "\n")
+        entries.append(json.loads(line))  # as a resumed campaign reads it back
         _write(folder, config, options, start, entries)
     return _write(folder, config, options, start, entries)
 
@@ -311,9 +312,8 @@ def _cell(job: dict) -> dict:
     return {name: job[name] for name in ("key", "kind", "slowdown", "load")}
 
 
-def _write(folder, config, options, start: float, entries: list[dict] | None = None) -> Study:
-    """Every table and the summary, derived from the journal's entries (read if not given)."""
-    entries = read_journal(folder.path) if entries is None else entries
+def _write(folder, config, options, start: float, entries: list[dict]) -> Study:
+    """Every table and the summary, derived from the journal's entries."""
     jobs, rows, pairs = tables(entries)
     found = rates.job_rates(jobs)
     injected = rates.injected_effects(rows)

@@ -156,13 +156,14 @@ def read_profile(run_dir: Path) -> profile_page.Tables:
 
 def _profile_into(folder: storage.RunFolder, options: ProfileOptions, say) -> profile_page.Tables:
     memory_rows = measure_memory(options, say)
-    folder.write_table("memory", pd.DataFrame(memory_rows))
+    memory_table = pd.DataFrame(memory_rows)
+    folder.write_table("memory", memory_table)
     fits = pd.DataFrame(memory_fits(memory_rows), columns=list(FIT_COLUMNS))
     folder.write_table("memory_fit", fits)
     profile_rows, top_rows, snn_rows = measure_in_process(folder.path, options, say)
     tables = profile_page.Tables(
         profile=pd.DataFrame(profile_rows),
-        memory=pd.DataFrame(memory_rows),
+        memory=memory_table,
         memory_fit=fits,
         top_ops=pd.DataFrame(top_rows),
         snn=pd.DataFrame(snn_rows),
