@@ -74,18 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     variants, cases = args.variants.split(","), args.cases.split(",")
     found: dict[str, dict[str, list]] = {v: {c: [] for c in cases} for v in variants}
-    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f}; medians of {', '.join(cases)}", flush=True
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.processes):
             for variant in variants if i % 2 == 0 else variants[::-1]:
                 got = _one_process(variant, cases, args.cpu, Path(tmp) / "worker.log")
                 for name, value in got.items():
                     found[variant][name].append(value)
-                print(
-                    f"process {i + 1} {variant}: "
-                    + ", ".join(f"{n} {v['median_s'] * 1e3:.3f} ms" for n, v in got.items()),
-                    flush=True,
-                )
+                medians = " ".join(f"{v['median_s'] * 1e3:.3f}" for v in got.values())
+                print(f"process {i + 1} {variant}: {medians} ms", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}\n")
     print(f"{'variant':12} {'case':24} {'median ms':>10} {'between %':>10} {'within cv %':>12}")
     for variant in variants:
