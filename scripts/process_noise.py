@@ -6,8 +6,9 @@
 
 Starts fresh measuring workers (the ones ``snnbench ab`` uses), pinned to one
 core, the variants alternating process by process, and has each measure the
-same cases with the A/B sampling. Per variant and case it prints the spread of
-the per-process medians of per-call CPU time (the standard deviation of their
+same cases with the A/B sampling. Per variant and case it prints the spread
+between processes of each summary of the per-call CPU times (the median, the
+minimum and the 10th percentile; the spread is the standard deviation of their
 logarithm, in percent: what a process pair adds to an A/B round) beside the
 typical spread of the calls inside one process. The variants change only the
 worker's environment:
@@ -48,6 +49,14 @@ def _spec(name: str) -> CaseSpec:
     return CaseSpec(backend, phase, 16, "float32", "cpu", 1e-3)
 
 
+#: The summaries of one process's per-call times that a gate could compare.
+SUMMARIES = {
+    "median": statistics.median,
+    "min": min,
+    "q10": lambda samples: statistics.quantiles(samples, n=10, method="inclusive")[0],
+}
+
+
 def _one_process(variant: str, cases: list[str], pin_cpu: int, log: Path) -> dict[str, dict]:
     env = procgroup.child_env("cpu", extra=VARIANTS[variant])
     out = {}
@@ -55,14 +64,19 @@ def _one_process(variant: str, cases: list[str], pin_cpu: int, log: Path) -> dic
         for name in cases:
             spec = _spec(name)
             row = worker.measure(dataclasses.asdict(spec), {})
-            samples = json.loads(row.get("cpu_samples_json") or "[]")
-            out[name] = {
-                "median_s": row["cpu_median_s"],
-                "cv": statistics.stdev(samples) / statistics.mean(samples)
+            samples = json.loads(row.get("cpu_samples_json") or "[]") or [row["cpu_median_s"]]
+            out[name] = {key: summary(samples) for key, summary in SUMMARIES.items()}
+            out[name]["cv"] = (
+                statistics.stdev(samples) / statistics.mean(samples)
                 if len(samples) > 1
-                else math.nan,
-            }
+                else math.nan
+            )
     return out
+
+
+def _spread_pct(values: list[float]) -> float:
+    logs = [math.log(v) for v in values]
+    return statistics.stdev(logs) * 100 if len(logs) > 1 else math.nan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,18 +97,18 @@ def main(argv: list[str] | None = None) -> int:
                 got = _one_process(variant, cases, args.cpu, Path(tmp) / "worker.log")
                 for name, value in got.items():
                     found[variant][name].append(value)
-                medians = " ".join(f"{v['median_s'] * 1e3:.3f}" for v in got.values())
+                medians = " ".join(f"{v['median'] * 1e3:.3f}" for v in got.values())
                 print(f"process {i + 1} {variant}: {medians} ms", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}\n")
-    print(f"{'variant':12} {'case':24} {'median ms':>10} {'between %':>10} {'within cv %':>12}")
+    between = "".join(f" {key + ' %':>9}" for key in SUMMARIES)
+    print(f"{'variant':11} {'case':22} {'median ms':>9}{between} {'within %':>9}")
     for variant in variants:
         for name in cases:
             values = found[variant][name]
-            logs = [math.log(v["median_s"]) for v in values]
-            between = statistics.stdev(logs) * 100 if len(logs) > 1 else math.nan
+            spreads = "".join(f" {_spread_pct([v[key] for v in values]):9.1f}" for key in SUMMARIES)
             within = statistics.median(v["cv"] for v in values) * 100
-            median_ms = statistics.median(v["median_s"] for v in values) * 1e3
-            print(f"{variant:12} {name:24} {median_ms:10.3f} {between:10.1f} {within:12.1f}")
+            median_ms = statistics.median(v["median"] for v in values) * 1e3
+            print(f"{variant:11} {name:22} {median_ms:9.3f}{spreads} {within:9.1f}")
     return 0
 
 
