@@ -15,7 +15,7 @@ nox.options.reuse_existing_virtualenvs = True
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (CPU only, fast; benchmarks are disabled). The bisect tests on
-    real installs take about 4 minutes more: ``nox -s real-bisect``, which CI runs next."""
+    real installs take 5-13 minutes more: ``nox -s real-bisect``, which CI runs next."""
     session.install("-e", ".[test]", "uv")
     session.run("pytest", *session.posargs)
 

@@ -22,6 +22,20 @@ from snnbench.studies.noise_study.load import background_load
 from snnbench.studies.noise_study.study import JOURNAL, _open, read_journal, tables
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [("--kinds", "step,memory", "step,trace,compile"), ("--loads", "busy,x", "quiet,busy,memory")],
+)
+def test_a_bad_list_item_is_one_line_naming_the_flag(flag, value, expected, capsys):
+    from snnbench.cli import main
+
+    assert main(["noise-study", flag, value]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    bad = value.split(",")[1]
+    assert lines[-1].startswith(f"snnbench: error: argument {flag}: expected one of {expected}")
+    assert f"got {bad!r}" in lines[-1]
+
+
 def test_config_is_checked():
     with pytest.raises(SnnbenchError, match="`jobs`"):
         noise_study.StudyConfig(jobs=0)

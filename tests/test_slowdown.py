@@ -1,5 +1,7 @@
 """The test-only compiled slowdown: bit-identical results, real compiled work, the knob's switch."""
 
+import functools
+
 import jax
 import numpy as np
 import pytest
@@ -15,17 +17,26 @@ def bits(tree) -> list[np.ndarray]:
     return [np.asarray(x).view(np.uint32) for x in jax.tree_util.tree_leaves(tree)]
 
 
-@pytest.mark.parametrize("backend", ["dense", "jaxley"])
-def test_slowed_task_is_bit_identical(backend):
+@functools.cache
+def _task_bits(backend: str, field: str = "", fraction: float = 0.0) -> list[np.ndarray]:
+    """The bits of one small task's forward pass and gradient (each task built once)."""
     set_precision("float32")
-    out = {}
-    for fraction in (0.0, 0.4):
-        config = TaskConfig(batch_size=2, precision="float32", t_max_ms=0.05, slowdown=fraction)
-        task = make_task(config, backend)
-        params = task.init_params()
-        out[fraction] = bits((task.forward(params, task.inputs), task.grad(params)))
-    for plain, slowed in zip(out[0.0], out[0.4], strict=True):
-        assert np.array_equal(plain, slowed)
+    slowed = {field: fraction} if field else {}
+    config = TaskConfig(batch_size=2, precision="float32", t_max_ms=0.05, **slowed)
+    task = make_task(config, backend)
+    params = task.init_params()
+    return bits((task.forward(params, task.inputs), task.grad(params)))
+
+
+@pytest.mark.parametrize("backend", ["dense", "jaxley"])
+@pytest.mark.parametrize(
+    ("field", "fraction"),
+    [("slowdown", 0.4), ("trace_slowdown", 0.3), ("compile_slowdown", 0.3)],
+)
+def test_every_kind_of_slowdown_is_bit_identical(backend, field, fraction):
+    slowed = _task_bits(backend, field, fraction)
+    for plain, same in zip(_task_bits(backend), slowed, strict=True):
+        assert np.array_equal(plain, same)
 
 
 def test_burn_keeps_every_bit_and_its_work():
@@ -56,20 +67,6 @@ def test_the_knob_is_set_through_the_environment(monkeypatch):
         harness.config_for(spec)
     with pytest.raises(SnnbenchError, match="`slowdown` must be a number >= 0"):
         TaskConfig(slowdown=-0.1)
-
-
-@pytest.mark.parametrize("backend", ["dense", "jaxley"])
-@pytest.mark.parametrize("field", ["trace_slowdown", "compile_slowdown"])
-def test_trace_and_compile_kinds_are_bit_identical(backend, field):
-    set_precision("float32")
-    out = {}
-    for fraction in (0.0, 0.3):
-        config = TaskConfig(batch_size=2, precision="float32", t_max_ms=0.05, **{field: fraction})
-        task = make_task(config, backend)
-        params = task.init_params()
-        out[fraction] = bits((task.forward(params, task.inputs), task.grad(params)))
-    for plain, slowed in zip(out[0.0], out[0.3], strict=True):
-        assert np.array_equal(plain, slowed)
 
 
 def test_the_trace_kind_works_while_tracing_only(monkeypatch):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from snnbench.cli.args import csv_list, non_negative_float, positive_float, positive_int
+from snnbench.cli.args import csv_list, non_negative_float, one_of, positive_float, positive_int
 from snnbench.cli.bench_commands import add_matrix_axes, matrix_from_args, storage_default
 from snnbench.cli.regression_commands import (
     add_outputs,
@@ -168,12 +168,14 @@ def add_noise_study(sub) -> None:
         default=defaults.jobs,
         help=f"jobs per cell: kind, size and load (default {defaults.jobs})",
     )
-    p.add_argument(
-        "--kinds",
-        type=csv_list(str),
-        default=defaults.kinds,
-        help=f"kinds of injected regression, from {','.join(KINDS)} (default: all)",
-    )
+    for flag, choices, what in (("--kinds", KINDS, "kinds of injected regression"),
+                                ("--loads", LOADS, "loads")):  # fmt: skip
+        p.add_argument(
+            flag,
+            type=csv_list(one_of(choices)),
+            default=getattr(defaults, flag[2:]),
+            help=f"{what}, from {','.join(choices)} (default: all)",
+        )
     p.add_argument(
         "--slowdowns",
         type=csv_list(non_negative_float),
@@ -182,12 +184,6 @@ def add_noise_study(sub) -> None:
         help="injected sizes in percent; 0 is A vs A (default "
         + ",".join(f"{s * 100:g}" for s in defaults.slowdowns)
         + ")",
-    )
-    p.add_argument(
-        "--loads",
-        type=csv_list(str),
-        default=defaults.loads,
-        help=f"loads, from {','.join(LOADS)} (default: all)",
     )
     p.add_argument(
         "--load",

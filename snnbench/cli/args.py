@@ -163,6 +163,17 @@ def csv_list(kind: Callable[[str], object]) -> Callable[[str], tuple]:
     return parse
 
 
+def one_of(choices: Collection[str]) -> Callable[[str], str]:
+    """One item of a comma list that must be one of ``choices``."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"expected one of {','.join(choices)}, got {text!r}")
+        return text
+
+    return parse
+
+
 def add_lists(parser: argparse.ArgumentParser, *options: tuple[str, Callable, str]) -> None:
     """Comma-separated list options, each ``(flag, parser of one item, help)``."""
     for flag, kind, help_text in options:
