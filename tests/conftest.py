@@ -12,7 +12,8 @@ from snnbench.precision import set_precision
 
 #: Modules whose tests start processes, run whole commands (the matrix, a job, a study)
 #: or build many networks:
-#: marked ``slow``, so ``nox -s quick`` (``-m "not slow"``) leaves them out.
+#: marked ``slow``, so ``nox -s quick`` (``-m "not slow"``) leaves them out. Slow single
+#: tests elsewhere carry the marker themselves.
 SLOW_MODULES = {
     "test_trainable",
     "test_task_float32",
@@ -25,6 +26,7 @@ SLOW_MODULES = {
     "test_dashboard_browser",
     "test_docs",
     "test_gpu_check",
+    "test_hh_canary",
     "test_noise_study",
     "test_packaging",
     "test_profile",

@@ -411,7 +411,7 @@ def jaxley_repo(jaxley_source, tmp_path_factory):
 #: ``nox -s tests`` runs both (it sets SNNBENCH_REAL_BISECT), a bare pytest leaves them out.
 full_size = pytest.mark.skipif(
     not os.environ.get("SNNBENCH_REAL_BISECT"),
-    reason="a real search takes minutes: `nox -s tests` runs it (SNNBENCH_REAL_BISECT=1)",
+    reason="a real search takes minutes: `nox -s real-bisect` runs it (SNNBENCH_REAL_BISECT=1)",
 )
 
 

@@ -205,7 +205,10 @@ def test_no_bisect_command_when_a_side_cannot_be_installed(tmp_path):
     assert changes[0].after.commit_label == "b" * 8 + "+dirty"
 
 
-@pytest.mark.parametrize("seed", range(20))
+#: Three seeds run in the quick subset; all twenty in the full suite.
+@pytest.mark.parametrize(
+    "seed", [pytest.param(s, marks=pytest.mark.slow if s >= 3 else ()) for s in range(20)]
+)
 def test_pure_noise_makes_no_change_point(tmp_path, seed):
     """12 runs whose medians drift 5 % run to run (half the minimum effect), nothing changed."""
     history = build_history(noise_tree(tmp_path, runs=12, seed=seed))

@@ -23,17 +23,21 @@ from snnbench.studies.noise_study.study import JOURNAL, _open, read_journal, tab
 
 
 @pytest.mark.parametrize(
-    ("flag", "value", "expected"),
-    [("--kinds", "step,memory", "step,trace,compile"), ("--loads", "busy,x", "quiet,busy,memory")],
+    ("flag", "value", "expected", "hint"),
+    [
+        ("--kinds", "step,memory", "step,trace,compile", ""),
+        ("--loads", "busy,x", "quiet,busy,memory", ""),
+        ("--loads", "quiet,memroy", "quiet,busy,memory", "; did you mean 'memory'?"),
+    ],
 )
-def test_a_bad_list_item_is_one_line_naming_the_flag(flag, value, expected, capsys):
+def test_a_bad_list_item_is_one_line_naming_the_flag(flag, value, expected, hint, capsys):
     from snnbench.cli import main
 
     assert main(["noise-study", flag, value]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     bad = value.split(",")[1]
     assert lines[-1].startswith(f"snnbench: error: argument {flag}: expected one of {expected}")
-    assert f"got {bad!r}" in lines[-1]
+    assert f"got {bad!r}{hint} (see" in lines[-1]
 
 
 def test_config_is_checked():

@@ -64,6 +64,7 @@ def test_each_figure_is_a_real_picture(built, name):
     assert float(pixels[..., :3].var()) > 1e-3  # not a blank canvas
 
 
+@pytest.mark.slow
 def test_regenerating_gives_identical_files(built, tmp_path):
     root, _ = built
     before = {p.name: p.read_bytes() for p in [root / "REPORT.md", *(root / "report").iterdir()]}

@@ -135,6 +135,7 @@ def _simulated_job(rng, true_log, offset_sd, within_sd, pairs, threshold, alpha,
     return _decide(_Pending("cpu", est, None, ""), p_holm, threshold, alpha, m, Criteria()).verdict
 
 
+@pytest.mark.slow
 def test_simulated_operating_characteristic_of_the_defaults():
     """1 % offset between processes, 0.5 % within: false alarms and power at +10 %.
 

@@ -259,6 +259,7 @@ def _loss_and_grad(config, backend):
     return float(loss), np.asarray(grads[0][WEIGHT])
 
 
+@pytest.mark.slow
 def test_per_time_surrogate_dense_and_jaxley_agree():
     # dt 0.5e-3: the per-time gradient differs from the per-step one (checked below).
     config = TaskConfig(batch_size=4, dt_ms=0.5e-3, surrogate="per_time")

@@ -112,6 +112,7 @@ def test_old_jax_list_form_is_read():
     assert found["xla_analysis_note"] == "as_text: raised NotImplementedError: no text here"
 
 
+@pytest.mark.slow
 def test_benchmark_compile_rows_carry_the_analysis_or_a_note(monkeypatch):
     harness.prepare_process("float32")
     spec = CaseSpec("dense", "forward_compile", 2, "float32", "cpu", 1e-3, 0.01)

@@ -168,12 +168,15 @@ def add_noise_study(sub) -> None:
         default=defaults.jobs,
         help=f"jobs per cell: kind, size and load (default {defaults.jobs})",
     )
-    for flag, choices, what in (("--kinds", KINDS, "kinds of injected regression"),
-                                ("--loads", LOADS, "loads")):  # fmt: skip
+    lists = (
+        ("--kinds", KINDS, defaults.kinds, "kinds of injected regression"),
+        ("--loads", LOADS, defaults.loads, "loads"),
+    )
+    for flag, choices, default, what in lists:
         p.add_argument(
             flag,
             type=csv_list(one_of(choices)),
-            default=getattr(defaults, flag[2:]),
+            default=default,
             help=f"{what}, from {','.join(choices)} (default: all)",
         )
     p.add_argument(

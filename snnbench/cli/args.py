@@ -168,7 +168,10 @@ def one_of(choices: Collection[str]) -> Callable[[str], str]:
 
     def parse(text: str) -> str:
         if text not in choices:
-            raise argparse.ArgumentTypeError(f"expected one of {','.join(choices)}, got {text!r}")
+            hint = suggest(text, sorted(choices))
+            raise argparse.ArgumentTypeError(
+                f"expected one of {','.join(choices)}, got {text!r}{hint}"
+            )
         return text
 
     return parse
