@@ -148,6 +148,10 @@ def test_options_are_checked():
         ab.AbOptions(rounds=8, max_rounds=4)
     with pytest.raises(SnnbenchError, match="`budget_min`"):
         ab.AbOptions(budget_s=0)
+    # The process pair is the unit: the first look needs 4 of them.
+    with pytest.raises(SnnbenchError, match=r"`process_rounds` must be at most rounds / 4 = 2"):
+        ab.AbOptions(rounds=8, process_rounds=4)
+    assert ab.AbOptions(rounds=16, process_rounds=4).process_rounds == 4
 
 
 CASE = CaseSpec("dense", "forward", 16, "float32", "cpu", 1e-3)

@@ -277,6 +277,17 @@ def test_bisect_needs_two_sides_and_says_which_flags():
     assert main(["bisect", "--a-spec", "jaxley==0.14.0"]) == 2
 
 
+def test_process_rounds_beyond_a_quarter_of_the_rounds_is_refused(tmp_path, capsys):
+    from snnbench.cli import main
+
+    argv = ["bisect", "--a-spec", "jaxley==0.14.0", "--b-spec", "jaxley==0.13.0"]
+    argv += ["--rounds", "4", "--process-rounds", "2", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--process-rounds" in error and "at most rounds / 4 = 1" in error and "got 2" in error
+    assert not any(tmp_path.iterdir())
+
+
 # -- whole searches on real environments built here ----------------------------------------
 
 SLOW_STEP = """    def _body_fun(state, externals):
@@ -312,10 +323,6 @@ REAL_FLAGS = [
     "4",
     "--max-rounds",
     "4",
-    # With rounds shared by two process pairs, "no change" would rest on one degree of
-    # freedom, and a harmless step would stay inconclusive.
-    "--process-rounds",
-    "1",
     "--threshold",
     "100",
     # The first core this process may use: ``auto`` (the last) is where timing campaigns pin.

@@ -13,7 +13,7 @@ from snnbench.errors import SnnbenchError
 from snnbench.measure import storage
 from snnbench.regress import compare
 from snnbench.regress.sides import Repeat, Side
-from snnbench.regress.verdict import Criteria, judge_rows
+from snnbench.regress.verdict import Criteria, estimate, judge_rows
 from snnbench.render import compare_text as compare_render
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -35,6 +35,30 @@ def ratios(logs) -> tuple[list[float], list[float]]:
 def judge(*pairs, policy=None):
     rows = [("forward", "cpu", paired(a), paired(b)) for a, b in pairs]
     return judge_rows(rows, policy or Criteria())
+
+
+def in_processes(values, rounds_per_process) -> Side:
+    """Interleaved rounds, ``rounds_per_process`` of them per worker process."""
+    runs = tuple(
+        Repeat((v,), (v,), "1", (), ("job", i), ("job", i // rounds_per_process))
+        for i, v in enumerate(values)
+    )
+    return Side(runs, len(runs))
+
+
+def test_rounds_from_one_process_pair_cannot_be_judged():
+    # The rounds of one pair share its speed offset; their spread is not the spread
+    # between processes, so four tight rounds must not decide.
+    a, b = [1.0, 1.0, 1.0, 1.0], [1.30, 1.31, 1.30, 1.31]
+    one_pair = estimate(in_processes(a, 4), in_processes(b, 4), "cpu")
+    assert (one_pair.testable, one_pair.design, one_pair.n_baseline) == (False, "process pairs", 1)
+    [row] = judge_rows([("forward", "cpu", in_processes(a, 4), in_processes(b, 4))], Criteria())
+    assert row.verdict == compare.INCONCLUSIVE
+    assert "too few process pairs" in row.detail
+    two_pairs = estimate(in_processes(a, 2), in_processes(b, 2), "cpu")
+    assert (two_pairs.df, two_pairs.n_baseline) == (1.0, 2)
+    # Without processes recorded, the rounds themselves are the units.
+    assert estimate(paired(a), paired(b), "cpu").design == "paired rounds"
 
 
 def test_no_change_only_when_the_interval_lies_inside_the_threshold():

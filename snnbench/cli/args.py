@@ -228,6 +228,7 @@ FLAGS = {
     "phase_threshold_pct": "--threshold-phase",
     "phases": "--phases",
     "pin_cpu": "--pin-cpu",
+    "process_rounds": "--process-rounds",
     "platform": "--device",
     "platforms": "--device",
     "precision": "--precision",

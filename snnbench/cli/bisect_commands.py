@@ -56,9 +56,9 @@ def add_bisect(sub) -> None:
         default=1,
         metavar="ROUNDS",
         help="rounds one pair of worker processes measures before both sides start fresh "
-        "ones (default 1: a fresh pair every round, the unit the gate counts); 4 makes a "
-        "step several times cheaper, its rounds then paired within one process pair, "
-        "enough for a slowdown well beyond the threshold",
+        "ones (default 1: a fresh pair every round). The process pair is the unit the "
+        "gate counts, so --rounds must be at least 4 x ROUNDS: more rounds per process "
+        "start, no fewer processes",
     )
     add_job_options(p)
     add_verdict_policy(p)

@@ -89,7 +89,7 @@ class AbOptions:
         process_rounds: rounds measured by one pair of worker processes before both
             sides start fresh ones. Each process carries its own speed offset, so
             the process pair, not the round, is the unit of replication; default 1
-            (a fresh pair every round).
+            (a fresh pair every round). ``rounds`` must hold at least 4 pairs.
         max_rounds: never more rounds than this (a multiple of 4), besides the one
             automatic extension block an inconclusive job gets.
         budget_s: no new block of rounds starts if it would end after this.
@@ -125,6 +125,15 @@ class AbOptions:
             isinstance(self.process_rounds, int) and self.process_rounds > 0,
             "process_rounds",
             "a positive integer",
+            self.process_rounds,
+        )
+        # The process pair is the unit, so the first look needs as many pairs as a
+        # block has rounds: fewer leave the spread between processes unestimated.
+        expect(
+            self.rounds >= BLOCK * self.process_rounds,
+            "process_rounds",
+            f"at most rounds / {BLOCK} = {self.rounds // BLOCK} ({BLOCK} process pairs "
+            "before the first look)",
             self.process_rounds,
         )
         expect(

@@ -144,9 +144,11 @@ def choose_metric(a: Side, b: Side, wanted: str, platform: str) -> tuple[str, st
 def estimate(a: Side, b: Side, metric: str) -> stats.LogRatio:
     """The log ratio from the best unit both sides hold.
 
-    Interleaved rounds measured in several worker processes: the process pair is
-    the unit (:func:`snnbench.regress.stats.process_log_ratio`); interleaved rounds
-    of one process pair only: paired rounds; else separate runs, else samples.
+    Interleaved rounds that record their worker processes: the process pair is the
+    unit (:func:`snnbench.regress.stats.process_log_ratio`). Rounds all from one pair
+    are untestable: the rounds share that pair's speed offset, so their spread says
+    nothing of the spread between processes. Interleaved rounds without processes
+    recorded: paired rounds; else separate runs, else samples.
     """
     shared = sorted(a.pair_keys & b.pair_keys)
     if a.paired and b.paired and len(shared) >= 2:
@@ -155,7 +157,7 @@ def estimate(a: Side, b: Side, metric: str) -> stats.LogRatio:
         base = [by_a[k].median(metric) for k in shared]
         cand = [by_b[k].median(metric) for k in shared]
         processes = [by_a[k].process_key for k in shared]
-        if all(p is not None for p in processes) and len(set(processes)) >= 2:
+        if all(p is not None for p in processes):
             return stats.process_log_ratio(base, cand, processes)
         return stats.paired_log_ratio(base, cand)
     if len(a.repeats) >= 2 and len(b.repeats) >= 2:
