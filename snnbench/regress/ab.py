@@ -132,8 +132,7 @@ class AbOptions:
         expect(
             self.rounds >= BLOCK * self.process_rounds,
             "process_rounds",
-            f"at most rounds / {BLOCK} = {self.rounds // BLOCK} ({BLOCK} process pairs "
-            "before the first look)",
+            f"at most rounds / {BLOCK} = {self.rounds // BLOCK} ({BLOCK} pairs a look)",
             self.process_rounds,
         )
         expect(
